@@ -1,0 +1,1 @@
+"""ChatGate's domain core: plain Python over the store. Imports none of quart, aiogram or wechatpy."""

@@ -1,0 +1,187 @@
+"""The key schema: every Redis key ChatGate uses is built here, and only here.
+
+Format: ``<prefix>:v1:<family>[:<parts>]``. Keys that belong to one user carry the hash tag ``{u:<id>}`` right after
+the version, so every multi-key script over one user's keys stays valid on Redis Cluster. Global indexes are
+single-key operations (SET NX, ZADD), never multi-key scripts across owners.
+
+Families (type, TTL):
+
+  config:jwt_secret                  string  none   generated JWT secret when JWT_SECRET is unset
+  seq:user                           string  none   INCR counter for user ids
+  {u:ID}:user                        hash    none   user record (see core.accounts.User)
+  idx:email:<email>                  string  none   lower-cased email -> user id (claimed with SET NX)
+  idx:phone:<e164>                   string  none   phone -> user id
+  idx:invite:<code>                  string  none   invitation code -> user id
+  idx:users                          zset    none   user id scored by created_at (admin lists)
+  {u:ID}:invitees                    zset    none   invitee ids scored by time
+  {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
+  {u:ID}:sess:<sid>                  hash    7d sliding   one session: created, seen, ip, agent
+  code:<purpose>:<target>            hash    5m     verification code: sha256 digest, tries
+  code:cool:<target>                 string  60s    resend cooldown
+  code:day:t:<target>:<yyyymmdd>     string  1d     codes sent to one target today
+  code:day:ip:<ip>:<yyyymmdd>        string  1d     codes requested from one IP today
+  login:fail:acct:<target>           string  window failed sign-ins for one account
+  login:fail:ip:<ip>                 string  window failed sign-ins from one IP
+  cfg:plans                          hash    none   plan name -> plan JSON
+  cfg:models                         hash    none   model id -> model JSON (with its upstreams)
+  cfg:seeded                         string  none   set once the runtime config was seeded from settings
+  up:health:<upstream id>            hash    none   fails, benched_until
+  {u:ID}:subs                        zset    none   subscription JSON scored by its end time
+  {u:ID}:q:<model>                   zset    window sliding-window log of request ids scored by ms time
+  {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today (daily token cap)
+  {u:ID}:convs                       zset    none   conversation ids scored by updated time
+  {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
+  {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
+  {u:ID}:ctx:<channel>               string  none   the channel's current conversation id
+  {u:ID}:keys                        hash    none   API key id -> key meta JSON (no secret)
+  apikey:<sha256>                    string  none   API key digest -> "<uid>:<key id>"
+  {u:ID}:presets                     hash    none   prompt preset id -> JSON
+  {u:ID}:usage:<yyyymmdd>            hash    400d   "<model>:<requests|prompt|completion>" -> count
+  usage:day:<yyyymmdd>               hash    400d   same fields, all users (dashboard charts)
+  mod:words                          set     none   moderation keyword list
+  mod:log                            stream  capped blocked items for the dashboard
+  notice                             hash    none   announcement: version, markdown, updated_at
+  tok:baidu                          string  ~30d   cached Baidu access token
+  lock:<name>                        string  short  job / refresher locks
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "cg"
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{SCHEMA_VERSION}"
+
+    def _global(self, *parts: object) -> str:
+        return ":".join([self.base, *map(str, parts)])
+
+    def _user(self, user_id: int | str, *parts: object) -> str:
+        return ":".join([f"{self.base}:{{u:{user_id}}}", *map(str, parts)])
+
+    # config and sequences
+    def jwt_secret(self) -> str:
+        return self._global("config", "jwt_secret")
+
+    def user_seq(self) -> str:
+        return self._global("seq", "user")
+
+    # accounts
+    def user(self, user_id: int | str) -> str:
+        return self._user(user_id, "user")
+
+    def email_index(self, email: str) -> str:
+        return self._global("idx", "email", email)
+
+    def phone_index(self, phone: str) -> str:
+        return self._global("idx", "phone", phone)
+
+    def invite_index(self, code: str) -> str:
+        return self._global("idx", "invite", code)
+
+    def users_index(self) -> str:
+        return self._global("idx", "users")
+
+    def invitees(self, user_id: int | str) -> str:
+        return self._user(user_id, "invitees")
+
+    # sessions
+    def sessions(self, user_id: int | str) -> str:
+        return self._user(user_id, "sessions")
+
+    def session(self, user_id: int | str, session_id: str) -> str:
+        return self._user(user_id, "sess", session_id)
+
+    # verification codes and login throttling
+    def code(self, purpose: str, target: str) -> str:
+        return self._global("code", purpose, target)
+
+    def code_cooldown(self, target: str) -> str:
+        return self._global("code", "cool", target)
+
+    def code_daily_target(self, target: str, day: str) -> str:
+        return self._global("code", "day", "t", target, day)
+
+    def code_daily_ip(self, ip: str, day: str) -> str:
+        return self._global("code", "day", "ip", ip, day)
+
+    def login_fails_account(self, target: str) -> str:
+        return self._global("login", "fail", "acct", target)
+
+    def login_fails_ip(self, ip: str) -> str:
+        return self._global("login", "fail", "ip", ip)
+
+    # runtime config
+    def plans(self) -> str:
+        return self._global("cfg", "plans")
+
+    def models(self) -> str:
+        return self._global("cfg", "models")
+
+    def config_seeded(self) -> str:
+        return self._global("cfg", "seeded")
+
+    def upstream_health(self, upstream_id: str) -> str:
+        return self._global("up", "health", upstream_id)
+
+    # subscriptions and quotas
+    def subscriptions(self, user_id: int | str) -> str:
+        return self._user(user_id, "subs")
+
+    def quota_window(self, user_id: int | str, model: str) -> str:
+        return self._user(user_id, "q", model)
+
+    def daily_tokens(self, user_id: int | str, day: str) -> str:
+        return self._user(user_id, "tok", day)
+
+    # conversations, keys, presets
+    def conversations(self, user_id: int | str) -> str:
+        return self._user(user_id, "convs")
+
+    def conversation(self, user_id: int | str, conversation_id: str) -> str:
+        return self._user(user_id, "conv", conversation_id)
+
+    def messages(self, user_id: int | str, conversation_id: str) -> str:
+        return self._user(user_id, "msgs", conversation_id)
+
+    def channel_context(self, user_id: int | str, channel: str) -> str:
+        return self._user(user_id, "ctx", channel)
+
+    def api_keys(self, user_id: int | str) -> str:
+        return self._user(user_id, "keys")
+
+    def api_key_digest(self, digest: str) -> str:
+        return self._global("apikey", digest)
+
+    def presets(self, user_id: int | str) -> str:
+        return self._user(user_id, "presets")
+
+    # usage accounting
+    def user_usage(self, user_id: int | str, day: str) -> str:
+        return self._user(user_id, "usage", day)
+
+    def daily_usage(self, day: str) -> str:
+        return self._global("usage", "day", day)
+
+    # moderation, notice, tokens, locks
+    def moderation_words(self) -> str:
+        return self._global("mod", "words")
+
+    def moderation_log(self) -> str:
+        return self._global("mod", "log")
+
+    def notice(self) -> str:
+        return self._global("notice")
+
+    def baidu_token(self) -> str:
+        return self._global("tok", "baidu")
+
+    def lock(self, name: str) -> str:
+        return self._global("lock", name)

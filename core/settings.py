@@ -1,0 +1,167 @@
+"""The one settings object: environment + `.env`, built once by the composition root and passed down.
+
+Names follow the original ChatGPT-Admin-Web table (shared/seed) where one exists; `.env.example` documents all.
+Secrets are `SecretStr` so they never print. Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+UNSAFE_SECRETS = frozenset({"", "secret", "changeme", "change-me", "jwt_secret", "your-secret", "123456"})
+MIN_SECRET_LENGTH = 32
+
+
+def _csv(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return []
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    # --- runtime -------------------------------------------------------------------------------------------------
+    CHATGATE_ENV: Literal["dev", "prod", "test"] = "prod"
+    DATA_DIR: Path = Path("./data")
+    HOST: str = "127.0.0.1"
+    PORT: int = 8000
+    ADMIN_HOST: str = "127.0.0.1"
+    ADMIN_PORT: int = 8001
+    LOG_LEVEL: str = "INFO"
+    MAX_BODY_BYTES: int = 1_000_000
+    TRUST_PROXY_HEADERS: bool = False
+
+    # --- site ----------------------------------------------------------------------------------------------------
+    NEXT_PUBLIC_TITLE: str = "ChatGate"
+    NEXT_PUBLIC_WECHAT_OA: str = ""
+    DOMAIN: str = "http://localhost:8000"
+    CALLBACK_DOMAIN: str = ""
+    DEFAULT_LANGUAGE: Literal["zh-CN", "en"] = "zh-CN"
+
+    # --- store ---------------------------------------------------------------------------------------------------
+    REDIS_URL: str = ""
+    REDIS_TOKEN: SecretStr = SecretStr("")
+    REDIS_KEY_PREFIX: str = "cg"
+    EMBEDDED_STORE_BINARY: str = ""
+
+    # --- auth ----------------------------------------------------------------------------------------------------
+    JWT_SECRET: SecretStr = SecretStr("")
+    SESSION_TTL_DAYS: int = 7
+    INVITE_RESET_CHANCES: int = 1
+    LOGIN_MAX_FAILS_PER_ACCOUNT: int = 10
+    LOGIN_MAX_FAILS_PER_IP: int = 50
+    LOGIN_FAIL_WINDOW_SECONDS: int = 900
+    CODE_TTL_SECONDS: int = 300
+    CODE_COOLDOWN_SECONDS: int = 60
+    CODE_MAX_TRIES: int = 5
+    CODE_DAILY_CAP_PER_TARGET: int = 10
+    CODE_DAILY_CAP_PER_IP: int = 30
+
+    # --- email (NEXT_PUBLIC_EMAIL_SERVICE = smtp | mailgun | elastic | console) -----------------------------------
+    NEXT_PUBLIC_EMAIL_SERVICE: str = ""
+    MAILGUN_EMAIL_DOMAIN: str = ""
+    MAILGUN_EMAIL_API_KEY: SecretStr = SecretStr("")
+    MAILGUN_API_BASE: str = "https://api.mailgun.net"
+    MAILGUN_SENDER: str = ""
+    ELASTICE_EMAIL_API_KEY: SecretStr = SecretStr("")
+    ELASTICE_EMAIL_SENDER: str = ""
+    ELASTIC_EMAIL_API_BASE: str = "https://api.elasticemail.com"
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    SMTP_EMAIL: str = ""
+    SMTP_TLS: Literal["none", "starttls", "tls"] = "starttls"
+
+    # --- SMS (SMS_PROVIDER = aliyun | tencent | console) ---------------------------------------------------------
+    SMS_PROVIDER: str = ""
+    SMS_ACCESS_KEY_ID: str = ""
+    SMS_ACCESS_KEY_SECRET: SecretStr = SecretStr("")
+    SMS_SIGN_NAME: str = ""
+    SMS_TEMPLATE_CODE: str = ""
+    SMS_SDK_APP_ID: str = ""
+    SMS_REGION: str = "ap-guangzhou"
+    ALIYUN_SMS_ENDPOINT: str = "https://dysmsapi.aliyuncs.com"
+    TENCENT_SMS_ENDPOINT: str = "https://sms.tencentcloudapi.com"
+
+    # --- models and upstreams (seed for the runtime config kept in the store) ------------------------------------
+    OPENAI_ENDPOINT: str = "https://api.openai.com"
+    OPENAI_API_KEY: SecretStr = SecretStr("")
+    OPENAI_MODELS: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["gpt-4o-mini", "gpt-4o"])
+    UPSTREAM_CONNECT_TIMEOUT: float = 10.0
+    UPSTREAM_FIRST_BYTE_TIMEOUT: float = 60.0
+    UPSTREAM_IDLE_TIMEOUT: float = 60.0
+    UPSTREAM_BENCH_SECONDS: int = 60
+    UPSTREAM_FAILS_TO_BENCH: int = 3
+    CONVERSATION_MAX_COUNT: int = 500
+    CONVERSATION_MAX_MESSAGES: int = 400
+    MESSAGE_MAX_CHARS: int = 32_000
+    TIKTOKEN_CACHE_DIR: str = ""
+
+    # --- moderation (TEXT_SECURITY = comma list of keywords, tencent, baidu, openai) -----------------------------
+    TEXT_SECURITY: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    MODERATION_FAIL_OPEN: bool = True
+    MODERATION_ON_REVIEW: Literal["pass", "block"] = "pass"
+    MODERATION_OUTPUT_CHUNK_CHARS: int = 200
+    TENCENT_SECRETID: str = ""
+    TENCENT_SECRETKEY: SecretStr = SecretStr("")
+    TENCENT_REGION: str = "ap-guangzhou"
+    TENCENT_TMS_ENDPOINT: str = "https://tms.tencentcloudapi.com"
+    TENCENT_TMS_BIZTYPE: str = ""
+    BAIDU_APIKEY: str = ""
+    BAIDU_SECRETKEY: SecretStr = SecretStr("")
+    BAIDU_API_BASE: str = "https://aip.baidubce.com"
+
+    # --- payments (later issue) ----------------------------------------------------------------------------------
+    XUNHU_PAY_APPID: str = ""
+    XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
+    XUNHU_PAY_GATEWAY: str = "https://api.xunhupay.com"
+
+    # --- accepted for compatibility with the original, unused --------------------------------------------------
+    BING_COOKIE: SecretStr = SecretStr("")
+    EDGE_CONFIG: str = ""
+
+    @field_validator("OPENAI_MODELS", "TEXT_SECURITY", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> list[str]:
+        return _csv(value)
+
+    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", mode="after")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_dev(self) -> bool:
+        return self.CHATGATE_ENV in ("dev", "test")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.DOMAIN.startswith("https://")
+
+    @property
+    def callback_base(self) -> str:
+        return self.CALLBACK_DOMAIN or self.DOMAIN
+
+    def jwt_secret_problem(self) -> str | None:
+        """Say why the configured JWT secret is unsafe, or None (unset means: generate one in the store)."""
+        value = self.JWT_SECRET.get_secret_value()
+        if not value:
+            return None
+        if value.lower() in UNSAFE_SECRETS or len(value) < MIN_SECRET_LENGTH:
+            return f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} random characters"
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and `.env`; keyword overrides win (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,37 @@
+"""Connecting to the store: one redis-py asyncio client, the key schema and the registered Lua scripts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from core.keys import Keys
+from core.lua import Scripts
+
+
+@dataclass
+class Store:
+    """The store handle passed to every core function: client, key builder, scripts."""
+
+    redis: Redis
+    keys: Keys
+    scripts: Scripts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scripts = Scripts(self.redis)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def connect(url: str, password: str = "", prefix: str = "cg", max_connections: int = 256) -> Store:
+    """Open a client for a redis://, rediss:// (TLS, e.g. Upstash) or unix:// URL; REDIS_TOKEN is the password."""
+    redis = Redis.from_url(
+        url,
+        password=password or None,
+        decode_responses=True,
+        max_connections=max_connections,
+        health_check_interval=30,
+    )
+    return Store(redis=redis, keys=Keys(prefix=prefix))
