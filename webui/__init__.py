@@ -1,0 +1,30 @@
+"""The end-user web app: pages, JSON API, SSE chat stream and the OpenAI-compatible /v1 API."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from core.services import Services
+from webui.errors import register_error_handlers
+
+# Each feature module exposes `bp` (a Blueprint); adding a feature = adding its module name here.
+BLUEPRINT_MODULES: list[str] = []
+
+
+def create_app(services: Services) -> Quart:
+    """Build the web app around an already-built services container."""
+    import importlib
+
+    app = Quart(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=services.settings.MAX_BODY_BYTES,
+        BODY_TIMEOUT=60,
+        RESPONSE_TIMEOUT=None,  # streams run as long as the model writes; idle timeouts are ours
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["services"] = services
+    register_error_handlers(app)
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+    return app

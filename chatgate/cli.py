@@ -1,0 +1,160 @@
+"""The `chatgate` command line: serve, doctor, admin, plans, notice.
+
+Every command uses the same store as the server: REDIS_URL, else the running embedded server of DATA_DIR, else
+an embedded server started for the duration of the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chatgate.doctor import run_doctor
+from chatgate.runtime import open_store, seed_runtime_config, serve_all
+from core.errors import CoreError
+from core.services import build_services
+from core.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatgate", description="Sell AI chat on the web, WeChat and Telegram.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web app, the dashboard and the bots")
+    serve.add_argument("--host", default=None, help="web app address (default HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="web app port (default PORT, 8000)")
+    serve.add_argument("--admin-port", type=int, default=None, help="dashboard port (default ADMIN_PORT, 8001)")
+    serve.add_argument(
+        "--only", choices=["web", "admin"], default=None, help="run only the web app or only the dashboard"
+    )
+
+    commands.add_parser("doctor", help="check settings, the store and every configured provider")
+
+    admin = commands.add_parser("admin", help="manage administrators").add_subparsers(dest="action", required=True)
+    create = admin.add_parser("create", help="create an administrator (or promote an existing account)")
+    create.add_argument("--email", default=None)
+    create.add_argument("--phone", default=None)
+    create.add_argument("--password", required=True)
+
+    plans = commands.add_parser("plans", help="import or export plans").add_subparsers(dest="action", required=True)
+    plans_import = plans.add_parser("import", help="replace or add plans from a JSON file")
+    plans_import.add_argument("file", type=Path)
+    plans.add_parser("export", help="print every plan as JSON")
+
+    notice = commands.add_parser("notice", help="the announcement").add_subparsers(dest="action", required=True)
+    notice_set = notice.add_parser("set", help="publish a Markdown file as the announcement")
+    notice_set.add_argument("file", type=Path)
+    notice.add_parser("show", help="print the current announcement")
+    return parser
+
+
+async def _admin_create(settings: Settings, args: argparse.Namespace) -> str:
+    from core.accounts import create_admin
+
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            user = await create_admin(
+                services.store, settings, email=args.email, phone=args.phone, password=args.password,
+                now=services.clock(),
+            )  # fmt: skip
+        finally:
+            await services.close()
+    return f"administrator #{user.id} ({user.email or user.phone}) is ready"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CoreError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _read_plans(path: Path) -> list[object]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise CoreError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise CoreError("the file must hold a JSON list of plans")
+    return data
+
+
+async def _plans_import(settings: Settings, data: list[object]) -> str:
+    from core.plans import import_plans
+
+    async with open_store(settings) as handle:
+        plans = await import_plans(handle.store, data)
+    return f"imported {len(plans)} plan(s): {', '.join(plan.name for plan in plans)}"
+
+
+async def _plans_export(settings: Settings) -> str:
+    from core.plans import export_plans
+
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            await seed_runtime_config(services)
+            data = await export_plans(handle.store)
+        finally:
+            await services.close()
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+async def _notice_set(settings: Settings, markdown: str) -> str:
+    from core.notice import set_notice
+
+    async with open_store(settings) as handle:
+        import time
+
+        notice = await set_notice(handle.store, markdown, time.time())
+    return f"announcement version {notice.version} published ({len(markdown)} characters)"
+
+
+async def _notice_show(settings: Settings) -> str:
+    from core.notice import get_notice
+
+    async with open_store(settings) as handle:
+        notice = await get_notice(handle.store)
+    return "(no announcement)" if notice is None else f"version {notice.version}\n\n{notice.markdown}"
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        host = args.host or settings.HOST
+        port = args.port or settings.PORT
+        admin_port = args.admin_port or settings.ADMIN_PORT
+        asyncio.run(serve_all(settings, host, port, admin_port, only=args.only))
+        return 0
+    if args.command == "doctor":
+        return asyncio.run(run_doctor(settings))
+    jobs = {
+        ("admin", "create"): lambda: _admin_create(settings, args),
+        ("plans", "import"): lambda: _plans_import(settings, _read_plans(args.file)),
+        ("plans", "export"): lambda: _plans_export(settings),
+        ("notice", "set"): lambda: _notice_set(settings, _read_text(args.file)),
+        ("notice", "show"): lambda: _notice_show(settings),
+    }
+    print(asyncio.run(jobs[(args.command, args.action)]()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        return _dispatch(settings, args)
+    except CoreError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # settings validation and unsafe secrets
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

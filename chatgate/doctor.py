@@ -1,0 +1,69 @@
+"""`chatgate doctor`: say what is configured, what is missing and what does not answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from chatgate.runtime import open_store
+from core.services import Services, build_services
+from core.settings import Settings
+
+OK, WARN, FAIL = "ok  ", "warn", "FAIL"
+
+
+def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
+    findings: list[tuple[str, str]] = []
+    problem = settings.jwt_secret_problem()
+    if problem:
+        findings.append((WARN if settings.is_dev else FAIL, problem))
+    elif not settings.JWT_SECRET.get_secret_value():
+        findings.append((OK, "JWT_SECRET unset: a generated secret is kept in the store and shared by all processes"))
+    else:
+        findings.append((OK, "JWT_SECRET is set"))
+    if not settings.OPENAI_API_KEY.get_secret_value():
+        findings.append((WARN, "OPENAI_API_KEY is unset: add upstream keys in the dashboard or the environment"))
+    if not settings.NEXT_PUBLIC_EMAIL_SERVICE and not settings.SMS_PROVIDER:
+        findings.append(
+            (WARN, "no email or SMS provider: registration works without a verification code, "
+                   "and sign-in by code and password reset by code are unavailable")
+        )  # fmt: skip
+    if settings.DOMAIN.startswith("http://") and not settings.is_dev:
+        findings.append((WARN, f"DOMAIN is {settings.DOMAIN}: cookies are not marked Secure without https"))
+    return findings
+
+
+async def _provider_findings(services: Services) -> list[tuple[str, str]]:
+    findings: list[tuple[str, str]] = []
+    checks: list[tuple[str, Callable[[], Awaitable[list[str]]]]] = []
+    for name in ("notifier", "moderation"):
+        component = getattr(services, name, None)
+        if component is not None and hasattr(component, "check"):
+            checks.append((name, component.check))
+    for name, check in checks:
+        try:
+            problems = await check()
+        except Exception as exc:  # a doctor reports, it never crashes
+            problems = [f"check failed: {type(exc).__name__}: {exc}"]
+        findings.extend((FAIL, f"{name}: {problem}") for problem in problems)
+        if not problems:
+            findings.append((OK, f"{name}: configured providers look right"))
+    return findings
+
+
+async def run_doctor(settings: Settings) -> int:
+    """Print one line per finding; exit 1 when anything is FAIL."""
+    findings = _settings_findings(settings)
+    try:
+        async with open_store(settings) as handle:
+            pong = await handle.store.redis.ping()
+            findings.append((OK if pong else FAIL, f"store answers: {handle.description}"))
+            services = await build_services(settings, handle.store)
+            try:
+                findings.extend(await _provider_findings(services))
+            finally:
+                await services.close()
+    except Exception as exc:
+        findings.append((FAIL, f"store: {type(exc).__name__}: {exc}"))
+    for level, text in findings:
+        print(f"[{level}] {text}")
+    return 1 if any(level == FAIL for level, _ in findings) else 0

@@ -1,0 +1,53 @@
+"""The services container: built once from settings + store by `build_services`, handed to every adapter.
+
+No module-level singletons: adapters receive this object (Quart app extension, aiogram workflow data).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from core.settings import Settings
+from core.store import Store
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    http: httpx.AsyncClient
+    jwt_secret: str
+    clock: Clock = field(default=time.time)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.store.close()
+
+
+async def ensure_jwt_secret(settings: Settings, store: Store) -> str:
+    """Return JWT_SECRET, or the generated secret kept in the store (created once, shared by every process)."""
+    configured = settings.JWT_SECRET.get_secret_value()
+    if configured:
+        return configured
+    key = store.keys.jwt_secret()
+    await store.redis.set(key, secrets.token_urlsafe(48), nx=True)
+    stored = await store.redis.get(key)
+    assert stored, "the JWT secret was just written"
+    return str(stored)
+
+
+async def build_services(settings: Settings, store: Store, clock: Clock = time.time) -> Services:
+    """Wire every core service from settings and an open store."""
+    problem = settings.jwt_secret_problem()
+    if problem and not settings.is_dev:
+        raise ValueError(problem)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    jwt_secret = await ensure_jwt_secret(settings, store)
+    return Services(settings=settings, store=store, http=http, jwt_secret=jwt_secret, clock=clock)

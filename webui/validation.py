@@ -1,0 +1,43 @@
+"""Request-body parsing for the JSON API: strict pydantic models, clear 400s, nothing written on bad input."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+from quart import request
+
+from core.errors import InvalidInput, PayloadTooLarge
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Base of every request body: unknown fields are an error, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+async def parse_body(model: type[ModelT]) -> ModelT:
+    """Read the JSON body into `model` or raise InvalidInput / PayloadTooLarge."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise PayloadTooLarge()
+    raw = await request.get_data(cache=True)
+    try:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("The body is not valid JSON.", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object.", field="body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_describe(exc)) from exc
