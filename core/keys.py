@@ -39,6 +39,7 @@ Families (type, TTL):
   {u:ID}:usage:<yyyymmdd>            hash    400d   "<model>:<requests|prompt|completion>" -> count
   usage:day:<yyyymmdd>               hash    400d   same fields, all users (dashboard charts)
   mod:words                          set     none   moderation keyword list
+  mod:words:ver                      string  none   INCR'd on every word-list change (processes rebuild their matcher)
   mod:log                            stream  capped blocked items for the dashboard
   notice                             hash    none   announcement: version, markdown, updated_at
   tok:baidu                          string  ~30d   cached Baidu access token
@@ -173,6 +174,9 @@ class Keys:
     # moderation, notice, tokens, locks
     def moderation_words(self) -> str:
         return self._global("mod", "words")
+
+    def moderation_words_version(self) -> str:
+        return self._global("mod", "words", "ver")
 
     def moderation_log(self) -> str:
         return self._global("mod", "log")

@@ -53,10 +53,96 @@ if tries >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
+# Count one sign-in attempt in a fixed window, unless the limit is already reached (throttling, core/throttle.py).
+# KEYS[1] attempt counter
+# ARGV[1] window seconds, ARGV[2] limit
+# Returns {1, count} when counted, {0, ttl} when the limit is reached (ttl = seconds until the window ends).
+TAKE_ATTEMPT = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[2]) then
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+  return {0, ttl}
+end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {1, n}
+"""
+
+# Give back one counted attempt (a sign-in that succeeded is no failure); never below zero, never creates the key.
+# KEYS[1] attempt counter
+# Returns the count left.
+RETURN_ATTEMPT = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])
+"""
+
+# Sliding-window check-and-consume for one (user, model), plus the daily token cap, in one step.
+# KEYS[1] window zset {u:ID}:q:<model> (ticket ids scored by ms), KEYS[2] today's token counter {u:ID}:tok:<day>
+# ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none)
+# Returns {1, remaining} consumed, {0, ms until a slot frees} window full, {-1, tokens used} daily cap reached.
+CONSUME_QUOTA = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local cap = tonumber(ARGV[5])
+if cap > 0 then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+  if used >= cap then return {-1, used} end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, limit - count - 1}
+end
+local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return {0, math.max(1, tonumber(freeing[2]) + window - now)}
+"""
+
+# Spend one reset chance and clear the user's rate-limit windows, all or nothing.
+# KEYS[1] user hash {u:ID}:user, KEYS[2..n] window zsets {u:ID}:q:<model> of the user's plan
+# ARGV[1] the hash field holding the chances ("reset_chances")
+# Returns the chances left, or -1 when there were none (nothing cleared).
+USE_RESET_CHANCE = """
+local left = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') or 0
+if left <= 0 then return -1 end
+left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return left
+"""
+
+# Add a subscription that starts when the user's last non-free subscription ends (or now), once per order id.
+# KEYS[1] subscriptions zset {u:ID}:subs (subscription JSON scored by ends_at)
+# ARGV[1] plan, ARGV[2] seconds, ARGV[3] now (int seconds), ARGV[4] order id ('' = none), ARGV[5] free plan
+# name, ARGV[6] new subscription id
+# Returns {1, json} added, {0, json of the existing one} when the order id was already credited.
+ADD_SUBSCRIPTION = """
+local starts_at = tonumber(ARGV[3])
+for _, raw in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local sub = cjson.decode(raw)
+  if ARGV[4] ~= '' and sub['order_id'] == ARGV[4] then return {0, raw} end
+  local ends_at = tonumber(sub['ends_at'])
+  if sub['plan'] ~= ARGV[5] and ends_at > starts_at then starts_at = ends_at end
+end
+local sub = {id = ARGV[6], plan = ARGV[1], starts_at = starts_at, ends_at = starts_at + tonumber(ARGV[2])}
+if ARGV[4] ~= '' then sub['order_id'] = ARGV[4] end
+local encoded = cjson.encode(sub)
+redis.call('ZADD', KEYS[1], sub['ends_at'], encoded)
+return {1, encoded}
+"""
+
 SCRIPTS: dict[str, str] = {
     "claim_code_send": CLAIM_CODE_SEND,
     "release_code_send": RELEASE_CODE_SEND,
     "verify_code": VERIFY_CODE,
+    "consume_quota": CONSUME_QUOTA,
+    "use_reset_chance": USE_RESET_CHANCE,
+    "add_subscription": ADD_SUBSCRIPTION,
+    "take_attempt": TAKE_ATTEMPT,
+    "return_attempt": RETURN_ATTEMPT,
 }
 
 

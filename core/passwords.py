@@ -41,6 +41,9 @@ async def hash_password(password: str) -> str:
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
+        if not password_hash:
+            _hasher.verify(_dummy_hash(), password)
+            return False
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
@@ -48,12 +51,12 @@ def _verify(password_hash: str, password: str) -> bool:
 
 async def verify_password(password_hash: str, password: str) -> bool:
     """Say whether the password matches; an empty or foreign hash never matches."""
-    return await asyncio.to_thread(_verify, password_hash or _dummy_hash(), password) and bool(password_hash)
+    return await asyncio.to_thread(_verify, password_hash, password)
 
 
 async def burn_verification(password: str) -> None:
     """Spend the time of one verification, for accounts that do not exist."""
-    await asyncio.to_thread(_verify, _dummy_hash(), password)
+    await asyncio.to_thread(_verify, "", password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     SMTP_PASSWORD: SecretStr = SecretStr("")
     SMTP_EMAIL: str = ""
     SMTP_TLS: Literal["none", "starttls", "tls"] = "starttls"
+    SMTP_TIMEOUT: float = 15.0
+    SMTP_CA_FILE: str = ""
 
     # --- SMS (SMS_PROVIDER = aliyun | tencent | console) ---------------------------------------------------------
     SMS_PROVIDER: str = ""
@@ -112,6 +114,10 @@ class Settings(BaseSettings):
     MODERATION_FAIL_OPEN: bool = True
     MODERATION_ON_REVIEW: Literal["pass", "block"] = "pass"
     MODERATION_OUTPUT_CHUNK_CHARS: int = 200
+    MODERATION_TIMEOUT_SECONDS: float = 5.0
+    MODERATION_WORDS_REFRESH_SECONDS: float = 1.0
+    OPENAI_MODERATION_ENDPOINT: str = ""
+    OPENAI_MODERATION_MODEL: str = "omni-moderation-latest"
     TENCENT_SECRETID: str = ""
     TENCENT_SECRETKEY: SecretStr = SecretStr("")
     TENCENT_REGION: str = "ap-guangzhou"
