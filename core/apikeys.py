@@ -1,0 +1,175 @@
+"""Personal API keys (``sk-...``) for OpenAI clients: shown once, stored only as a SHA-256 digest.
+
+Keys: ``apikey:<sha256 hex>`` -> ``"<uid>:<key id>"`` (global lookup, O(1)) and ``{u:ID}:keys`` hash
+key id -> meta JSON (id, name, prefix, created_at, last_used_at, digest). The user's hash is the source of truth:
+a digest entry whose meta is gone resolves to nothing, so revoking deletes the meta first.
+Lookup is by digest, never by comparing secrets, so it leaks no timing about the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio.client import Pipeline
+
+from core.errors import InvalidInput, LimitReached, NotFound
+from core.store import Store
+
+KEY_PREFIX = "sk-"
+KEY_RANDOM_CHARS = 48
+MAX_KEYS_PER_USER = 20
+NAME_MAX_CHARS = 64
+TOUCH_INTERVAL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ApiKeyMeta:
+    id: str
+    name: str
+    prefix: str
+    created_at: float
+    last_used_at: float | None = None
+    digest: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The fields a browser may see (no digest, no secret)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+        }
+
+
+@dataclass(frozen=True)
+class ApiKeyOwner:
+    user_id: int
+    key_id: str
+
+
+def digest_key(key: str) -> str:
+    """Return the SHA-256 hex digest under which a key is stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    """Shorten a key for display, e.g. ``sk-abc…wxyz``."""
+    return f"{key[:6]}…{key[-4:]}"
+
+
+def looks_like_api_key(value: str) -> bool:
+    """Tell an ``sk-`` key from other bearer tokens (JWTs) without touching the store."""
+    return value.startswith(KEY_PREFIX) and len(value) == len(KEY_PREFIX) + KEY_RANDOM_CHARS
+
+
+def _load(raw: str) -> ApiKeyMeta:
+    data = orjson.loads(raw)
+    return ApiKeyMeta(
+        id=data["id"],
+        name=data["name"],
+        prefix=data["prefix"],
+        created_at=float(data["created_at"]),
+        last_used_at=data.get("last_used_at"),
+        digest=data.get("digest", ""),
+    )
+
+
+def _dump(meta: ApiKeyMeta) -> str:
+    return orjson.dumps({**meta.public(), "digest": meta.digest}).decode()
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > NAME_MAX_CHARS:
+        raise InvalidInput(f"The key name must be 1 to {NAME_MAX_CHARS} characters.", field="name")
+    return cleaned
+
+
+async def create_api_key(store: Store, user_id: int | str, name: str, now: float) -> tuple[ApiKeyMeta, str]:
+    """Create a key; return its meta and the plaintext, which is never stored and cannot be shown again."""
+    cleaned = _clean_name(name)
+    # 36 random bytes are exactly 48 url-safe base64 characters.
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_CHARS * 3 // 4)
+    meta = ApiKeyMeta(
+        id=secrets.token_hex(6),
+        name=cleaned,
+        prefix=display_prefix(plaintext),
+        created_at=now,
+        digest=digest_key(plaintext),
+    )
+    keys_key = store.keys.api_keys(user_id)
+
+    async def write(pipe: Pipeline) -> None:
+        if await pipe.hlen(keys_key) >= MAX_KEYS_PER_USER:
+            raise LimitReached(f"At most {MAX_KEYS_PER_USER} API keys per account.", limit=MAX_KEYS_PER_USER)
+        pipe.multi()
+        pipe.hset(keys_key, meta.id, _dump(meta))
+
+    # The meta and the global digest entry live in different hash slots, so they are two steps; the meta goes
+    # first and is authoritative, which makes a half-done create an unusable (and revocable) key, never a live one
+    # without a listing.
+    await store.redis.transaction(write, keys_key)
+    await store.redis.set(store.keys.api_key_digest(meta.digest), f"{user_id}:{meta.id}")
+    return meta, plaintext
+
+
+async def list_api_keys(store: Store, user_id: int | str) -> list[ApiKeyMeta]:
+    """List a user's keys, newest first (metadata only)."""
+    metas = [_load(raw) for raw in (await store.redis.hvals(store.keys.api_keys(user_id)))]
+    return sorted(metas, key=lambda meta: meta.created_at, reverse=True)
+
+
+async def revoke_api_key(store: Store, user_id: int | str, key_id: str) -> None:
+    """Delete a key: it stops working at once; NotFound if the user has no such key."""
+    keys_key = store.keys.api_keys(user_id)
+
+    async def write(pipe: Pipeline) -> ApiKeyMeta:
+        raw = await pipe.hget(keys_key, key_id)
+        if raw is None:
+            raise NotFound("API key not found.")
+        pipe.multi()
+        pipe.hdel(keys_key, key_id)
+        return _load(raw)
+
+    meta: ApiKeyMeta = await store.redis.transaction(write, keys_key, value_from_callable=True)
+    if meta.digest:
+        await store.redis.delete(store.keys.api_key_digest(meta.digest))
+
+
+async def resolve_api_key(store: Store, key: str, now: float | None = None) -> ApiKeyOwner | None:
+    """Return the owner of a live key, or None; record its use at most once a minute."""
+    if not looks_like_api_key(key):
+        return None
+    owner = await store.redis.get(store.keys.api_key_digest(digest_key(key)))
+    if not owner:
+        return None
+    user_id, _, key_id = str(owner).partition(":")
+    raw = await store.redis.hget(store.keys.api_keys(user_id), key_id)
+    if raw is None:
+        return None
+    meta = _load(raw)
+    moment = time.time() if now is None else now
+    if meta.last_used_at is None or moment - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
+        await _touch(store, user_id, key_id, moment)
+    return ApiKeyOwner(user_id=int(user_id), key_id=key_id)
+
+
+async def _touch(store: Store, user_id: str, key_id: str, now: float) -> None:
+    keys_key = store.keys.api_keys(user_id)
+
+    async def write(pipe: Pipeline) -> None:
+        raw = await pipe.hget(keys_key, key_id)
+        if raw is None:  # revoked meanwhile: writing back would resurrect it
+            return
+        data = orjson.loads(raw)
+        data["last_used_at"] = now
+        pipe.multi()
+        pipe.hset(keys_key, key_id, orjson.dumps(data).decode())
+
+    await store.redis.transaction(write, keys_key)

@@ -1,0 +1,79 @@
+"""What every delivery provider shares: the provider contract, failure errors, HTTP posting, settings checks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal, Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from core.errors import DeliveryFailed
+from core.settings import Settings
+
+log = logging.getLogger("chatgate.notify")
+
+Kind = Literal["email", "sms"]
+_WHAT: dict[Kind, str] = {"email": "The email", "sms": "The text message"}
+
+
+class Provider(Protocol):
+    """One configured email or SMS provider."""
+
+    name: str
+
+    def problems(self) -> list[str]:
+        """List what is missing in the settings (no I/O)."""
+        ...
+
+    async def check(self) -> list[str]:
+        """List problems, probing the provider only where that costs nothing (SMTP)."""
+        ...
+
+
+def delivery_failed(kind: Kind, provider: str, reason: str) -> DeliveryFailed:
+    """Log why a provider did not take a message and return the safe error for the user."""
+    # Provider answers carry error codes and messages, never our secrets; keep them short in the log.
+    log.warning("%s provider %s did not accept the message: %s", kind, provider, reason[:300])
+    return DeliveryFailed(f"{_WHAT[kind]} could not be sent; try again later.", provider=provider)
+
+
+async def post(http: httpx.AsyncClient, kind: Kind, provider: str, url: str, **kwargs: Any) -> httpx.Response:
+    """POST through the shared client; a network failure becomes DeliveryFailed."""
+    try:
+        return await http.post(url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise delivery_failed(kind, provider, f"unreachable: {type(exc).__name__}") from exc
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object of a response, or {} when the body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def excerpt(response: httpx.Response) -> str:
+    """Describe a provider answer for the log: status and the start of the body."""
+    return f"HTTP {response.status_code} {response.text[:200]!r}"
+
+
+def missing_settings(settings: Settings, provider: str, names: tuple[str, ...]) -> list[str]:
+    """Say which of the named settings are empty, as one doctor line."""
+    empty = []
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not str(value).strip():
+            empty.append(name)
+    return [f"{provider}: set {', '.join(empty)}"] if empty else []
+
+
+def bad_base_url(provider: str, name: str, url: str) -> list[str]:
+    """Say when an endpoint setting is not an http(s) URL."""
+    if url.startswith(("https://", "http://")):
+        return []
+    return [f"{provider}: {name} must start with https:// (got {url!r})"]

@@ -1,0 +1,93 @@
+"""Subscriptions: which plan a user is on, and until when.
+
+`{u:ID}:subs` is a zset of subscription JSON scored by `ends_at`. Paid time is never lost and never overlaps: a
+new subscription starts when the user's last non-free subscription ends (or now). That holds for the same plan
+(a renewal extends it) and for a different plan too: buying "premium" while on "pro" queues premium after pro
+rather than upgrading at once (an immediate upgrade would need refunds or proration, which we do not do).
+Adding is idempotent by order id, atomically (a replayed payment callback credits once).
+The user's plan is the plan of the subscription active at `now` (starts_at <= now < ends_at), else `free`; an
+ended subscription or a deleted plan record falls back to free, never to "unlimited".
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from core.errors import InvalidInput, NotFound
+from core.plans import FREE_PLAN, Plan, empty_free_plan, get_plan
+from core.store import Store
+
+MAX_SUBSCRIPTION_SECONDS = 20 * 366 * 86_400
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    plan: str
+    starts_at: int
+    ends_at: int
+    order_id: str | None = None
+
+    def active_at(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+@dataclass(frozen=True)
+class SubscriptionAdded:
+    subscription: Subscription
+    created: bool  # False when this order id had already been credited
+
+
+def _parse(raw: str) -> Subscription:
+    data: dict[str, Any] = orjson.loads(raw)
+    return Subscription(
+        id=str(data.get("id", "")),
+        plan=str(data["plan"]),
+        starts_at=int(data["starts_at"]),
+        ends_at=int(data["ends_at"]),
+        order_id=data.get("order_id") or None,
+    )
+
+
+async def add_subscription(
+    store: Store, user_id: int | str, plan_name: str, seconds: int, now: float, order_id: str | None = None
+) -> SubscriptionAdded:
+    """Add `seconds` of `plan_name`, stacked after the last non-free subscription; once per order id."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_SUBSCRIPTION_SECONDS:
+        raise InvalidInput("A subscription length must be a positive whole number of seconds.", field="seconds")
+    if await get_plan(store, plan_name) is None:
+        raise NotFound(f"There is no plan named {plan_name!r}.")
+    created, raw = await store.scripts.run(
+        "add_subscription",
+        [store.keys.subscriptions(user_id)],
+        [plan_name, seconds, int(now), order_id or "", FREE_PLAN, secrets.token_hex(8)],
+    )
+    return SubscriptionAdded(subscription=_parse(raw), created=bool(created))
+
+
+async def list_subscriptions(store: Store, user_id: int | str) -> list[Subscription]:
+    """Return every subscription of a user, ordered by end time."""
+    return [_parse(raw) for raw in await store.redis.zrange(store.keys.subscriptions(user_id), 0, -1)]
+
+
+async def active_subscription(store: Store, user_id: int | str, now: float) -> Subscription | None:
+    """Return the paid subscription active at `now` (free ones only when no paid one is), or None."""
+    # Only subscriptions ending after `now` can be active; the zset score is ends_at.
+    live = await store.redis.zrangebyscore(store.keys.subscriptions(user_id), f"({now}", "+inf")
+    active = [sub for sub in map(_parse, live) if sub.active_at(now)]
+    paid = [sub for sub in active if sub.plan != FREE_PLAN]
+    return (paid or active or [None])[0]
+
+
+async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
+    """Return the plan of the subscription active at `now`, else `free` (never unlimited)."""
+    subscription = await active_subscription(store, user_id, now)
+    if subscription is not None and subscription.plan != FREE_PLAN:
+        plan = await get_plan(store, subscription.plan)
+        if plan is not None:
+            return plan
+    return await get_plan(store, FREE_PLAN) or empty_free_plan()
