@@ -68,7 +68,7 @@ def looks_like_api_key(value: str) -> bool:
     return value.startswith(KEY_PREFIX) and len(value) == len(KEY_PREFIX) + KEY_RANDOM_CHARS
 
 
-def _load(raw: str) -> ApiKeyMeta:
+def _load(raw: str | bytes) -> ApiKeyMeta:
     data = orjson.loads(raw)
     return ApiKeyMeta(
         id=data["id"],

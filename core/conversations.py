@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
 from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT, FieldT
 
 from core.errors import InvalidInput, NotFound
 from core.settings import Settings
@@ -94,7 +95,7 @@ def _check_message(message: Message, settings: Settings | None) -> None:
         raise InvalidInput("The message is empty.", field="content")
 
 
-def _meta(data: dict[str, str]) -> Conversation:
+def _meta(data: Mapping[str, str]) -> Conversation:
     return Conversation(
         id=data["id"],
         title=data.get("title", ""),
@@ -106,7 +107,12 @@ def _meta(data: dict[str, str]) -> Conversation:
     )
 
 
-def _message(raw: str) -> Message:
+def _text(data: Mapping[Any, Any]) -> dict[str, str]:
+    # The store client decodes responses, so keys and values are already str; this only narrows the types.
+    return {str(name): str(value) for name, value in data.items()}
+
+
+def _message(raw: str | bytes) -> Message:
     data = orjson.loads(raw)
     return Message(data["id"], data["role"], data["content"], float(data["created_at"]), data.get("model"))
 
@@ -135,7 +141,7 @@ async def create_conversation(
 
     async def write(pipe: Pipeline) -> None:
         excess = await pipe.zcard(index) + 1 - max_count
-        oldest = await pipe.zrange(index, 0, excess - 1) if excess > 0 else []
+        oldest = [str(cid) for cid in await pipe.zrange(index, 0, excess - 1)] if excess > 0 else []
         pipe.multi()
         pipe.hset(keys.conversation(user_id, conversation.id), mapping=_mapping(conversation))
         pipe.zadd(index, {conversation.id: now})
@@ -147,7 +153,7 @@ async def create_conversation(
     return conversation
 
 
-def _mapping(conversation: Conversation) -> dict[str, str]:
+def _mapping(conversation: Conversation) -> dict[FieldT, EncodableT]:
     return {name: str(value) for name, value in asdict(conversation).items()}
 
 
@@ -167,9 +173,9 @@ async def list_conversations(
     ids = await store.redis.zrevrange(store.keys.conversations(user_id), 0, -1 if needle else limit - 1)
     async with store.redis.pipeline(transaction=False) as pipe:
         for cid in ids:
-            pipe.hgetall(store.keys.conversation(user_id, cid))
+            pipe.hgetall(store.keys.conversation(user_id, str(cid)))
         metas = await pipe.execute()
-    found = [_meta(data) for data in metas if data]
+    found = [_meta(_text(data)) for data in metas if data]
     if needle:
         found = [conv for conv in found if needle in conv.title.casefold()]
     return found[:limit]
@@ -180,7 +186,7 @@ async def get_conversation(store: Store, user_id: int | str, cid: str) -> Conver
     data = await store.redis.hgetall(store.keys.conversation(user_id, _check_id(cid)))
     if not data:
         raise NotFound("Conversation not found.")
-    return _meta(data)
+    return _meta(_text(data))
 
 
 async def get_messages(store: Store, user_id: int | str, cid: str) -> list[Message]:
@@ -195,7 +201,7 @@ async def rename_conversation(store: Store, user_id: int | str, cid: str, title:
     meta_key = store.keys.conversation(user_id, _check_id(cid))
 
     async def write(pipe: Pipeline) -> Conversation:
-        data = await pipe.hgetall(meta_key)
+        data = _text(await pipe.hgetall(meta_key))
         if not data:
             raise NotFound("Conversation not found.")
         pipe.multi()
@@ -227,11 +233,11 @@ async def append_message(
     meta_key, list_key = keys.conversation(user_id, _check_id(cid)), keys.messages(user_id, cid)
 
     async def write(pipe: Pipeline) -> Conversation:
-        data = await pipe.hgetall(meta_key)
+        data = _text(await pipe.hgetall(meta_key))
         if not data:
             raise NotFound("Conversation not found.")
         count = min(await pipe.llen(list_key) + 1, max_messages)
-        changes = {"updated_at": str(message.created_at), "message_count": str(count)}
+        changes: dict[FieldT, EncodableT] = {"updated_at": str(message.created_at), "message_count": str(count)}
         if message.model:
             changes["model"] = message.model
         if not data.get("title") and message.role == "user":
@@ -241,7 +247,7 @@ async def append_message(
         pipe.ltrim(list_key, -max_messages, -1)
         pipe.hset(meta_key, mapping=changes)
         pipe.zadd(keys.conversations(user_id), {cid: message.created_at})
-        return _meta({**data, **changes})
+        return _meta(_text({**data, **changes}))
 
     result: Conversation = await store.redis.transaction(write, meta_key, list_key, value_from_callable=True)
     return result
@@ -284,7 +290,7 @@ async def _rewrite_tail(
             kept = [*kept, append][-max_messages:]
             pipe.rpush(list_key, _dump(append))
             pipe.ltrim(list_key, -max_messages, -1)
-        changes = {"updated_at": str(now), "message_count": str(len(kept))}
+        changes: dict[FieldT, EncodableT] = {"updated_at": str(now), "message_count": str(len(kept))}
         if append is not None and append.model:
             changes["model"] = append.model
         pipe.hset(meta_key, mapping=changes)
@@ -337,7 +343,7 @@ async def current_conversation(store: Store, user_id: int | str, channel: str) -
     if not cid:
         return None
     try:
-        return await get_conversation(store, user_id, cid)
+        return await get_conversation(store, user_id, str(cid))
     except NotFound:
         return None
 

@@ -81,6 +81,11 @@ class CsrfFailed(Forbidden):
     default_message = "The form expired; reload the page and try again."
 
 
+class NotAdmin(Forbidden):
+    code = "not_admin"
+    default_message = "This account is not an administrator."
+
+
 class NotFound(CoreError):
     code = "not_found"
     default_message = "Not found."

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.errors import InvalidEmail, InvalidInput, InvalidPhone
+from core.keys import Keys
 
 TargetKind = Literal["email", "phone"]
 
@@ -68,3 +69,8 @@ def target_of(email: str | None, phone: str | None) -> Target:
     if phone:
         return Target("phone", normalize_phone(phone))
     raise InvalidInput("An email address or a phone number is required.", field="email")
+
+
+def index_key(keys: Keys, target: Target) -> str:
+    """Return the index key that maps this identity to its user id."""
+    return keys.email_index(target.value) if target.kind == "email" else keys.phone_index(target.value)

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 # Claim a resend cooldown and count against daily caps, all or nothing.
 # KEYS[1] cooldown key, KEYS[2] per-target daily counter, KEYS[3] per-IP daily counter
-# ARGV[1] cooldown seconds, ARGV[2] target cap, ARGV[3] IP cap, ARGV[4] counter TTL seconds
+# ARGV[1] cooldown seconds (0 = none), ARGV[2] target cap, ARGV[3] IP cap, ARGV[4] counter TTL seconds
 # Returns {0, ttl} on cooldown, {1, 0} target cap hit, {2, 0} IP cap hit, {3, 0} claimed.
 CLAIM_CODE_SEND = """
 local ttl = redis.call('TTL', KEYS[1])
@@ -22,7 +22,7 @@ local sent_target = tonumber(redis.call('GET', KEYS[2]) or '0')
 if sent_target >= tonumber(ARGV[2]) then return {1, 0} end
 local sent_ip = tonumber(redis.call('GET', KEYS[3]) or '0')
 if sent_ip >= tonumber(ARGV[3]) then return {2, 0} end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end
 redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('INCR', KEYS[3]); redis.call('EXPIRE', KEYS[3], ARGV[4])
 return {3, 0}
@@ -69,12 +69,12 @@ if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {1, n}
 """
 
-# Give back one counted attempt (a sign-in that succeeded is no failure); never below zero, never creates the key.
+# Give back one counted attempt (a sign-in that succeeded is no failure); at zero the key is gone, never negative.
 # KEYS[1] attempt counter
 # Returns the count left.
 RETURN_ATTEMPT = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n <= 0 then return 0 end
+if n <= 1 then redis.call('DEL', KEYS[1]); return 0 end
 return redis.call('DECR', KEYS[1])
 """
 
@@ -134,6 +134,34 @@ redis.call('ZADD', KEYS[1], sub['ends_at'], encoded)
 return {1, encoded}
 """
 
+# Record activity on a live session and optionally slide its expiry; a revoked session stays gone (no resurrection).
+# KEYS[1] session hash, KEYS[2] the user's sessions zset
+# ARGV[1] seen_at, ARGV[2] session id, ARGV[3] new TTL seconds (0 = keep the expiry), ARGV[4] new expiry time
+# Returns 1 touched, 0 session gone.
+TOUCH_SESSION = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'seen_at', ARGV[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+end
+return 1
+"""
+
+# Count one failed upstream request; bench the upstream once its consecutive failures reach the threshold.
+# KEYS[1] health hash up:health:<upstream id> {fails, benched_until, last_error, failed_at}
+# ARGV[1] failures to bench, ARGV[2] benched_until (unix s) to set when benched, ARGV[3] error text, ARGV[4] now
+# Returns {fails, 1 if benched now else 0}.
+UPSTREAM_FAILURE = """
+local fails = redis.call('HINCRBY', KEYS[1], 'fails', 1)
+redis.call('HSET', KEYS[1], 'last_error', ARGV[3], 'failed_at', ARGV[4])
+if fails >= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'benched_until', ARGV[2])
+  return {fails, 1}
+end
+return {fails, 0}
+"""
+
 SCRIPTS: dict[str, str] = {
     "claim_code_send": CLAIM_CODE_SEND,
     "release_code_send": RELEASE_CODE_SEND,
@@ -143,6 +171,8 @@ SCRIPTS: dict[str, str] = {
     "add_subscription": ADD_SUBSCRIPTION,
     "take_attempt": TAKE_ATTEMPT,
     "return_attempt": RETURN_ATTEMPT,
+    "touch_session": TOUCH_SESSION,
+    "upstream_failure": UPSTREAM_FAILURE,
 }
 
 

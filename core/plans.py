@@ -96,7 +96,10 @@ class _PlanSpec(BaseModel):
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "plan"
-    return f"{where}: {first['msg']}"
+    message = first["msg"].removeprefix("Value error, ")
+    if where.startswith("prices."):
+        message += " (prices are integer fen: 29.90 yuan is 2990)"
+    return f"{where}: {message}"
 
 
 def plan_from_dict(data: object) -> Plan:
@@ -120,7 +123,7 @@ def _encode(plan: Plan) -> bytes:
     return orjson.dumps(plan.to_dict())
 
 
-def _decode(name: str, raw: str | None) -> Plan | None:
+def _decode(name: str | bytes, raw: str | bytes | None) -> Plan | None:
     if raw is None:
         return None
     try:
@@ -138,7 +141,7 @@ async def get_plan(store: Store, name: str) -> Plan | None:
 
 async def list_plans(store: Store) -> list[Plan]:
     """Return every plan: free first, then by lowest price, then by name."""
-    raw: dict[str, str] = await store.redis.hgetall(store.keys.plans())
+    raw = await store.redis.hgetall(store.keys.plans())
     plans = [plan for name, value in raw.items() if (plan := _decode(name, value)) is not None]
     return sorted(plans, key=lambda p: (p.name != FREE_PLAN, min(p.prices.values(), default=0), p.name))
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from core.moderation import Moderation, build_moderation
+from core.notify import Notifier
+from core.relay import Relay, build_relay
 from core.settings import Settings
 from core.store import Store
 
@@ -24,9 +27,13 @@ class Services:
     store: Store
     http: httpx.AsyncClient
     jwt_secret: str
+    moderation: Moderation
+    notifier: Notifier
+    relay: Relay
     clock: Clock = field(default=time.time)
 
     async def close(self) -> None:
+        await self.relay.close()
         await self.http.aclose()
         await self.store.close()
 
@@ -50,4 +57,15 @@ async def build_services(settings: Settings, store: Store, clock: Clock = time.t
         raise ValueError(problem)
     http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
     jwt_secret = await ensure_jwt_secret(settings, store)
-    return Services(settings=settings, store=store, http=http, jwt_secret=jwt_secret, clock=clock)
+    moderation = build_moderation(settings, store, http, clock)
+    notifier = Notifier(settings, http, clock)
+    return Services(
+        settings=settings,
+        store=store,
+        http=http,
+        jwt_secret=jwt_secret,
+        moderation=moderation,
+        notifier=notifier,
+        relay=build_relay(settings, store, clock),
+        clock=clock,
+    )

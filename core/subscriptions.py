@@ -42,8 +42,8 @@ class SubscriptionAdded:
     created: bool  # False when this order id had already been credited
 
 
-def _parse(raw: str) -> Subscription:
-    data: dict[str, Any] = orjson.loads(raw)
+def _parse(raw: object) -> Subscription:
+    data: dict[str, Any] = orjson.loads(raw if isinstance(raw, str | bytes) else str(raw))
     return Subscription(
         id=str(data.get("id", "")),
         plan=str(data["plan"]),
@@ -80,7 +80,8 @@ async def active_subscription(store: Store, user_id: int | str, now: float) -> S
     live = await store.redis.zrangebyscore(store.keys.subscriptions(user_id), f"({now}", "+inf")
     active = [sub for sub in map(_parse, live) if sub.active_at(now)]
     paid = [sub for sub in active if sub.plan != FREE_PLAN]
-    return (paid or active or [None])[0]
+    chosen = paid or active
+    return chosen[0] if chosen else None
 
 
 async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:

@@ -8,7 +8,17 @@ from core.services import Services
 from webui.errors import register_error_handlers
 
 # Each feature module exposes `bp` (a Blueprint); adding a feature = adding its module name here.
-BLUEPRINT_MODULES: list[str] = []
+BLUEPRINT_MODULES: list[str] = [
+    "webui.api_auth",
+    "webui.api_account",
+    "webui.security",
+    "webui.i18n",
+    "webui.pages",
+    "webui.api_conversations",
+    "webui.api_keys",
+    "webui.api_presets",
+    "webui.api_usage",
+]
 
 
 def create_app(services: Services) -> Quart:

@@ -28,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.NotAuthenticated.code: 401,
     errors.Forbidden.code: 403,
     errors.CsrfFailed.code: 403,
+    errors.NotAdmin.code: 403,
     errors.NotFound.code: 404,
     errors.InvalidInviteCode.code: 400,
     errors.CodeRequired.code: 400,

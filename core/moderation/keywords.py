@@ -105,7 +105,8 @@ def _clean(words: Iterable[str]) -> list[str]:
 
 async def get_words(store: Store) -> list[str]:
     """Return the keyword list, sorted."""
-    return sorted(await store.redis.smembers(store.keys.moderation_words()))  # type: ignore[misc]
+    members: set[str] = await store.redis.smembers(store.keys.moderation_words())  # type: ignore[assignment]
+    return sorted(members)
 
 
 async def set_words(store: Store, words: Iterable[str]) -> list[str]:
@@ -149,9 +150,7 @@ class KeywordProvider:
 
     name = NAME
 
-    def __init__(
-        self, store: Store, refresh_seconds: float, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, store: Store, refresh_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._refresh_seconds = refresh_seconds
         self._monotonic = monotonic

@@ -45,6 +45,17 @@ class Provider(Protocol):
         ...
 
 
+def merge_chunks(results: list[Verdict | BaseException], provider: str) -> Verdict:
+    """Merge the outcomes of the chunks of one text: a block anywhere wins over a failed chunk, which fails the rest."""
+    verdicts = [result for result in results if isinstance(result, Verdict)]
+    if any(verdict.decision == "block" for verdict in verdicts):
+        return worst(verdicts, provider)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return worst(verdicts, provider)
+
+
 def worst(verdicts: list[Verdict], provider: str) -> Verdict:
     """Merge the verdicts on the chunks of one text: the most severe wins, its words joined with the others'."""
     if not verdicts:
@@ -70,7 +81,7 @@ def _is_continuation(byte: int) -> bool:
 
 
 def split_utf8(text: str, limit: int, overlap: int) -> list[str]:
-    """Cut text into pieces of at most `limit` UTF-8 bytes, never inside a character, overlapping by ~`overlap` bytes."""
+    """Cut text into pieces of at most `limit` UTF-8 bytes, never inside a character, overlapping ~`overlap` bytes."""
     data = text.encode("utf-8")
     if len(data) <= limit:
         return [text]

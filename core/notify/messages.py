@@ -45,10 +45,7 @@ _HTML: dict[Lang, str] = {
     ),
 }
 
-_BOX = (
-    '<p style="font-size:28px;font-weight:bold;letter-spacing:6px;font-family:monospace;'
-    'margin:16px 0">{code}</p>'
-)
+_BOX = '<p style="font-size:28px;font-weight:bold;letter-spacing:6px;font-family:monospace;margin:16px 0">{code}</p>'
 
 
 @dataclass(frozen=True)

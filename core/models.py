@@ -1,0 +1,268 @@
+"""Models and their upstreams: runtime config in the store (hash cfg:models, model id -> JSON), seeded once.
+
+An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
+(core.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
+masks them for anything that reaches a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from core.errors import InvalidInput
+from core.settings import Settings
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+UpstreamKind = Literal["openai", "azure"]
+DEFAULT_CONTEXT_WINDOW = 128_000
+MAX_CONTEXT_WINDOW = 10_000_000
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
+UPSTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Context windows of common models, matched by the longest prefix of the id.
+KNOWN_CONTEXT_WINDOWS: dict[str, int] = {
+    "gpt-3.5-turbo": 16_385,
+    "gpt-3.5-turbo-instruct": 4_096,
+    "gpt-4": 8_192,
+    "gpt-4-32k": 32_768,
+    "gpt-4-turbo": 128_000,
+    "gpt-4-1106": 128_000,
+    "gpt-4-0125": 128_000,
+    "gpt-4o": 128_000,
+    "chatgpt-4o": 128_000,
+    "gpt-4.1": 1_047_576,
+    "gpt-4.5": 128_000,
+    "gpt-5": 400_000,
+    "o1": 200_000,
+    "o1-mini": 128_000,
+    "o3": 200_000,
+    "o4-mini": 200_000,
+    "deepseek-chat": 65_536,
+    "deepseek-reasoner": 65_536,
+    "moonshot-v1-8k": 8_192,
+    "moonshot-v1-32k": 32_768,
+    "moonshot-v1-128k": 128_000,
+    "claude-3": 200_000,
+    "gemini-1.5": 1_048_576,
+}
+DISPLAY_NAMES: dict[str, str] = {
+    "gpt-4o-mini": "GPT-4o mini",
+    "gpt-4o": "GPT-4o",
+    "gpt-4.1": "GPT-4.1",
+    "gpt-4.1-mini": "GPT-4.1 mini",
+    "gpt-4-turbo": "GPT-4 Turbo",
+    "gpt-4": "GPT-4",
+    "gpt-3.5-turbo": "GPT-3.5 Turbo",
+    "gpt-5": "GPT-5",
+    "gpt-5-mini": "GPT-5 mini",
+}
+
+
+def known_context_window(model_id: str) -> int:
+    """Return the context window of a well-known model id (longest matching prefix), else 128k."""
+    name = model_id.lower().rsplit("/", 1)[-1]
+    matches = [prefix for prefix in KNOWN_CONTEXT_WINDOWS if name.startswith(prefix)]
+    return KNOWN_CONTEXT_WINDOWS[max(matches, key=len)] if matches else DEFAULT_CONTEXT_WINDOW
+
+
+def api_root(endpoint: str) -> str:
+    """Turn OPENAI_ENDPOINT (a base URL without /v1, as in the original) into the API root with /v1."""
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.endswith("/v1") else f"{endpoint}/v1"
+
+
+def mask_key(key: str) -> str:
+    """Show only the last four characters of an upstream key."""
+    return f"…{key[-4:]}" if len(key) > 8 else "…"
+
+
+@dataclass
+class Upstream:
+    id: str
+    base_url: str
+    keys: list[str] = field(default_factory=list, repr=False)
+    kind: UpstreamKind = "openai"
+    priority: int = 0
+    weight: int = 1
+    api_version: str = ""
+    deployment: str = ""
+    name: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Upstream:
+        """Validate and build an upstream from its JSON form."""
+        if not isinstance(data, dict):
+            raise InvalidInput("An upstream must be an object.")
+        upstream = cls(
+            id=_text(data, "id"),
+            base_url=_text(data, "base_url").rstrip("/"),
+            keys=_keys(data.get("keys", [])),
+            kind=data.get("kind", "openai"),
+            priority=_int(data, "priority", 0, -1000, 1000),
+            weight=_int(data, "weight", 1, 0, 10_000),
+            api_version=_text(data, "api_version", ""),
+            deployment=_text(data, "deployment", ""),
+            name=_text(data, "name", ""),
+        )
+        upstream.validate()
+        return upstream
+
+    def validate(self) -> None:
+        """Raise InvalidInput when the upstream cannot be used."""
+        if not UPSTREAM_ID.match(self.id):
+            raise InvalidInput("An upstream id uses letters, digits, '.', '_' or '-'.", field="id")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise InvalidInput("An upstream base URL must start with http:// or https://.", field="base_url")
+        if self.kind not in ("openai", "azure"):
+            raise InvalidInput("An upstream kind is 'openai' or 'azure'.", field="kind")
+        if self.kind == "azure" and not (self.deployment and self.api_version):
+            raise InvalidInput("An azure upstream needs a deployment and an api_version.", field="deployment")
+
+    def public(self) -> dict[str, Any]:
+        """Return the upstream for the dashboard, keys masked."""
+        data = asdict(self)
+        data["keys"] = [mask_key(key) for key in self.keys]
+        return data
+
+
+@dataclass
+class Model:
+    id: str
+    name: str
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    upstreams: list[Upstream] = field(default_factory=list)
+    upstream_model: str = ""
+    enabled: bool = True
+    position: int = 0
+
+    @property
+    def remote_name(self) -> str:
+        """Return the model name sent upstream."""
+        return self.upstream_model or self.id
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Model:
+        """Validate and build a model (with its upstreams) from its JSON form."""
+        if not isinstance(data, dict):
+            raise InvalidInput("A model must be an object.")
+        model_id = _text(data, "id")
+        raw_upstreams = data.get("upstreams", [])
+        if not isinstance(raw_upstreams, list):
+            raise InvalidInput("upstreams must be a list.", field="upstreams")
+        model = cls(
+            id=model_id,
+            name=_text(data, "name", "") or model_id,
+            context_window=_int(data, "context_window", DEFAULT_CONTEXT_WINDOW, 1, MAX_CONTEXT_WINDOW),
+            upstreams=[Upstream.from_dict(item) for item in raw_upstreams],
+            upstream_model=_text(data, "upstream_model", ""),
+            enabled=bool(data.get("enabled", True)),
+            position=_int(data, "position", 0, -1_000_000, 1_000_000),
+        )
+        model.validate()
+        return model
+
+    def validate(self) -> None:
+        """Raise InvalidInput when the model cannot be saved."""
+        if not MODEL_ID.match(self.id):
+            raise InvalidInput("A model id uses letters, digits and . _ : / @ + -.", field="id")
+        if not self.upstreams:
+            raise InvalidInput("A model needs at least one upstream.", field="upstreams")
+        ids = [upstream.id for upstream in self.upstreams]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("Upstream ids must be unique within a model.", field="upstreams")
+        for upstream in self.upstreams:
+            upstream.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stored form (keys included: never send this to a browser)."""
+        return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """Return the model for the dashboard, upstream keys masked."""
+        data = asdict(self)
+        data["upstreams"] = [upstream.public() for upstream in self.upstreams]
+        return data
+
+
+def _text(data: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str) or (default is None and not value.strip()):
+        raise InvalidInput(f"{name} must be a non-empty string." if default is None else f"{name} must be text.")
+    return value.strip()
+
+
+def _int(data: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}.", field=name)
+    return value
+
+
+def _keys(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(key, str) and key.strip() for key in value):
+        raise InvalidInput("keys must be a list of non-empty strings.", field="keys")
+    return [key.strip() for key in value]
+
+
+def _load(raw: str | bytes) -> Model:
+    return Model.from_dict(orjson.loads(raw))
+
+
+async def list_models(store: Store) -> list[Model]:
+    """Return every model, ordered by position then id (a corrupt entry is logged and skipped)."""
+    models = []
+    for model_id, raw in (await store.redis.hgetall(store.keys.models())).items():
+        try:
+            models.append(_load(raw))
+        except (InvalidInput, orjson.JSONDecodeError):
+            log.error("skipping the unreadable model config %r", model_id)
+    return sorted(models, key=lambda model: (model.position, model.id))
+
+
+async def get_model(store: Store, model_id: str) -> Model | None:
+    """Return one model, or None when it does not exist."""
+    raw = await store.redis.hget(store.keys.models(), model_id)
+    return _load(raw) if raw else None
+
+
+async def save_model(store: Store, model: Model) -> None:
+    """Validate and store a model (create or replace)."""
+    model.validate()
+    await store.redis.hset(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+
+
+async def delete_model(store: Store, model_id: str) -> bool:
+    """Delete a model; True when it existed."""
+    return bool(await store.redis.hdel(store.keys.models(), model_id))
+
+
+def seed_upstream(settings: Settings) -> Upstream:
+    """Build the upstream described by OPENAI_ENDPOINT / OPENAI_API_KEY (a comma list gives several keys)."""
+    keys = [key.strip() for key in settings.OPENAI_API_KEY.get_secret_value().split(",") if key.strip()]
+    return Upstream(id="default", base_url=api_root(settings.OPENAI_ENDPOINT), keys=keys, name="OPENAI_ENDPOINT")
+
+
+async def seed_models(store: Store, settings: Settings) -> bool:
+    """On the first start only, store OPENAI_MODELS served by the settings' upstream; True when it seeded."""
+    if not await store.redis.set(store.keys.config_seeded(), "1", nx=True):
+        return False
+    upstream = seed_upstream(settings)
+    for position, model_id in enumerate(settings.OPENAI_MODELS):
+        model = Model(
+            id=model_id,
+            name=DISPLAY_NAMES.get(model_id, model_id),
+            context_window=known_context_window(model_id),
+            upstreams=[upstream],
+            position=position,
+        )
+        model.validate()
+        # HSETNX: a model the admin created before this process won the seed race is never overwritten.
+        await store.redis.hsetnx(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+    return True

@@ -1,0 +1,234 @@
+"""Moderation: a pipeline of providers (TEXT_SECURITY, in order) over the user's new message and the model's output.
+
+Each provider gives a Verdict; the first `block` stops the pipeline. A `review` becomes MODERATION_ON_REVIEW. A
+provider that cannot answer follows MODERATION_FAIL_OPEN: pass with a warning (default), or block with a clear
+reason — one failing API never blocks every message unless the operator asked for fail-closed. Blocked items go to
+the `mod:log` stream for the dashboard. Output is guarded as it streams: keywords on every delta (the automaton
+state carries across deltas, so split words are found), remote providers on each full chunk of
+MODERATION_OUTPUT_CHUNK_CHARS plus some overlap with the previous chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import NoReturn
+
+import httpx
+
+from core.errors import ContentBlocked
+from core.moderation.baidu import BaiduProvider
+from core.moderation.keywords import (
+    KeywordProvider,
+    KeywordStream,
+    add_words,
+    get_words,
+    remove_words,
+    set_words,
+)
+from core.moderation.log import BlockRecord, Direction, log_block, recent_blocks
+from core.moderation.openai_mod import OpenAIProvider
+from core.moderation.tencent import TencentProvider
+from core.moderation.verdicts import Provider, ProviderError, Verdict
+from core.settings import Settings
+from core.store import Store
+
+__all__ = [
+    "BlockRecord",
+    "Moderation",
+    "OutputGuard",
+    "ProviderError",
+    "Verdict",
+    "add_words",
+    "build_moderation",
+    "get_words",
+    "recent_blocks",
+    "remove_words",
+    "set_words",
+]
+
+log = logging.getLogger(__name__)
+
+PROVIDER_NAMES = ("keywords", "tencent", "baidu", "openai")
+UNAVAILABLE = "provider_unavailable"
+OUTPUT_OVERLAP_CHARS = 50
+EXCERPT_WINDOW = 400
+MESSAGES = {
+    "input": "Your message was blocked by content moderation.",
+    "output": "The answer was stopped by content moderation.",
+    UNAVAILABLE: "Content moderation is unavailable, so this could not be checked; try again later.",
+}
+
+
+class Moderation:
+    """The configured pipeline; `check_input` for the user's new message, `output_guard` for a streamed answer."""
+
+    def __init__(self, settings: Settings, store: Store, providers: list[Provider], clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = providers
+        self.clock = clock
+        self.keywords = next((p for p in providers if isinstance(p, KeywordProvider)), None)
+        self.remote = [p for p in providers if not isinstance(p, KeywordProvider)]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.providers)
+
+    async def check_input(self, text: str, user_id: int | str) -> None:
+        """Check only the user's new message; raise ContentBlocked (before any quota is consumed)."""
+        verdict = await self.judge(text, str(user_id), self.providers)
+        if verdict is not None:
+            await self.blocked(verdict, "input", text, str(user_id))
+
+    def output_guard(self, user_id: int | str) -> OutputGuard:
+        """Return a guard for one streamed answer."""
+        return OutputGuard(self, str(user_id), self.settings.MODERATION_OUTPUT_CHUNK_CHARS)
+
+    async def judge(self, text: str, user_id: str, providers: list[Provider]) -> Verdict | None:
+        """Run providers in order; return the verdict that blocks the text, or None when it may pass."""
+        if not text.strip():
+            return None
+        for provider in providers:
+            verdict = await self._ask(provider, text, user_id)
+            if verdict.decision == "block":
+                return verdict
+        return None
+
+    async def _ask(self, provider: Provider, text: str, user_id: str) -> Verdict:
+        try:
+            verdict = await provider.check(text, user_id)
+        except Exception as exc:  # any failure of a provider is "no verdict", handled by the policy below
+            return self.on_failure(provider.name, exc)
+        if verdict.decision == "review":
+            return replace(verdict, decision=self.settings.MODERATION_ON_REVIEW)
+        return verdict
+
+    def on_failure(self, provider: str, exc: Exception) -> Verdict:
+        """Turn a provider failure into pass (fail-open, with a warning) or block (fail-closed)."""
+        known = isinstance(exc, ProviderError)
+        reason = str(exc) if known else f"{provider}: unexpected {type(exc).__name__}"
+        if self.settings.MODERATION_FAIL_OPEN:
+            log.warning("moderation provider failed, text passed (fail-open): %s", reason, exc_info=not known)
+            return Verdict("pass", provider, UNAVAILABLE, reason=reason)
+        log.warning("moderation provider failed, text blocked (fail-closed): %s", reason, exc_info=not known)
+        return Verdict("block", provider, UNAVAILABLE, reason=reason)
+
+    async def blocked(self, verdict: Verdict, direction: Direction, text: str, user_id: str) -> NoReturn:
+        """Log a blocked item for the dashboard and raise ContentBlocked."""
+        try:
+            await log_block(
+                self.store, user_id=user_id, direction=direction, verdict=verdict, text=text, now=self.clock()
+            )
+        except Exception as exc:  # the block stands even if the log write fails
+            log.warning("could not log a blocked item: %s", type(exc).__name__)
+        message = MESSAGES[UNAVAILABLE] if verdict.label == UNAVAILABLE else MESSAGES[direction]
+        raise ContentBlocked(message, provider=verdict.provider, label=verdict.label, direction=direction)
+
+    async def check(self) -> list[str]:
+        """Name what is missing for each selected provider (for `chatgate doctor`)."""
+        problems = [
+            f"{provider.name}: missing {', '.join(missing)}"
+            for provider in self.providers
+            if (missing := provider.missing_settings())
+        ]
+        if self.keywords is not None and not await self.store.redis.scard(self.store.keys.moderation_words()):
+            problems.append("keywords: the word list is empty (add words in the dashboard)")
+        return problems
+
+
+class OutputGuard:
+    """Check a streamed answer as it grows; `feed` and `finish` raise ContentBlocked to stop the stream."""
+
+    def __init__(self, moderation: Moderation, user_id: str, chunk_chars: int) -> None:
+        self._mod = moderation
+        self._user_id = user_id
+        self._chunk = max(chunk_chars, 1)
+        self._active = moderation.enabled
+        self._use_keywords = moderation.keywords is not None
+        self._stream: KeywordStream | None = None
+        self._pending = ""  # output not yet seen by the remote providers
+        self._context = ""  # the tail of the last remote-checked text, re-sent as overlap
+        self._recent = ""  # the latest output, for the log excerpt
+        self._error: ContentBlocked | None = None
+        self._finished = False
+
+    async def feed(self, delta: str) -> None:
+        """Take the next piece of output; raise ContentBlocked if the answer must stop here."""
+        if self._error is not None:
+            raise self._error
+        if not self._active or not delta:
+            return
+        self._recent = (self._recent + delta)[-EXCERPT_WINDOW:]
+        if self._use_keywords:
+            await self._scan_keywords(delta)
+        if not self._mod.remote:
+            return
+        self._pending += delta
+        if len(self._pending) >= self._chunk:
+            cut = len(self._pending) // self._chunk * self._chunk
+            ready, self._pending = self._pending[:cut], self._pending[cut:]
+            await self._check_remote(ready)
+
+    async def finish(self) -> None:
+        """Check what is left at the end of the answer."""
+        if self._error is not None:
+            raise self._error
+        if self._finished or not self._active:
+            return
+        self._finished = True
+        if self._pending:
+            ready, self._pending = self._pending, ""
+            await self._check_remote(ready)
+
+    async def _scan_keywords(self, delta: str) -> None:
+        if self._stream is None:
+            assert self._mod.keywords is not None
+            try:
+                self._stream = await self._mod.keywords.stream()
+            except Exception as exc:
+                verdict = self._mod.on_failure(self._mod.keywords.name, exc)
+                self._use_keywords = False
+                if verdict.decision == "block":
+                    await self._block(verdict, self._recent)
+                return
+        found = self._stream.feed(delta)
+        if found:
+            await self._block(Verdict("block", "keywords", "keyword", tuple(sorted(found))), self._recent)
+
+    async def _check_remote(self, ready: str) -> None:
+        text = self._context + ready
+        self._context = text[-OUTPUT_OVERLAP_CHARS:]
+        verdict = await self._mod.judge(text, self._user_id, self._mod.remote)
+        if verdict is not None:
+            await self._block(verdict, text)
+
+    async def _block(self, verdict: Verdict, text: str) -> NoReturn:
+        try:
+            await self._mod.blocked(verdict, "output", text, self._user_id)
+        except ContentBlocked as error:
+            self._error = error
+            raise
+
+
+def build_moderation(
+    settings: Settings,
+    store: Store,
+    http: httpx.AsyncClient,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Moderation:
+    """Build the pipeline TEXT_SECURITY names, in its order; an unknown name is a configuration error."""
+    names = list(dict.fromkeys(name.strip().lower() for name in settings.TEXT_SECURITY if name.strip()))
+    unknown = [name for name in names if name not in PROVIDER_NAMES]
+    if unknown:
+        raise ValueError(f"TEXT_SECURITY: unknown provider {unknown[0]!r}; choose from {', '.join(PROVIDER_NAMES)}")
+    factories: dict[str, Callable[[], Provider]] = {
+        "keywords": lambda: KeywordProvider(store, settings.MODERATION_WORDS_REFRESH_SECONDS, monotonic),
+        "tencent": lambda: TencentProvider(settings, http, clock),
+        "baidu": lambda: BaiduProvider(settings, store, http),
+        "openai": lambda: OpenAIProvider(settings, http),
+    }
+    return Moderation(settings, store, [factories[name]() for name in names], clock)

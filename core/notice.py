@@ -1,0 +1,53 @@
+"""The site announcement (Markdown), versioned so each new version is shown to every user once.
+
+Key ``notice``: hash with ``version`` (only ever grows), ``markdown`` and ``updated_at``. Clearing keeps the version,
+so the next notice still counts as new for users who saw an older one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.errors import InvalidInput
+from core.store import Store
+
+MARKDOWN_MAX_CHARS = 50_000
+
+
+@dataclass(frozen=True)
+class Notice:
+    version: int
+    markdown: str
+    updated_at: float
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def get_notice(store: Store) -> Notice | None:
+    """Return the current announcement, or None when there is none."""
+    data = await store.redis.hgetall(store.keys.notice())
+    if not data or not data.get("markdown"):
+        return None
+    return Notice(int(data["version"]), str(data["markdown"]), float(data.get("updated_at", 0)))
+
+
+async def set_notice(store: Store, markdown: str, now: float) -> Notice:
+    """Publish an announcement as a new version."""
+    text = markdown.strip()
+    if not text:
+        raise InvalidInput("The announcement is empty.", field="markdown")
+    if len(text) > MARKDOWN_MAX_CHARS:
+        raise InvalidInput(f"The announcement is longer than {MARKDOWN_MAX_CHARS} characters.", field="markdown")
+    key = store.keys.notice()
+    async with store.redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(key, "version", 1)
+        pipe.hset(key, mapping={"markdown": text, "updated_at": str(now)})
+        version, _ = await pipe.execute()
+    return Notice(int(version), text, now)
+
+
+async def clear_notice(store: Store, now: float) -> None:
+    """Withdraw the announcement (the version counter is kept)."""
+    await store.redis.hset(store.keys.notice(), mapping={"markdown": "", "updated_at": str(now)})

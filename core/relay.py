@@ -1,0 +1,317 @@
+"""The relay engine: send a chat request to a model's upstreams with failover and hand back the answer.
+
+One shared aiohttp session pools connections to every upstream (made lazily on the running loop, closed by
+`Services.close`). The request body is serialised once and sent as bytes. Failover happens only before anything
+reached the caller: connect errors, timeouts (connect, first byte), 429, 5xx and rejected keys (401/403) move on
+to the next upstream and count against its health; an upstream's 400 is the caller's problem and is returned as
+UpstreamError / ContextTooLong with the upstream's message. Nothing left: UpstreamUnavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from core.errors import ContextTooLong, CoreError, UpstreamError, UpstreamUnavailable
+from core.models import Model, Upstream
+from core.relay_stream import RelayStream, Usage, usage_from
+from core.settings import Settings
+from core.sse import RelayEvent, SSEParser
+from core.store import Store
+from core.tokens import configure_tokens
+from core.upstreams import claim_probe, plan_attempts, record_failure, record_success
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ERROR_BODY_LIMIT = 64 * 1024
+__all__ = ["Completion", "Relay", "RelayEvent", "RelayStream", "Retry", "Usage", "build_relay"]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A non-stream answer: the upstream's JSON body (forward as-is), parsed, its text and usage."""
+
+    body: bytes
+    data: dict[str, Any]
+    text: str
+    usage: Usage
+    upstream: Upstream
+
+
+class Retry(Exception):
+    """This upstream failed before the first byte; try the next. `counts` = it counts against its health."""
+
+    def __init__(self, reason: str, counts: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.counts = counts
+
+
+class Relay:
+    """Send chat requests to upstreams; one instance per process, shared by every request."""
+
+    def __init__(
+        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time, rng: random.Random | None = None
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._session: aiohttp.ClientSession | None = None
+        self._key_turn: dict[str, int] = {}
+        self._urls: dict[tuple[str, ...], URL] = {}
+
+    def session(self) -> aiohttp.ClientSession:
+        """Return the shared session, creating it on the running loop at first use."""
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=self._settings.UPSTREAM_CONNECT_TIMEOUT,
+                sock_read=self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT,  # lowered to the idle timeout per stream
+            )
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the shared session and its pooled connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def stream(
+        self,
+        model: Model,
+        body: Mapping[str, Any],
+        *,
+        include_usage: bool = True,
+        prompt_tokens: int | None = None,
+    ) -> RelayStream:
+        """Open a stream on the first upstream that sends its first event; see docs/API.md "The relay engine"."""
+        payload = self._payload(model, body, stream=True)
+
+        async def open_one(upstream: Upstream) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
+            return await self._open_stream(model, upstream, payload, include_usage)
+
+        upstream, (response, parser, first) = await self._failover(model, open_one)
+        return RelayStream(
+            model=model,
+            upstream=upstream,
+            response=response,
+            parser=parser,
+            first=first,
+            messages=body.get("messages") or [],
+            prompt_tokens=prompt_tokens,
+            on_fault=self._stream_fault,
+        )
+
+    async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
+        """Send a non-stream request with the same failover; return the upstream's JSON answer."""
+        payload = self._payload(model, body, stream=False)
+
+        async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
+            return await self._open_complete(model, upstream, payload)
+
+        upstream, (raw, data) = await self._failover(model, open_one)
+        text = _completion_text(data)
+        usage = usage_from(data.get("usage"), model, body.get("messages") or [], text, prompt_tokens)
+        return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
+
+    async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
+        """Try the model's upstreams in order until one answers; record health as we go."""
+        tried = 0
+        for attempt in await plan_attempts(self._store, model, self._clock(), self._rng):
+            upstream = attempt.upstream
+            if attempt.probe and not await claim_probe(self._store, self._settings, upstream.id):
+                continue  # another request is probing this upstream back from its bench
+            tried += 1
+            try:
+                result = await open_one(upstream)
+            except Retry as failure:
+                log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
+                if failure.counts or attempt.probe:
+                    now = self._clock()
+                    await record_failure(
+                        self._store, self._settings, upstream.id, now, failure.reason, probe=attempt.probe
+                    )
+                continue
+            except CoreError:
+                if attempt.health.fails or attempt.probe:
+                    await record_success(self._store, upstream.id)  # it answered: alive, the request was bad
+                raise
+            if attempt.health.fails or attempt.probe:
+                await record_success(self._store, upstream.id)
+            return upstream, result
+        raise UpstreamUnavailable(attempts=tried)
+
+    async def _open_stream(
+        self, model: Model, upstream: Upstream, payload: bytes, include_usage: bool
+    ) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
+        """POST the request and read up to the first complete event, all within the first-byte timeout."""
+        url, headers = self._target(model, upstream, stream=True)
+        response: aiohttp.ClientResponse | None = None
+        try:
+            async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
+                response = await self.session().post(url, data=payload, headers=headers)
+                if response.status != 200:
+                    raise await _refusal(response)
+                parser = SSEParser(forward_usage=include_usage)
+                first = None
+                while first is None:
+                    chunk = await response.content.readany()
+                    if not chunk:
+                        raise Retry("the upstream ended the stream before its first event")
+                    first = parser.feed(chunk)
+            if first.error is not None and not first.content:
+                raise Retry(f"error event before any content: {first.error.get('message', '')}")
+            if response.connection is not None:
+                # From here on a silent upstream is judged by the idle timeout, not the first-byte one.
+                response.connection.protocol.read_timeout = self._settings.UPSTREAM_IDLE_TIMEOUT  # type: ignore[union-attr]
+            return response, parser, first
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            _close(response)
+            raise Retry(_describe(exc)) from None
+        except BaseException:
+            _close(response)
+            raise
+
+    async def _open_complete(self, model: Model, upstream: Upstream, payload: bytes) -> tuple[bytes, dict[str, Any]]:
+        """POST a non-stream request and read its JSON body."""
+        url, headers = self._target(model, upstream, stream=False)
+        response: aiohttp.ClientResponse | None = None
+        try:
+            async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
+                response = await self.session().post(url, data=payload, headers=headers)
+                if response.status != 200:
+                    raise await _refusal(response)
+            raw = await response.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            _close(response)
+            raise Retry(_describe(exc)) from None
+        except BaseException:
+            _close(response)
+            raise
+        response.release()
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise Retry("the upstream answered with malformed JSON") from None
+        if not isinstance(data, dict) or "error" in data or not isinstance(data.get("choices"), list):
+            raise Retry("the upstream answered without choices")
+        return raw, data
+
+    async def _stream_fault(self, upstream: Upstream, reason: str) -> None:
+        """Count a stream that broke or went silent mid-way against its upstream's health."""
+        await record_failure(self._store, self._settings, upstream.id, self._clock(), reason)
+
+    def _payload(self, model: Model, body: Mapping[str, Any], *, stream: bool) -> bytes:
+        """Serialise the request once (the same bytes go to every upstream tried)."""
+        request = dict(body)
+        request["model"] = model.remote_name
+        if stream:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        else:
+            request.pop("stream", None)
+            request.pop("stream_options", None)
+        return orjson.dumps(request)
+
+    def _target(self, model: Model, upstream: Upstream, *, stream: bool) -> tuple[URL, dict[str, str]]:
+        """Return the chat completions URL and headers of an upstream, rotating its keys."""
+        headers = {"Content-Type": "application/json"}
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        key = self._next_key(upstream)
+        if upstream.kind == "azure":
+            if key:
+                headers["api-key"] = key
+        elif key:
+            headers["Authorization"] = f"Bearer {key}"
+        return self._url(upstream), headers
+
+    def _url(self, upstream: Upstream) -> URL:
+        cache_key = (upstream.kind, upstream.base_url, upstream.deployment, upstream.api_version)
+        url = self._urls.get(cache_key)
+        if url is None:
+            if upstream.kind == "azure":
+                path = f"/openai/deployments/{quote(upstream.deployment, safe='')}/chat/completions"
+                text = f"{upstream.base_url}{path}?api-version={quote(upstream.api_version, safe='')}"
+            else:
+                text = f"{upstream.base_url}/chat/completions"
+            url = self._urls[cache_key] = URL(text)
+        return url
+
+    def _next_key(self, upstream: Upstream) -> str:
+        if not upstream.keys:
+            return ""
+        turn = self._key_turn.get(upstream.id, 0)
+        self._key_turn[upstream.id] = turn + 1
+        return upstream.keys[turn % len(upstream.keys)]
+
+
+def build_relay(settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> Relay:
+    """Build the process's relay and point token counting at the offline tiktoken cache."""
+    configure_tokens(settings.TIKTOKEN_CACHE_DIR or settings.DATA_DIR / "tiktoken")
+    return Relay(settings, store, clock)
+
+
+async def _refusal(response: aiohttp.ClientResponse) -> Exception:
+    """Classify a non-200 answer: Retry (next upstream) or the caller's error with the upstream's message."""
+    status = response.status
+    raw = await response.content.read(ERROR_BODY_LIMIT)
+    message, code = _error_fields(raw)
+    if status in (401, 403):
+        return Retry(f"{status} the upstream rejected its key: {message}")
+    if status == 404:
+        return Retry(f"404 {message}", counts=False)  # this upstream lacks the model; another may have it
+    if status in (408, 429) or status >= 500:
+        return Retry(f"{status} {message}")
+    lowered = message.lower()
+    if code == "context_length_exceeded" or "context length" in lowered or "maximum context" in lowered:
+        return ContextTooLong(message, upstream_status=status)
+    return UpstreamError(message or f"The upstream answered {status}.", upstream_status=status, upstream_code=code)
+
+
+def _error_fields(raw: bytes) -> tuple[str, str]:
+    """Return (message, code) from an OpenAI error body, tolerating anything else."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw[:300].decode("utf-8", "replace"), ""
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or ""), str(error.get("code") or error.get("type") or "")
+    if isinstance(error, str):
+        return error, ""
+    return str(data)[:300], ""
+
+
+def _completion_text(data: dict[str, Any]) -> str:
+    """Return choices[0].message.content of a completion, or "" when it has none."""
+    choices = data.get("choices") or [{}]
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "timed out connecting"
+    if isinstance(exc, TimeoutError):
+        return "timed out before the first byte"
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _close(response: aiohttp.ClientResponse | None) -> None:
+    if response is not None:
+        response.close()

@@ -1,0 +1,164 @@
+"""Reading an upstream's Chat Completions SSE stream without re-serialising it.
+
+Events are framed on blank lines and forwarded byte for byte; from each `data:` payload we read only
+`choices[0].delta.content`, `finish_reason`, `usage` and `error` with orjson. One network read becomes at most one
+`RelayEvent`, so a burst of small chunks costs one hand-off to the caller, not one per chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayEvent:
+    """Complete SSE events from one read: bytes to forward as-is and the few fields the caller needs."""
+
+    raw: bytes
+    content: str = ""
+    usage: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    error: dict[str, Any] | None = None
+    done: bool = False
+
+
+class StreamFault(Exception):
+    """The upstream's stream cannot go on: malformed, an error event, broken or silent. Carries an OpenAI error."""
+
+    def __init__(self, message: str, code: str, upstream_error: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.upstream_error = upstream_error
+
+
+def error_event(message: str, code: str) -> bytes:
+    """Return the OpenAI-style error event and the closing [DONE] that end a failed stream."""
+    body = {"error": {"message": message, "type": "upstream_error", "param": None, "code": code}}
+    return b"data: " + orjson.dumps(body) + b"\n\n" + DONE
+
+
+class SSEParser:
+    """Frame raw bytes into events and read the fields ChatGate needs; keeps a partial event between reads."""
+
+    __slots__ = ("_buffer", "forward_usage")
+
+    def __init__(self, forward_usage: bool = True) -> None:
+        self._buffer = b""
+        self.forward_usage = forward_usage
+
+    @property
+    def pending(self) -> bytes:
+        """Return the bytes of an unfinished event."""
+        return self._buffer
+
+    def feed(self, chunk: bytes) -> RelayEvent | None:
+        """Return the events completed by `chunk`, or None while an event is still partial.
+
+        On a malformed line or an upstream error event, the returned event carries the good events before it,
+        then our error event and [DONE], with `error` set.
+        """
+        data = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")  # CRLF framing is legal SSE; normalise so one splitter works
+        end = data.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = data
+            return None
+        complete, self._buffer = data[: end + 2], data[end + 2 :]
+        return self._parse(complete)
+
+    def _parse(self, complete: bytes) -> RelayEvent:
+        parts: list[str] = []
+        usage: dict[str, Any] | None = None
+        finish: str | None = None
+        events = complete.split(b"\n\n")
+        kept: list[bytes] = []
+        unchanged = True  # while True, `complete` itself is forwarded (no copy)
+        for index, event in enumerate(events):
+            if not event:
+                continue
+            try:
+                payload = _payload(event)
+                if payload == b"[DONE]":
+                    kept.append(event)
+                    if any(events[index + 1 :]):  # bytes after [DONE] are never forwarded
+                        unchanged = False
+                    raw = complete if unchanged else _join(kept)
+                    return RelayEvent(raw, "".join(parts), usage, finish, None, True)
+                keep = True
+                if payload is not None:  # None: a comment (keep-alive) or a field-only event, forwarded
+                    keep, usage, finish = self._read(payload, parts, usage, finish)
+            except StreamFault as fault:
+                raw = (_join(kept) if kept else b"") + error_event(fault.message, fault.code)
+                error = fault.upstream_error or {"message": fault.message, "code": fault.code}
+                return RelayEvent(raw, "".join(parts), usage, finish, error, True)
+            if keep:
+                kept.append(event)
+            else:
+                unchanged = False
+        raw = complete if unchanged else _join(kept)
+        return RelayEvent(raw, "".join(parts), usage, finish)
+
+    def _read(
+        self, payload: bytes, parts: list[str], usage: dict[str, Any] | None, finish: str | None
+    ) -> tuple[bool, dict[str, Any] | None, str | None]:
+        """Collect content/usage/finish from one chunk; say whether to forward it."""
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise StreamFault("The upstream sent a malformed event.", "upstream_malformed") from None
+        if type(chunk) is not dict:
+            raise StreamFault("The upstream sent a malformed event.", "upstream_malformed")
+        error = chunk.get("error")
+        if error is not None:
+            raise _upstream_error(error)
+        try:
+            choices = chunk.get("choices")
+            if choices:
+                first = choices[0]
+                delta = first.get("delta")
+                if delta:
+                    content = delta.get("content")
+                    if content:
+                        parts.append(content)
+                finish = first.get("finish_reason") or finish
+            chunk_usage = chunk.get("usage")
+        except (AttributeError, IndexError, TypeError):
+            raise StreamFault("The upstream sent a malformed event.", "upstream_malformed") from None
+        if chunk_usage:
+            usage = chunk_usage
+            # The usage-only chunk (choices [] or null) goes to the caller only if the caller asked for it.
+            return self.forward_usage or bool(choices), usage, finish
+        return True, usage, finish
+
+
+def _join(events: list[bytes]) -> bytes:
+    return b"\n\n".join(events) + b"\n\n" if events else b""
+
+
+def _payload(event: bytes) -> bytes | None:
+    """Return the data of one event (None for a comment or a data-less event); StreamFault if malformed."""
+    if event.startswith(b"data: ") and b"\n" not in event:
+        return event[6:]
+    data: list[bytes] = []
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        elif not line.startswith((b":", b"event:", b"id:", b"retry:")):
+            raise StreamFault("The upstream sent a malformed event line.", "upstream_malformed")
+    return b"\n".join(data) if data else None
+
+
+def _upstream_error(error: Any) -> StreamFault:
+    """Turn a mid-stream `{"error": ...}` into a fault that keeps the upstream's message and code."""
+    if not isinstance(error, dict):
+        return StreamFault(str(error) or "The upstream reported an error.", "upstream_error")
+    message = str(error.get("message") or "The upstream reported an error.")
+    code = str(error.get("code") or error.get("type") or "upstream_error")
+    return StreamFault(message, code, upstream_error=error)

@@ -1,0 +1,88 @@
+"""Usage accounting: requests and tokens per user, per model, per day (UTC), plus site-wide daily totals.
+
+Keys: ``{u:ID}:usage:<yyyymmdd>`` and ``usage:day:<yyyymmdd>``, hashes with fields ``<model>:requests``,
+``<model>:prompt`` and ``<model>:completion``; both kept ~400 days for the account page and dashboard charts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.errors import InvalidInput
+from core.store import Store
+
+RETENTION_DAYS = 400
+RETENTION_SECONDS = RETENTION_DAYS * 86_400
+_FIELDS = {"requests": "requests", "prompt": "prompt_tokens", "completion": "completion_tokens"}
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    date: str  # YYYY-MM-DD (UTC)
+    model: str
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def day_stamp(now: float) -> str:
+    """Return the UTC day of `now` as yyyymmdd (the key suffix)."""
+    return time.strftime("%Y%m%d", time.gmtime(now))
+
+
+async def record_usage(
+    store: Store, user_id: int | str, model: str, prompt_tokens: int, completion_tokens: int, now: float
+) -> None:
+    """Count one request and its tokens for the user and the site, in one round trip."""
+    if prompt_tokens < 0 or completion_tokens < 0:
+        raise InvalidInput("Token counts cannot be negative.")
+    day = day_stamp(now)
+    # Not MULTI: the user's key and the site key live in different hash slots; increments are each atomic.
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for key in (store.keys.user_usage(user_id, day), store.keys.daily_usage(day)):
+            pipe.hincrby(key, f"{model}:requests", 1)
+            pipe.hincrby(key, f"{model}:prompt", prompt_tokens)
+            pipe.hincrby(key, f"{model}:completion", completion_tokens)
+            pipe.expire(key, RETENTION_SECONDS)
+        await pipe.execute()
+
+
+def _days(days: int, now: float) -> list[str]:
+    if not 1 <= days <= RETENTION_DAYS:
+        raise InvalidInput(f"days must be between 1 and {RETENTION_DAYS}.", field="days")
+    return [day_stamp(now - offset * 86_400) for offset in range(days - 1, -1, -1)]
+
+
+def _rows(day: str, counts: dict[str, str]) -> list[UsageRow]:
+    per_model: dict[str, dict[str, int]] = {}
+    for field, value in counts.items():
+        model, _, kind = field.rpartition(":")
+        if model and kind in _FIELDS:
+            per_model.setdefault(model, {})[_FIELDS[kind]] = int(value)
+    date = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    return [UsageRow(date=date, model=model, **values) for model, values in sorted(per_model.items())]
+
+
+async def _read(store: Store, keys: list[str], days: list[str]) -> list[UsageRow]:
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        results = await pipe.execute()
+    return [row for day, counts in zip(days, results, strict=True) for row in _rows(day, counts)]
+
+
+async def user_usage(store: Store, user_id: int | str, days: int, now: float) -> list[UsageRow]:
+    """Return the user's rows for the last `days` days (today included), oldest first, one per day and model."""
+    stamps = _days(days, now)
+    return await _read(store, [store.keys.user_usage(user_id, day) for day in stamps], stamps)
+
+
+async def site_usage(store: Store, days: int, now: float) -> list[UsageRow]:
+    """Return the site-wide rows for the last `days` days, oldest first, one per day and model."""
+    stamps = _days(days, now)
+    return await _read(store, [store.keys.daily_usage(day) for day in stamps], stamps)

@@ -1,0 +1,172 @@
+"""The dashboard shell: admin-only sign-in, its own cookie and CSRF, the frame and its navigation."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from quart import Quart
+from quart.testing import QuartClient
+
+from admin import create_admin_app
+from admin.auth import ADMIN_COOKIE
+from admin.views import SECTIONS
+from core import accounts
+from core.services import Services, build_services
+from core.settings import Settings
+from core.store import Store
+from tests.webui.test_pages import EXPECTED_CSP, assert_csp_clean, parse
+from webui import create_app
+
+PASSWORD = "admin password 123"
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store) -> AsyncIterator[Services]:
+    built = await build_services(settings, store)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def admin_app(services: Services) -> AsyncIterator[Quart]:
+    app = create_admin_app(services)
+    async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+def client(admin_app: Quart) -> QuartClient:
+    return admin_app.test_client()
+
+
+@pytest.fixture
+async def admin_user(services: Services) -> accounts.User:
+    return await accounts.create_admin(
+        services.store, services.settings, email="root@example.com", password=PASSWORD, now=time.time()
+    )
+
+
+async def sign_in(client: QuartClient, email: str = "root@example.com", password: str = PASSWORD) -> str:
+    """Sign in through the JSON endpoint; return the CSRF token the dashboard page carries."""
+    response = await client.post("/api/login", json={"email": email, "password": password})
+    assert response.status_code == 200, await response.get_json()
+    page = parse(await (await client.get("/")).get_data(as_text=True))
+    return next(str(a["content"]) for tag, a in page.tags if tag == "meta" and a.get("name") == "csrf-token")
+
+
+async def test_signed_out_visitors_see_only_the_sign_in_page(client: QuartClient) -> None:
+    for path in ["/", "/users", "/settings"]:
+        response = await client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/login", path
+    response = await client.get("/login")
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == EXPECTED_CSP
+    assert response.headers["X-Frame-Options"] == "DENY"
+    html = await response.get_data(as_text=True)
+    page = assert_csp_clean(html)
+    assert page.by_id["login-form"]["data-endpoint"] == "/api/login"
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_admin_signs_in_and_sees_the_frame(client: QuartClient, admin_user: accounts.User) -> None:
+    response = await client.post("/api/login", json={"email": "ROOT@example.com", "password": PASSWORD})
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["user"]["role"] == "admin" and "token" not in body and "password_hash" not in body["user"]
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{ADMIN_COOKIE}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert (await client.get("/login")).headers["Location"] == "/"
+    html = await (await client.get("/plans")).get_data(as_text=True)
+    page = assert_csp_clean(html)
+    for name, _key in SECTIONS:
+        assert f'href="/{name}"' in html
+    assert 'href="/plans" class="is-active" aria-current="page"' in html
+    assert "此部分将在后续版本中提供。" in html
+    assert page.by_id["empty-title"]["tag"] == "h2"
+    assert (await client.get("/api/me")).status_code == 200
+
+
+async def test_non_admins_and_wrong_passwords_are_refused(client: QuartClient, services: Services) -> None:
+    await accounts.register_user(
+        services.store, services.settings, None, email="user@example.com", password=PASSWORD, now=time.time()
+    )
+    response = await client.post("/api/login", json={"email": "user@example.com", "password": PASSWORD})
+    assert response.status_code == 403
+    assert (await response.get_json())["error"]["code"] == "not_admin"
+    assert "Set-Cookie" not in response.headers
+    response = await client.post("/api/login", json={"email": "user@example.com", "password": "wrong password"})
+    assert response.status_code == 401
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_sign_in_refuses_other_origins_and_non_json(client: QuartClient, admin_user: accounts.User) -> None:
+    body = {"email": "root@example.com", "password": PASSWORD}
+    response = await client.post("/api/login", json=body, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403 and (await response.get_json())["error"]["code"] == "csrf_failed"
+    response = await client.post("/api/login", form=body)
+    assert response.status_code == 400
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_sign_out_needs_the_csrf_token(client: QuartClient, admin_user: accounts.User) -> None:
+    csrf = await sign_in(client)
+    assert csrf
+    response = await client.post("/api/logout")
+    assert response.status_code == 403 and (await response.get_json())["error"]["code"] == "csrf_failed"
+    assert (await client.get("/")).status_code == 200
+    response = await client.post("/api/logout", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 200
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_demoted_or_blocked_admins_lose_the_dashboard(
+    client: QuartClient, admin_user: accounts.User, services: Services
+) -> None:
+    await sign_in(client)
+    await accounts.set_role(services.store, admin_user.id, "user")
+    assert (await client.get("/")).status_code == 302
+    await accounts.set_role(services.store, admin_user.id, "admin")
+    await sign_in(client)
+    await accounts.set_blocked(services.store, admin_user.id, True)
+    assert (await client.get("/")).status_code == 302
+
+
+async def test_cookies_do_not_cross_between_the_apps(
+    admin_app: Quart, services: Services, admin_user: accounts.User
+) -> None:
+    web = create_app(services)
+    async with web.test_app():
+        web_client = web.test_client()
+        response = await web_client.post("/api/auth/login", json={"email": "root@example.com", "password": PASSWORD})
+        web_token = (await response.get_json())["token"]
+        admin_client = admin_app.test_client()
+        response = await admin_client.post("/api/login", json={"email": "root@example.com", "password": PASSWORD})
+        admin_token = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+        bare_admin = admin_app.test_client(use_cookies=False)
+        refused = await bare_admin.get("/", headers={"Cookie": f"cg_session={web_token}"})
+        assert refused.status_code == 302
+        allowed = await bare_admin.get("/", headers={"Cookie": f"{ADMIN_COOKIE}={admin_token}"})
+        assert allowed.status_code == 200
+        bare_web = web.test_client(use_cookies=False)
+        assert (await bare_web.get("/api/me", headers={"Cookie": f"{ADMIN_COOKIE}={admin_token}"})).status_code == 401
+
+
+async def test_language_switch_on_the_dashboard(client: QuartClient) -> None:
+    response = await client.get("/lang/en?next=/login")
+    assert response.headers["Location"] == "/login" and "cg_lang=en" in response.headers["Set-Cookie"]
+    html = await (await client.get("/login")).get_data(as_text=True)
+    assert '<html lang="en">' in html and "Administrator sign in" in html
+
+
+async def test_shared_assets_are_served(client: QuartClient) -> None:
+    html = await (await client.get("/login")).get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="(/(?:ui|static)/[^"]+)"', html)
+    for prefix in ["/ui/css/app.css?v=", "/ui/js/api.js?v=", "/ui/js/auth.js?v=", "/static/admin.css?v="]:
+        assert any(url.startswith(prefix) for url in urls), prefix
+    for url in urls:
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,73 @@
+"""Loopback Mailgun: `POST /v3/{domain}/messages` with Basic auth `api:<key>` (PROTOCOLS.md section 4).
+
+Wrong key -> 401 with the plain-text body `Forbidden`; unknown domain -> 404 JSON; a missing field -> 400 JSON;
+accepted -> 200 `{"id", "message": "Queued. Thank you."}` and the form lands in `.messages`.
+API: `MailgunFake(api_key=..., domain=...)`, `async with`, `.url`, `.messages`, `.last_to(addr)`, `.code_for(addr)`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from aiohttp import BasicAuth, web
+from pydantic import SecretStr
+
+from tests.fakes._loopback import LoopbackApp, extract_code
+
+DEFAULT_KEY = "key-0123456789abcdef0123456789abcdef"
+
+
+class MailgunFake(LoopbackApp):
+    def __init__(self, *, api_key: str = DEFAULT_KEY, domain: str = "mg.chatgate.test") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.domain = domain
+        self._ids = itertools.count(1)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/v3/{domain}/messages", self._send)]
+
+    def settings_update(self) -> dict[str, Any]:
+        return {
+            "NEXT_PUBLIC_EMAIL_SERVICE": "mailgun",
+            "MAILGUN_API_BASE": self.url,
+            "MAILGUN_EMAIL_DOMAIN": self.domain,
+            "MAILGUN_EMAIL_API_KEY": SecretStr(self.api_key),
+        }
+
+    def last_to(self, address: str) -> dict[str, Any]:
+        """Return the last accepted message whose `to` is `address`."""
+        for message in reversed(self.messages):
+            if message["to"].lower() == address.lower():
+                return message
+        raise AssertionError(f"no message to {address}")
+
+    def code_for(self, address: str) -> str:
+        return extract_code(self.last_to(address)["text"])
+
+    def _authorized(self, request: web.Request) -> bool:
+        try:
+            auth = BasicAuth.decode(request.headers.get("Authorization", ""))
+        except ValueError:
+            return False
+        return auth.login == "api" and auth.password == self.api_key
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401, text="Forbidden")
+        domain = request.match_info["domain"]
+        if domain != self.domain:
+            return web.json_response({"message": f"Domain not found: {domain}"}, status=404)
+        form = await request.post()
+        for field in ("from", "to", "subject"):
+            if not form.get(field):
+                return web.json_response({"message": f"'{field}' parameter is missing"}, status=400)
+        if not any(form.get(field) for field in ("text", "html", "template")):
+            message = "Need at least one of 'text', 'html' or 'template' parameters specified"
+            return web.json_response({"message": message}, status=400)
+        message_id = f"<{time.strftime('%Y%m%d%H%M%S')}.{next(self._ids)}@{domain}>"
+        fields = ("from", "to", "subject", "text", "html")
+        self.messages.append({"id": message_id, **{field: str(form.get(field, "")) for field in fields}})
+        return web.json_response({"id": message_id, "message": "Queued. Thank you."})

@@ -1,0 +1,304 @@
+"""A loopback OpenAI-compatible upstream speaking real Chat Completions (PROTOCOLS.md section 8).
+
+In tests: ``async with FakeUpstream() as fake:`` then point an Upstream at ``fake.base_url``; set
+``fake.behaviour`` (or queue per-request ``fake.script``) to make it fail in the ways real upstreams fail.
+For benchmarks: ``python -m tests.fakes.openai_upstream --port P --chunks 64`` prints ``READY <url>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import time
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
+ERRORS: dict[int, tuple[str, str, str | None]] = {
+    400: ("Invalid request.", "invalid_request_error", None),
+    401: (
+        "Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
+    404: ("The model does not exist or you do not have access to it.", "invalid_request_error", "model_not_found"),
+    429: ("Rate limit reached for requests. Please try again in 1s.", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
+}
+
+
+@dataclass
+class Behaviour:
+    """How the fake answers one chat request; the defaults are a healthy upstream."""
+
+    status: int = 200  # anything else: an OpenAI error body with this status
+    error_code: str | None = None  # overrides the code of the error body (e.g. context_length_exceeded)
+    chunks: int = 8
+    hang: float = 0.0  # seconds before the response headers (a first-byte timeout)
+    hang_after_headers: float = 0.0  # headers sent, then silence before the first event
+    chunk_delay: float = 0.0
+    break_after: int | None = None  # close the connection after this many content chunks
+    malformed_after: int | None = None  # send a line that is not SSE after this many content chunks
+    error_after: int | None = None  # send a mid-stream `data: {"error": ...}` after this many content chunks
+    pause_after: int | None = None  # hold the stream open for `pause` seconds after this many content chunks
+    pause: float = 0.0
+    usage: bool = True  # send the usage chunk (when the request asked for it)
+    done: bool = True
+    prompt_tokens: int = 9
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    key: str
+
+
+def piece(index: int) -> str:
+    """Return the content of chunk `index` (deterministic, so tests can count what was delivered)."""
+    return f" word{index}"
+
+
+def text_of(chunks: int) -> str:
+    return "".join(piece(index) for index in range(chunks))
+
+
+def error_body(status: int, code: str | None = None, message: str | None = None) -> bytes:
+    default_message, kind, default_code = ERRORS.get(status, ERRORS[500])
+    error = {"message": message or default_message, "type": kind, "param": None, "code": code or default_code}
+    return orjson.dumps({"error": error})
+
+
+class FakeUpstream:
+    """The fake server; records every request and every client that hung up before the end."""
+
+    def __init__(self, keys: set[str] | None = None, behaviour: Behaviour | None = None, port: int = 0) -> None:
+        self.keys = {"sk-test"} if keys is None else keys
+        self.behaviour = behaviour or Behaviour()
+        self.script: list[Behaviour] = []  # consumed one per chat request before `behaviour`
+        self.requests: list[Recorded] = []
+        self.disconnects = 0
+        self.disconnected = asyncio.Event()
+        self.completed = 0
+        self.port = port
+        self._runner: web.AppRunner | None = None
+        self._cache: dict[tuple[str, int], list[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def chat_requests(self) -> list[Recorded]:
+        return [request for request in self.requests if request.path.endswith("/chat/completions")]
+
+    async def start(self) -> FakeUpstream:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_chat)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeUpstream:
+        return await self.start()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def _next_behaviour(self) -> Behaviour:
+        return self.script.pop(0) if self.script else self.behaviour
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if self.keys and _bearer(request) not in self.keys:
+            return _error(401)
+        data = [{"id": model, "object": "model", "created": 1700000000, "owned_by": "fake"} for model in MODELS]
+        return web.Response(body=orjson.dumps({"object": "list", "data": data}), content_type="application/json")
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        key = _bearer(request)
+        if self.keys and key not in self.keys:
+            await self._record(request, key)
+            return _error(401)
+        return await self._answer(request, key)
+
+    async def _azure_chat(self, request: web.Request) -> web.StreamResponse:
+        key = request.headers.get("api-key", "")
+        if self.keys and key not in self.keys:
+            await self._record(request, key)
+            return _error(401)
+        if not request.query.get("api-version"):
+            return _error(404, message="Resource not found")
+        return await self._answer(request, key)
+
+    async def _record(self, request: web.Request, key: str) -> dict[str, Any] | None:
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            body = None
+        self.requests.append(Recorded(request.path, dict(request.headers), body or {}, key))
+        return body if isinstance(body, dict) else None
+
+    async def _answer(self, request: web.Request, key: str) -> web.StreamResponse:
+        body = await self._record(request, key)
+        if body is None or not isinstance(body.get("messages"), list) or not body["messages"]:
+            return _error(400, message="'messages' is a required property")
+        behaviour = self._next_behaviour()
+        model = str(body.get("model") or request.match_info.get("deployment", "gpt-4o-mini"))
+        try:
+            if behaviour.hang:
+                await asyncio.sleep(behaviour.hang)
+            if behaviour.status != 200:
+                return _error(behaviour.status, behaviour.error_code)
+            if not body.get("stream"):
+                return self._completion(model, behaviour)
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            response = await self._stream(request, model, behaviour, include_usage)
+        except (asyncio.CancelledError, ConnectionResetError):
+            self.disconnects += 1
+            self.disconnected.set()
+            raise
+        self.completed += 1
+        return response
+
+    def _completion(self, model: str, behaviour: Behaviour) -> web.Response:
+        message = {"role": "assistant", "content": text_of(behaviour.chunks), "refusal": None}
+        answer = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+            "system_fingerprint": "fp_fake",
+        }
+        if behaviour.usage:
+            answer["usage"] = _usage(behaviour.prompt_tokens, behaviour.chunks)
+        return web.Response(body=orjson.dumps(answer), content_type="application/json")
+
+    async def _stream(
+        self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        if behaviour.hang_after_headers:
+            await asyncio.sleep(behaviour.hang_after_headers)
+        events = self._events(model, behaviour.chunks)
+        await response.write(events[0])  # the role chunk
+        for index in range(behaviour.chunks):
+            if index == behaviour.break_after:
+                assert request.transport is not None
+                request.transport.close()  # no terminating chunk: the client sees a broken body
+                return response
+            if index == behaviour.malformed_after:
+                await response.write(b"this is not an SSE line\n\n")
+            if index == behaviour.error_after:
+                error = {"message": "The server had an error while processing your request.", "type": "server_error"}
+                await response.write(b"data: " + orjson.dumps({"error": {**error, "code": "server_error"}}) + b"\n\n")
+                await response.write_eof()
+                return response
+            if index == behaviour.pause_after:
+                await asyncio.sleep(behaviour.pause)
+            if behaviour.chunk_delay:
+                await asyncio.sleep(behaviour.chunk_delay)
+            await response.write(events[index + 1])
+        await response.write(events[-1])  # the finish chunk
+        if include_usage and behaviour.usage:
+            usage = _usage(behaviour.prompt_tokens, behaviour.chunks)
+            await response.write(_event(model, [], usage=usage))
+        if behaviour.done:
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    def _events(self, model: str, chunks: int) -> list[bytes]:
+        """Return [role chunk, content chunks..., finish chunk] (built once per model and length)."""
+        cached = self._cache.get((model, chunks))
+        if cached is None:
+            role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
+            content = [_event(model, [_choice({"content": piece(index)})]) for index in range(chunks)]
+            finish = _event(model, [_choice({}, "stop")])
+            cached = self._cache[(model, chunks)] = [role, *content, finish]
+        return cached
+
+
+def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def _event(model: str, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+    chunk = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": model,
+        "system_fingerprint": "fp_fake",
+        "choices": choices,
+        "usage": usage,
+    }
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else ""
+
+
+def _error(status: int, code: str | None = None, message: str | None = None) -> web.Response:
+    return web.Response(status=status, body=error_body(status, code, message), content_type="application/json")
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    behaviour = Behaviour(
+        chunks=args.chunks, chunk_delay=args.chunk_delay, pause_after=args.pause_after, pause=args.pause
+    )
+    fake = FakeUpstream(keys={args.key} if args.key else set(), behaviour=replace(behaviour), port=args.port)
+    await fake.start()
+    print(f"READY {fake.url}", flush=True)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await fake.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the fake OpenAI-compatible upstream.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--chunks", type=int, default=64)
+    parser.add_argument("--key", default="sk-test", help="the accepted key ('' accepts any)")
+    parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--pause-after", type=int, default=None)
+    parser.add_argument("--pause", type=float, default=0.0)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The account API (docs/API.md "Auth API", added): sessions, password change, profile, bind, invitations.
+
+Session and credential changes need a session (cookie or bearer token): a leaked API key cannot use them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import StringConstraints
+from quart import Blueprint, Response, g, jsonify
+
+from core import accounts
+from core.errors import Forbidden, NotFound
+from core.sessions import list_sessions, revoke_session, revoke_sessions
+from webui.auth import clear_session_cookie, client_ip, require_user
+from webui.context import services
+from webui.validation import Body, parse_body
+
+bp = Blueprint("api_account", __name__)
+
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1024)]
+
+
+class PasswordChange(Body):
+    old_password: Password
+    new_password: Password
+
+
+class ProfileChange(Body):
+    name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    lang: Literal["zh-CN", "en"] | None = None
+
+
+class Bind(Body):
+    target: Annotated[str, StringConstraints(max_length=254)]
+    code: Annotated[str, StringConstraints(max_length=16)]
+
+
+def _session_id() -> str:
+    """Return the current session id; API keys are refused here."""
+    session = g.get("session")
+    if session is None:
+        raise Forbidden("Sign in to manage sessions and credentials; API keys cannot.")
+    return str(session.id)
+
+
+@bp.get("/api/sessions")
+@require_user
+async def sessions() -> dict[str, Any]:
+    current = _session_id()
+    svc = services()
+    live = await list_sessions(svc.store, g.user.id, svc.clock())
+    return {"sessions": [{**session.public(), "current": session.id == current} for session in live]}
+
+
+@bp.delete("/api/sessions/<session_id>")
+@require_user
+async def end_session(session_id: str) -> Response:
+    current = _session_id()
+    if not await revoke_session(services().store, g.user.id, session_id[:64]):
+        raise NotFound("No such session.")
+    response = jsonify({"ok": True})
+    if session_id == current:
+        clear_session_cookie(response)
+    return response
+
+
+@bp.post("/api/sessions/revoke-others")
+@require_user
+async def end_other_sessions() -> dict[str, Any]:
+    current = _session_id()
+    return {"revoked": await revoke_sessions(services().store, g.user.id, keep=current)}
+
+
+@bp.post("/api/account/password")
+@require_user
+async def change_password() -> dict[str, Any]:
+    current = _session_id()
+    body = await parse_body(PasswordChange)
+    svc = services()
+    revoked = await accounts.change_password(
+        svc.store, svc.settings, g.user.id, body.old_password, body.new_password, ip=client_ip(),
+        keep_session=current,
+    )  # fmt: skip
+    return {"ok": True, "revoked": revoked}
+
+
+@bp.patch("/api/account")
+@require_user
+async def update_profile() -> dict[str, Any]:
+    body = await parse_body(ProfileChange)
+    user = await accounts.update_profile(services().store, g.user.id, name=body.name, lang=body.lang)
+    return {"user": user.public()}
+
+
+@bp.post("/api/account/bind")
+@require_user
+async def bind() -> dict[str, Any]:
+    _session_id()
+    body = await parse_body(Bind)
+    svc = services()
+    user = await accounts.bind_target(svc.store, svc.settings, g.user.id, body.target, body.code)
+    return {"user": user.public()}
+
+
+@bp.get("/api/account/invites")
+@require_user
+async def invites() -> dict[str, Any]:
+    user = g.user
+    link = f"{services().settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
+    return {"invite_code": user.invite_code, "invite_link": link, "invitee_count": user.invitee_count,
+            "reset_chances": user.reset_chances}  # fmt: skip

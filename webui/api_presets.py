@@ -1,0 +1,58 @@
+"""Prompt presets (reusable system prompts) and the site announcement (`GET /api/notice`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, g
+
+from core.notice import get_notice
+from core.presets import delete_preset, list_presets, save_preset
+from webui.auth import require_user
+from webui.context import services
+from webui.validation import Body, parse_body
+
+bp = Blueprint("api_presets", __name__)
+
+
+class PresetBody(Body):
+    name: str
+    prompt: str
+
+
+@bp.get("/api/presets")
+@require_user
+async def list_all() -> dict[str, Any]:
+    return {"presets": [preset.public() for preset in await list_presets(services().store, g.user.id)]}
+
+
+@bp.post("/api/presets")
+@require_user
+async def create() -> tuple[dict[str, Any], int]:
+    body = await parse_body(PresetBody)
+    svc = services()
+    preset = await save_preset(svc.store, g.user.id, body.name, body.prompt, now=svc.clock())
+    return preset.public(), 201
+
+
+@bp.put("/api/presets/<preset_id>")
+@require_user
+async def update(preset_id: str) -> dict[str, Any]:
+    body = await parse_body(PresetBody)
+    svc = services()
+    preset = await save_preset(svc.store, g.user.id, body.name, body.prompt, preset_id=preset_id, now=svc.clock())
+    return preset.public()
+
+
+@bp.delete("/api/presets/<preset_id>")
+@require_user
+async def delete(preset_id: str) -> dict[str, Any]:
+    await delete_preset(services().store, g.user.id, preset_id)
+    return {"ok": True}
+
+
+@bp.get("/api/notice")
+@require_user
+async def notice() -> dict[str, Any]:
+    current = await get_notice(services().store)
+    return current.public() if current else {}

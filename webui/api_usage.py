@@ -1,0 +1,25 @@
+"""The signed-in user's usage per day and model, for the account page chart (`GET /api/usage?days=30`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, g, request
+
+from core.errors import InvalidInput
+from core.usage import RETENTION_DAYS, user_usage
+from webui.auth import require_user
+from webui.context import services
+
+bp = Blueprint("api_usage", __name__)
+
+
+@bp.get("/api/usage")
+@require_user
+async def usage() -> dict[str, Any]:
+    raw = request.args.get("days", "30")
+    if not (raw.isascii() and raw.isdigit()):
+        raise InvalidInput(f"days must be a whole number from 1 to {RETENTION_DAYS}.", field="days")
+    svc = services()
+    rows = await user_usage(svc.store, g.user.id, int(raw), svc.clock())
+    return {"days": [row.public() for row in rows]}

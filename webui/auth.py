@@ -1,0 +1,182 @@
+"""Who is calling: session cookie, bearer session token or API key, plus CSRF and same-origin checks.
+
+`await current_user()` resolves once per request and caches on `g`:
+  g.user       the User, or None (blocked users are None: their sessions stop at once)
+  g.auth_kind  "cookie" | "bearer" | "api_key" | None
+  g.session    the core.sessions.Session (cookie / bearer), else None
+  g.api_key_id the key id (api_key), else None
+`@require_user` answers 401 not_authenticated, and for cookie-authenticated POST/PUT/PATCH/DELETE checks the
+Origin (same site only) and the `X-CSRF-Token` header against the session's token (403 csrf_failed).
+Bearer tokens and API keys are not sent by browsers on their own, so they need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from quart import Response as QuartResponse
+from quart import after_this_request, g, request
+from werkzeug.sansio.response import Response
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from core.accounts import User, authenticate_token, get_user
+from core.errors import CsrfFailed, Forbidden, NotAuthenticated
+from core.sessions import IssuedSession, create_session, session_ttl
+from webui.context import services
+
+SESSION_COOKIE = "cg_session"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_TOKEN_HEADER = "X-Session-Token"  # a bearer session's slid token (the cookie gets it the same way)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+AnyResponse = QuartResponse | WerkzeugResponse  # what Quart hands to after-request hooks
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def client_ip() -> str:
+    """Return the caller's IP: the first X-Forwarded-For hop when TRUST_PROXY_HEADERS, else the peer."""
+    if services().settings.TRUST_PROXY_HEADERS:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.remote_addr or "unknown"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_same_origin() -> None:
+    """Refuse a state-changing request whose Origin is another site (a browser always sends it cross-site)."""
+    origin = request.headers.get("Origin")
+    if request.method not in UNSAFE_METHODS or origin is None:
+        return
+    allowed = {_origin(services().settings.DOMAIN), _origin(request.host_url)}
+    if origin.lower() not in allowed:
+        raise CsrfFailed()
+
+
+def check_csrf() -> None:
+    """For cookie-authenticated state-changing requests: same origin, and the session's CSRF token in a header."""
+    if request.method not in UNSAFE_METHODS or g.get("auth_kind") != "cookie":
+        return
+    check_same_origin()
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), g.session.csrf.encode()):
+        raise CsrfFailed()
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """Put the session token in the HttpOnly, SameSite=Lax cookie (Secure when DOMAIN is https)."""
+    settings = services().settings
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=session_ttl(settings), path="/", httponly=True, samesite="Lax",
+        secure=settings.secure_cookies,
+    )  # fmt: skip
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Remove the session cookie."""
+    settings = services().settings
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=settings.secure_cookies)
+
+
+async def start_session(user: User) -> IssuedSession:
+    """Open a session for a user who just proved who they are (from this request's IP and user agent)."""
+    svc = services()
+    agent = request.headers.get("User-Agent", "")
+    return await create_session(
+        svc.store, svc.settings, svc.jwt_secret, user.id, ip=client_ip(), agent=agent, now=svc.clock()
+    )
+
+
+def _remember(user: User | None, kind: str | None, session: Any = None, api_key_id: str | None = None) -> None:
+    g.user, g.auth_kind, g.session, g.api_key_id = user, kind, session, api_key_id
+
+
+async def _from_token(token: str, kind: str) -> None:
+    svc = services()
+    auth = await authenticate_token(svc.store, svc.settings, svc.jwt_secret, token, now=svc.clock())
+    if auth is None:
+        if kind == "cookie":
+            after_this_request(_clear_cookie_hook)  # a dead cookie is dropped, not resent forever
+        return
+    _remember(auth.user, kind, auth.session)
+    if auth.new_token:
+        after_this_request(_reissue_hook(auth.new_token, kind))
+
+
+async def _from_api_key(key: str) -> None:
+    from core.apikeys import resolve_api_key  # imported late: API keys are an optional feature module
+
+    store = services().store
+    owner = await resolve_api_key(store, key)
+    user = await get_user(store, owner.user_id) if owner else None
+    if owner is not None and user is not None and not user.blocked:
+        _remember(user, "api_key", api_key_id=str(owner.key_id))
+
+
+async def _clear_cookie_hook(response: AnyResponse) -> AnyResponse:
+    clear_session_cookie(response)
+    return response
+
+
+def _reissue_hook(token: str, kind: str) -> Callable[[AnyResponse], Awaitable[AnyResponse]]:
+    async def hook(response: AnyResponse) -> AnyResponse:
+        if kind == "cookie":
+            set_session_cookie(response, token)
+        else:
+            response.headers[SESSION_TOKEN_HEADER] = token
+        return response
+
+    return hook
+
+
+async def current_user() -> User | None:
+    """Return the signed-in user of this request (resolved once, cached on `g`), or None."""
+    if g.get("_auth_resolved"):
+        return g.get("user")
+    g._auth_resolved = True
+    _remember(None, None)
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "bearer" and credential:
+        await (_from_api_key(credential) if credential.startswith("sk-") else _from_token(credential, "bearer"))
+    elif not scheme and (cookie := request.cookies.get(SESSION_COOKIE)):
+        await _from_token(cookie, "cookie")
+    return g.get("user")
+
+
+def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let only signed-in users through (401), with CSRF checks for cookie sessions (403)."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if await current_user() is None:
+            raise NotAuthenticated()
+        check_csrf()
+        return await view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_admin(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let only signed-in admins through (401 / 403)."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        user = await current_user()
+        if user is None:
+            raise NotAuthenticated()
+        if not user.is_admin:
+            raise Forbidden()
+        check_csrf()
+        return await view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,164 @@
+"""The HTML pages around accounts: sign in, register, forgot password, account, and the home page.
+
+Handlers only choose a template; the forms post JSON to the Auth API (docs/API.md) from static scripts. Every
+template gets the site context (title, WeChat account, signed-in user, CSRF token, which codes are required)
+from `_site_context`, so later pages (the chat) get it for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from quart import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+
+from core.codes import delivery_available
+from webui.auth import current_user
+from webui.context import services
+from webui.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+
+bp = Blueprint("pages", __name__)
+
+MAX_INVITE_CODE_CHARS = 64
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Return `value` if it is a path on this site (no scheme, host or `//`), else `default`: no open redirects."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(char) < 0x20 for char in value):
+        return default
+    return value
+
+
+@lru_cache(maxsize=256)
+def _file_digest(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+
+
+def asset_url(filename: str, endpoint: str = "static") -> str:
+    """Return the URL of a static file with a content hash, so a new release is never served from a stale cache."""
+    blueprint = endpoint.rpartition(".")[0]
+    folder = current_app.blueprints[blueprint].static_folder if blueprint else current_app.static_folder
+    path = Path(str(folder)) / filename
+    try:
+        version = _file_digest(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        version = "0"
+    return url_for(endpoint, filename=filename, v=version)
+
+
+def code_requirements() -> dict[str, bool]:
+    """Say whether registering by email / phone needs a code: only when a provider can deliver one."""
+    notifier = services().notifier
+    return {
+        "code_required_for_email": delivery_available(notifier, "email"),
+        "code_required_for_phone": delivery_available(notifier, "phone"),
+    }
+
+
+def csrf_token() -> str:
+    """Return the signed-in session's CSRF token for the `<meta name="csrf-token">` tag, or an empty string."""
+    session = g.get("session")
+    return str(getattr(session, "csrf", "") or "")
+
+
+@bp.app_template_filter("unix_date")
+def _unix_date(seconds: float) -> str:
+    """Format unix seconds as an ISO date (UTC), readable in both languages."""
+    return time.strftime("%Y-%m-%d", time.gmtime(float(seconds or 0)))
+
+
+@bp.app_template_global("asset")
+def _asset(filename: str, endpoint: str = "static") -> str:
+    return asset_url(filename, endpoint)
+
+
+@bp.app_context_processor
+async def _site_context() -> dict[str, Any]:
+    settings = services().settings
+    user = await current_user()
+    request_language()  # after the user is known, so the user's own language counts
+    return {
+        "user": user,
+        "site_title": settings.NEXT_PUBLIC_TITLE,
+        "wechat_oa": settings.NEXT_PUBLIC_WECHAT_OA,
+        "csrf_token": csrf_token(),
+        "current_path": request.full_path.rstrip("?") if request.query_string else request.path,
+        **code_requirements(),
+    }
+
+
+async def render_page(template: str, **context: Any) -> Response:
+    """Render a page that must never be cached (it carries a CSRF token and the user's data)."""
+    response = Response(await render_template(template, **context), content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _to_login(next_path: str) -> Response:
+    return redirect(f"/login?{urlencode({'next': next_path})}")  # type: ignore[return-value]
+
+
+@bp.get("/")
+async def home() -> Response:
+    """Show the placeholder home page to signed-in users; send others to sign in."""
+    user = await current_user()
+    if user is None:
+        return redirect("/login")  # type: ignore[return-value]
+    return await render_page("home.html")
+
+
+@bp.get("/login")
+async def login() -> Response:
+    """Show the sign-in form (password or code); signed-in users go straight on."""
+    next_path = safe_next(request.args.get("next"))
+    if await current_user() is not None:
+        return redirect(next_path)  # type: ignore[return-value]
+    return await render_page("login.html", next_path=next_path)
+
+
+@bp.get("/register")
+async def register() -> Response:
+    """Show the registration form, with the invitation code of `?code=` filled in."""
+    next_path = safe_next(request.args.get("next"))
+    if await current_user() is not None:
+        return redirect(next_path)  # type: ignore[return-value]
+    invite_code = request.args.get("code", "").strip()[:MAX_INVITE_CODE_CHARS]
+    return await render_page("register.html", next_path=next_path, invite_code=invite_code)
+
+
+@bp.get("/forgot")
+async def forgot() -> Response:
+    """Show the password-reset form."""
+    return await render_page("forgot.html")
+
+
+@bp.get("/account")
+async def account() -> Response:
+    """Show the account page to its owner."""
+    user = await current_user()
+    if user is None:
+        return _to_login("/account")
+    settings = services().settings
+    return await render_page(
+        "account.html",
+        invite_link=f"{settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}",
+        invite_reward=settings.INVITE_RESET_CHANCES,
+        api_base=f"{settings.DOMAIN}/v1",
+    )
+
+
+@bp.get("/lang/<code>")
+async def switch_language(code: str) -> Response:
+    """Remember the chosen language in the `cg_lang` cookie and go back to the page the user was on."""
+    if code not in SUPPORTED_LANGUAGES:
+        return redirect(safe_next(request.args.get("next")))  # type: ignore[return-value]
+    response: Response = redirect(safe_next(request.args.get("next")))  # type: ignore[assignment]
+    set_language_cookie(response, code, services().settings.secure_cookies)
+    return response
