@@ -188,7 +188,7 @@ async def register_user(
             raise CodeRequired(field="code")
         await verify_code(store, settings, target.value, "register", code)
     template = User(
-        id=0, email="", phone="", password_hash=await hash_password(password), name=name, role=role,
+        id=0, email="", phone="", password_hash=await hash_password(settings, password), name=name, role=role,
         blocked=False, created_at=now, last_login_at=0, lang=lang or settings.DEFAULT_LANGUAGE, invite_code="",
         inviter_id=inviter_id, reset_chances=0, invitee_count=0,
     )  # fmt: skip
@@ -208,27 +208,27 @@ async def create_admin(
         existing = await find_user_by_target(store, target_of(email, phone))
         if existing is None:  # the address was released by a concurrent failed registration
             raise
-    return await _promote(store, existing.id, password)
+    return await _promote(store, settings, existing.id, password)
 
 
-async def _promote(store: Store, user_id: int, password: str) -> User:
+async def _promote(store: Store, settings: Settings, user_id: int, password: str) -> User:
     await store.redis.hset(
         store.keys.user(user_id),
-        mapping={"role": "admin", "blocked": 0, "password_hash": await hash_password(password)},
+        mapping={"role": "admin", "blocked": 0, "password_hash": await hash_password(settings, password)},
     )
     return await _require_user(store, user_id)
 
 
 # --- signing in ----------------------------------------------------------------------------------------------------
 async def _signed_in(
-    store: Store, user: User, target: Target, ip: str, now: float, password: str | None = None
+    store: Store, settings: Settings, user: User, target: Target, ip: str, now: float, password: str | None = None
 ) -> User:
     await throttle.attempt_succeeded(store, target.value, ip)
     if user.blocked:
         raise AccountBlocked()
     updates: dict[FieldT, EncodableT] = {"last_login_at": now}
-    if password is not None and needs_rehash(user.password_hash):
-        updates["password_hash"] = await hash_password(password)
+    if password is not None and needs_rehash(settings, user.password_hash):
+        updates["password_hash"] = await hash_password(settings, password)
     await store.redis.hset(store.keys.user(user.id), mapping=updates)
     return replace(user, last_login_at=now)
 
@@ -241,11 +241,11 @@ async def authenticate_password(
     await throttle.begin_attempt(store, settings, parsed.value, ip)
     user = await find_user_by_target(store, parsed)
     if user is None:
-        await burn_verification(password)  # a miss takes as long as a wrong password
+        await burn_verification(settings, password)  # a miss takes as long as a wrong password
         raise InvalidCredentials()
-    if not await verify_password(user.password_hash, password):
+    if not await verify_password(settings, user.password_hash, password):
         raise InvalidCredentials()
-    return await _signed_in(store, user, parsed, ip, now, password)
+    return await _signed_in(store, settings, user, parsed, ip, now, password)
 
 
 async def authenticate_code(store: Store, settings: Settings, target: str, code: str, *, ip: str, now: float) -> User:
@@ -256,7 +256,7 @@ async def authenticate_code(store: Store, settings: Settings, target: str, code:
     user = await find_user_by_target(store, parsed)
     if user is None:
         raise InvalidCode()
-    return await _signed_in(store, user, parsed, ip, now)
+    return await _signed_in(store, settings, user, parsed, ip, now)
 
 
 async def authenticate_token(
@@ -306,10 +306,10 @@ async def change_password(
     user = await _require_user(store, user_id)
     account = user.email or user.phone
     await throttle.begin_attempt(store, settings, account, ip)  # old-password guesses count as failed sign-ins
-    if not await verify_password(user.password_hash, old_password):
+    if not await verify_password(settings, user.password_hash, old_password):
         raise InvalidCredentials("The current password is wrong.", field="old_password")
     await throttle.attempt_succeeded(store, account, ip)
-    await store.redis.hset(store.keys.user(user_id), "password_hash", await hash_password(new_password))
+    await store.redis.hset(store.keys.user(user_id), "password_hash", await hash_password(settings, new_password))
     return await sessions.revoke_sessions(store, user_id, keep=keep_session)
 
 
@@ -321,7 +321,7 @@ async def reset_password(store: Store, settings: Settings, target: str, code: st
     user = await find_user_by_target(store, parsed)
     if user is None:
         raise InvalidCode()
-    await store.redis.hset(store.keys.user(user.id), "password_hash", await hash_password(new_password))
+    await store.redis.hset(store.keys.user(user.id), "password_hash", await hash_password(settings, new_password))
     await sessions.revoke_sessions(store, user.id)
     await throttle.clear_account_failures(store, parsed.value)
     return user

@@ -29,7 +29,7 @@ from core.settings import Settings
 from core.sse import RelayEvent, SSEParser
 from core.store import Store
 from core.tokens import configure_tokens
-from core.upstreams import claim_probe, plan_attempts, record_failure, record_success
+from core.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,6 +70,7 @@ class Relay:
         self._session: aiohttp.ClientSession | None = None
         self._key_turn: dict[str, int] = {}
         self._urls: dict[tuple[str, ...], URL] = {}
+        self.health = HealthCache()
 
     def session(self) -> aiohttp.ClientSession:
         """Return the shared session, creating it on the running loop at first use."""
@@ -130,7 +131,7 @@ class Relay:
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
         """Try the model's upstreams in order until one answers; record health as we go."""
         tried = 0
-        for attempt in await plan_attempts(self._store, model, self._clock(), self._rng):
+        for attempt in await plan_attempts(self._store, model, self._clock(), self._rng, self.health):
             upstream = attempt.upstream
             if attempt.probe and not await claim_probe(self._store, self._settings, upstream.id):
                 continue  # another request is probing this upstream back from its bench
@@ -144,13 +145,12 @@ class Relay:
                     await record_failure(
                         self._store, self._settings, upstream.id, now, failure.reason, probe=attempt.probe
                     )
+                    self.health.forget(upstream.id)
                 continue
             except CoreError:
-                if attempt.health.fails or attempt.probe:
-                    await record_success(self._store, upstream.id)  # it answered: alive, the request was bad
+                await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
-            if attempt.health.fails or attempt.probe:
-                await record_success(self._store, upstream.id)
+            await self._recovered(attempt)
             return upstream, result
         raise UpstreamUnavailable(attempts=tried)
 
@@ -210,9 +210,16 @@ class Relay:
             raise Retry("the upstream answered without choices")
         return raw, data
 
+    async def _recovered(self, attempt: Attempt) -> None:
+        """Clear the failures of an upstream that answered (no store write when it had none)."""
+        if attempt.health.fails or attempt.probe:
+            await record_success(self._store, attempt.upstream.id)
+            self.health.forget(attempt.upstream.id)
+
     async def _stream_fault(self, upstream: Upstream, reason: str) -> None:
         """Count a stream that broke or went silent mid-way against its upstream's health."""
         await record_failure(self._store, self._settings, upstream.id, self._clock(), reason)
+        self.health.forget(upstream.id)
 
     def _payload(self, model: Model, body: Mapping[str, Any], *, stream: bool) -> bytes:
         """Serialise the request once (the same bytes go to every upstream tried)."""

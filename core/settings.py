@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     CODE_MAX_TRIES: int = 5
     CODE_DAILY_CAP_PER_TARGET: int = 10
     CODE_DAILY_CAP_PER_IP: int = 30
+    # argon2id cost (RFC 9106 low-memory profile by default); lower only on very small machines, or in tests
+    PASSWORD_HASH_TIME_COST: int = Field(default=3, ge=1)
+    PASSWORD_HASH_MEMORY_KIB: int = Field(default=65_536, ge=1_024)
 
     # --- email (NEXT_PUBLIC_EMAIL_SERVICE = smtp | mailgun | elastic | console) -----------------------------------
     NEXT_PUBLIC_EMAIL_SERVICE: str = ""

@@ -13,13 +13,17 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import openai
+from typing import TYPE_CHECKING
 
 from core.errors import UpstreamError
 from core.models import Model, Upstream
 from core.settings import Settings
 from core.store import Store
+
+if TYPE_CHECKING:
+    import openai
+
+HEALTH_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,40 @@ async def upstream_health(store: Store, upstream_ids: Sequence[str]) -> dict[str
     }
 
 
-async def plan_attempts(store: Store, model: Model, now: float, rng: random.Random | None = None) -> list[Attempt]:
+class HealthCache:
+    """This process's copy of upstream health, re-read from the store at most every `ttl` seconds.
+
+    Keeps the store off the per-request path; another process's bench reaches us within `ttl`, our own
+    failures and recoveries at once (`forget`).
+    """
+
+    def __init__(self, ttl: float = HEALTH_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Health]] = {}
+
+    async def get(self, store: Store, upstream_ids: Sequence[str], now: float) -> dict[str, Health]:
+        """Return the health of each upstream, reading the stale or unknown ones in one round trip."""
+        entries = self._entries
+        stale = [uid for uid in upstream_ids if (entry := entries.get(uid)) is None or now - entry[0] >= self.ttl]
+        if stale:
+            for upstream_id, health in (await upstream_health(store, stale)).items():
+                entries[upstream_id] = (now, health)
+        return {upstream_id: entries[upstream_id][1] for upstream_id in upstream_ids}
+
+    def forget(self, upstream_id: str) -> None:
+        self._entries.pop(upstream_id, None)
+
+
+async def plan_attempts(
+    store: Store,
+    model: Model,
+    now: float,
+    rng: random.Random | None = None,
+    cache: HealthCache | None = None,
+) -> list[Attempt]:
     """Return the upstreams to try in order: benched ones left out, the rest by priority then weighted random."""
-    health = await upstream_health(store, [upstream.id for upstream in model.upstreams])
+    ids = [upstream.id for upstream in model.upstreams]
+    health = await cache.get(store, ids, now) if cache else await upstream_health(store, ids)
     attempts = []
     for upstream in model.upstreams:
         state = health[upstream.id]
@@ -129,6 +164,8 @@ async def reset_health(store: Store, upstream_id: str) -> None:
 
 def sdk_client(upstream: Upstream, settings: Settings) -> openai.AsyncOpenAI:
     """Build an openai SDK client for one upstream, without SDK retries (failover is ours)."""
+    import openai  # imported here: the SDK's models cost ~20 MB and a second of start-up on the hot path's side
+
     timeout = openai.Timeout(settings.UPSTREAM_FIRST_BYTE_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT)
     key = upstream.keys[0] if upstream.keys else "none"
     if upstream.kind == "azure":
@@ -145,6 +182,8 @@ def sdk_client(upstream: Upstream, settings: Settings) -> openai.AsyncOpenAI:
 
 async def list_upstream_models(upstream: Upstream, settings: Settings) -> list[str]:
     """Return the model ids an upstream offers (GET /models), for the dashboard's model picker."""
+    import openai
+
     client = sdk_client(upstream, settings)
     try:
         return sorted([model.id async for model in client.models.list()])
@@ -156,6 +195,8 @@ async def list_upstream_models(upstream: Upstream, settings: Settings) -> list[s
 
 async def check_upstream(upstream: Upstream, model_id: str, settings: Settings) -> UpstreamCheck:
     """Send a one-token chat request through an upstream and report whether and how fast it answered."""
+    import openai
+
     client = sdk_client(upstream, settings)
     started = time.perf_counter()
     try:

@@ -14,10 +14,14 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.security",
     "webui.i18n",
     "webui.pages",
+    "webui.chat_page",
     "webui.api_conversations",
     "webui.api_keys",
     "webui.api_presets",
     "webui.api_usage",
+    "webui.api_quota",
+    "webui.api_chat",
+    "webui.v1",
 ]
 
 

@@ -6,6 +6,8 @@ Keys are grouped by page; `error.<code>` translates every core error code (core/
 
 from __future__ import annotations
 
+from webui.i18n_chat import CHAT_MESSAGES
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # --- shared chrome ---------------------------------------------------------------------------------------------
     "common.skip": ("跳到正文", "Skip to content"),
@@ -73,7 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.subtitle": ("欢迎回来", "Welcome back"),
     "login.method": ("登录方式", "Sign in with"),
     "login.tab_password": ("密码登录", "Password"),
-    "login.tab_code": ("验证码登录", "Verification code"),
+    "login.tab_code": ("验证码登录", "One-time code"),
     "login.submit": ("登录", "Sign in"),
     "login.forgot": ("忘记密码？", "Forgot password?"),
     "login.no_account": ("还没有账号？", "New here?"),
@@ -96,11 +98,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Please contact the operator.",
     ),
     "forgot.back": ("返回登录", "Back to sign in"),
-    # --- home placeholder ------------------------------------------------------------------------------------------
-    "home.title": ("欢迎", "Welcome"),
-    "home.heading": ("你好，{name}", "Hello, {name}"),
-    "home.body": ("你已登录。聊天界面即将在这里上线。", "You are signed in. The chat opens here soon."),
-    "home.account": ("管理账户", "Manage your account"),
     # --- account ---------------------------------------------------------------------------------------------------
     "account.title": ("账户", "Account"),
     "account.sections": ("账户设置", "Account settings"),
@@ -213,3 +210,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.limit_reached": ("已达到账户的使用上限。", "A limit on your account has been reached."),
     "error.store_unavailable": ("服务暂时不可用，请稍后再试。", "The service is unavailable; try again shortly."),
 }
+
+# The chat page's keys live in webui/i18n_chat.py.
+MESSAGES.update(CHAT_MESSAGES)

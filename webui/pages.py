@@ -1,4 +1,4 @@
-"""The HTML pages around accounts: sign in, register, forgot password, account, and the home page.
+"""The HTML pages around accounts: sign in, register, forgot password, account (the chat at `/`: webui/chat_page.py).
 
 Handlers only choose a template; the forms post JSON to the Auth API (docs/API.md) from static scripts. Every
 template gets the site context (title, WeChat account, signed-in user, CSRF token, which codes are required)
@@ -103,15 +103,6 @@ async def render_page(template: str, **context: Any) -> Response:
 
 def _to_login(next_path: str) -> Response:
     return redirect(f"/login?{urlencode({'next': next_path})}")  # type: ignore[return-value]
-
-
-@bp.get("/")
-async def home() -> Response:
-    """Show the placeholder home page to signed-in users; send others to sign in."""
-    user = await current_user()
-    if user is None:
-        return redirect("/login")  # type: ignore[return-value]
-    return await render_page("home.html")
 
 
 @bp.get("/login")

@@ -28,13 +28,21 @@ from core.errors import (
 )
 from core.identity import normalize_email, normalize_phone
 from core.notify import Notifier
+from core.passwords import hash_password, needs_rehash, verify_password
 from core.settings import Settings
 from core.store import Store
 from tests.fakes.smtp import SmtpFake
+from tests.webui.conftest import FAST_HASHING
 
 EMAIL = "alice@example.com"
 PASSWORD = "password123"
 IP = "203.0.113.7"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings with cheap password hashing (same argon2id code path)."""
+    return settings.model_copy(update=FAST_HASHING)
 
 
 @pytest.fixture
@@ -286,3 +294,13 @@ async def test_bind_adds_a_proven_phone(store: Store, settings: Settings) -> Non
     assert bound.phone == "+8613800138000" and bound.email == EMAIL
     found = await accounts.find_user_by_target(store, "13800138000")
     assert found is not None and found.id == user.id
+
+
+async def test_default_cost_is_rfc9106_argon2id(store: Store) -> None:
+    production = Settings(_env_file=None)  # type: ignore[call-arg]
+    password_hash = await hash_password(production, PASSWORD)
+    assert password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert await verify_password(production, password_hash, PASSWORD)
+    assert not await verify_password(production, password_hash, "wrong password")
+    # A hash made at another cost still verifies, and sign-in knows to upgrade it.
+    assert needs_rehash(production, await hash_password(production.model_copy(update=FAST_HASHING), PASSWORD))

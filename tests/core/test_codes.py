@@ -23,9 +23,16 @@ from core.errors import (
 )
 from core.settings import Settings
 from core.store import Store
+from tests.webui.conftest import FAST_HASHING
 
 EMAIL = "alice@example.com"
 IP = "203.0.113.7"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings with cheap password hashing (same argon2id code path)."""
+    return settings.model_copy(update=FAST_HASHING)
 
 
 @dataclass

@@ -11,9 +11,16 @@ from core import sessions
 from core.accounts import User, authenticate_token, register_user, set_blocked
 from core.settings import Settings
 from core.store import Store
+from tests.webui.conftest import FAST_HASHING
 
 SECRET = "session-test-secret-0123456789abcdef0123"
 DAY = 86_400
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings with cheap password hashing (same argon2id code path)."""
+    return settings.model_copy(update=FAST_HASHING)
 
 
 @pytest.fixture

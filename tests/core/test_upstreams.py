@@ -17,6 +17,7 @@ from core.store import Store
 from core.upstreams import (
     Attempt,
     Health,
+    HealthCache,
     check_upstream,
     claim_probe,
     list_upstream_models,
@@ -166,6 +167,16 @@ async def test_probe_lock_is_exclusive_and_bench_excludes(bench_settings: Settin
     await reset_health(store, "u1")
     (attempt,) = await plan_attempts(store, model, now=200.0)
     assert not attempt.probe and attempt.health == Health()
+
+
+async def test_health_cache_sees_another_process_bench_within_its_ttl(bench_settings: Settings, store: Store) -> None:
+    model = Model(id="m", name="m", upstreams=[Upstream(id="u1", base_url="http://u1")])
+    cache = HealthCache(ttl=1.0)
+    assert len(await plan_attempts(store, model, now=100.0, cache=cache)) == 1
+    for _ in range(3):  # another process benches it
+        await record_failure(store, bench_settings, "u1", 100.0, "boom")
+    assert len(await plan_attempts(store, model, now=100.5, cache=cache)) == 1  # still the cached view
+    assert await plan_attempts(store, model, now=101.0, cache=cache) == []  # re-read after the ttl
 
 
 async def test_every_upstream_benched_is_unavailable_without_a_request(

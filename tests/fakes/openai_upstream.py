@@ -109,6 +109,7 @@ class FakeUpstream:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/_fake/behaviour", self._control)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -131,6 +132,11 @@ class FakeUpstream:
 
     def _next_behaviour(self) -> Behaviour:
         return self.script.pop(0) if self.script else self.behaviour
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """Replace the default behaviour (used by the benchmark, e.g. to hold streams open)."""
+        self.behaviour = Behaviour(**orjson.loads(await request.read()))
+        return web.Response(status=204)
 
     async def _models(self, request: web.Request) -> web.Response:
         if self.keys and _bearer(request) not in self.keys:

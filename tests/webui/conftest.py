@@ -12,6 +12,7 @@
 `make_app` builds services with `core.services.build_services` from the `settings` + `store` fixtures (overrides
 applied with `model_copy`), creates `webui.create_app(services)`, runs its startup hooks (`app.test_app()`), and
 stops it and closes the services at teardown. `clock` is a settable clock for expiry tests (`clock.advance(s)`).
+Passwords are hashed at a test cost (FAST_HASHING: argon2id, 1 pass, 8 MiB) unless a test overrides it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from core.store import Store
 from webui import create_app
 
 DEFAULT_PASSWORD = "correct horse battery"
+# The production cost (~0.1 s per hash) would dominate the suite; the algorithm and code path stay the same.
+FAST_HASHING: dict[str, Any] = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 8_192}
 
 MakeApp = Callable[..., Awaitable[Quart]]
 Client = TestClientProtocol  # import this name in test modules: pytest would try to collect a `Test*` class
@@ -115,7 +118,7 @@ async def make_app(settings: Settings, store: Store) -> AsyncIterator[MakeApp]:
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(clock: Callable[[], float] | None = None, **overrides: Any) -> Quart:
-            current = settings.model_copy(update=overrides) if overrides else settings
+            current = settings.model_copy(update={**FAST_HASHING, **overrides})
             services = await build_services(current, store, clock=clock or time.time)
             stack.push_async_callback(services.close)
             app = create_app(services)

@@ -17,7 +17,7 @@ T0 = 1_700_000_000.0
 
 
 async def _json(response: Any) -> dict[str, Any]:
-    return await response.get_json()  # type: ignore[no-any-return]
+    return await response.get_json()
 
 
 async def _error(response: Any) -> tuple[int, str]:
@@ -154,5 +154,5 @@ async def test_export_as_markdown(auth: AuthActions, store: Store) -> None:
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="draft.md"')
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == "周报 draft.md"
-    text = (await response.get_data()).decode()
+    text = await response.get_data(as_text=True)
     assert text == ("# 周报 draft\n\n**User**\n\nSummarise my week\n\n**Assistant** (gpt-4o)\n\n- shipped\n- tested\n")

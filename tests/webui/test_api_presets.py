@@ -14,7 +14,7 @@ from tests.webui.conftest import AuthActions
 
 
 async def _json(response: Any) -> dict[str, Any]:
-    return await response.get_json()  # type: ignore[no-any-return]
+    return await response.get_json()
 
 
 async def _error(response: Any) -> tuple[int, str]:

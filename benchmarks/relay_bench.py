@@ -1,0 +1,275 @@
+"""Relay benchmark: the same fake upstream measured direct and through a relay, with 64-chunk streams.
+
+Usage (one command, the relay engine behind a minimal Quart/Hypercorn route):
+    .venv/bin/python benchmarks/relay_bench.py
+Against a running ChatGate /v1 (started with OPENAI_ENDPOINT=http://127.0.0.1:<fake-port>, OPENAI_API_KEY=sk-bench):
+    .venv/bin/python benchmarks/relay_bench.py --fake-port 9100 --target http://127.0.0.1:8000 \
+        --api-key sk-... --relay-pid <pid of chatgate serve>
+Reports requests/s, time to first token p50/p99 and the relay's CPU ms per request at each concurrency (relay/direct
+ratios), and the relay's RSS with N streams open at once. The relay is pinned to --relay-cpu, the load generator
+(this process), the fake upstream and the store to the other cores (taskset / sched_setaffinity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.relay_load import LoadResult, hold_streams, run_load  # noqa: E402
+from core.embedded import EmbeddedStore  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
+
+
+@dataclass
+class Row:
+    concurrency: int
+    direct_rps: float
+    relay_rps: float
+    direct_ttft_p50: float
+    direct_ttft_p99: float
+    relay_ttft_p50: float
+    relay_ttft_p99: float
+    relay_cpu_ms: float
+    fake_cpu_ms_direct: float
+    relay_errors: int
+
+    @property
+    def ratio(self) -> float:
+        return self.relay_rps / self.direct_rps if self.direct_rps else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return user + system CPU seconds of a process (fields 14 and 15 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def spawn(args: list[str], cpu: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start a child pinned to one CPU (taskset execs the command, so the pid is the child's own)."""
+    return subprocess.Popen(["taskset", "-c", str(cpu), *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def set_fake(fake_url: str, **behaviour: object) -> None:
+    request = urllib.request.Request(f"{fake_url}/_fake/behaviour", data=json.dumps(behaviour).encode())
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def measure(url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int) -> tuple[LoadResult, float]:
+    """Run one load phase; return its result and the process's CPU ms per completed request."""
+    before = cpu_seconds(pid)
+    result = asyncio.run(run_load(url, key, args.model, concurrency, args.seconds, args.warmup))
+    spent = cpu_seconds(pid) - before
+    measured_share = args.seconds / (args.seconds + args.warmup)  # CPU of the warm-up is not per measured request
+    return result, spent * measured_share * 1000 / max(result.ok, 1)
+
+
+def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url: str, relay_pid: int) -> list[Row]:
+    rows = []
+    for concurrency in args.concurrency:
+        direct, fake_cpu = measure(f"{fake_url}/v1/chat/completions", "sk-bench", fake_pid, args, concurrency)
+        relay, relay_cpu = measure(f"{relay_url}/v1/chat/completions", args.api_key, relay_pid, args, concurrency)
+        if relay.errors or direct.errors:
+            print(f"  errors: direct {direct.errors} {direct.first_error} / relay {relay.errors} {relay.first_error}")
+        row = Row(
+            concurrency,
+            direct.rps,
+            relay.rps,
+            direct.ttft_ms(0.5),
+            direct.ttft_ms(0.99),
+            relay.ttft_ms(0.5),
+            relay.ttft_ms(0.99),
+            relay_cpu,
+            fake_cpu,
+            relay.errors,
+        )
+        print(f"  c={concurrency}: direct {row.direct_rps:.0f} req/s, relay {row.relay_rps:.0f} req/s", flush=True)
+        rows.append(row)
+    return rows
+
+
+def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_pid: int) -> dict[str, float]:
+    """Hold N streams open through the relay (the fake pauses after the first token) and read the relay's RSS."""
+    idle = rss_mb(relay_pid)
+    seen: dict[str, float] = {}
+    set_fake(fake_url, chunks=args.chunks, pause_after=1, pause=120.0)
+    try:
+
+        def read() -> None:
+            seen["rss"] = rss_mb(relay_pid)
+
+        url = f"{relay_url}/v1/chat/completions"
+        opened, took = asyncio.run(hold_streams(url, args.api_key, args.model, args.streams, read))
+    finally:
+        set_fake(fake_url, chunks=args.chunks)
+    return {
+        "streams": args.streams,
+        "opened": opened,
+        "open_seconds": took,
+        "rss_idle_mb": idle,
+        "rss_open_mb": seen["rss"],
+    }
+
+
+def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) -> str:
+    lines = [
+        f"chunks={args.chunks} seconds={args.seconds} relay_cpu={args.relay_cpu} load_cpu={args.load_cpu} "
+        f"fake_cpu={args.fake_cpu} target={args.target or 'relay engine (benchmarks/relay_app.py)'}",
+        "| c | direct req/s | relay req/s | ratio | TTFT p50 direct/relay ms | TTFT p99 direct/relay ms "
+        "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.concurrency} | {row.direct_rps:.0f} | {row.relay_rps:.0f} | {row.ratio:.2f}x "
+            f"| {row.direct_ttft_p50:.2f} / {row.relay_ttft_p50:.2f} | {row.direct_ttft_p99:.2f} / "
+            f"{row.relay_ttft_p99:.2f} | {row.relay_ttft_p50 - row.direct_ttft_p50:+.2f} | {row.relay_cpu_ms:.2f} "
+            f"| {row.fake_cpu_ms_direct:.2f} |"
+        )
+    if memory:
+        lines.append(
+            f"memory: {memory['opened']}/{memory['streams']} streams open (in {memory['open_seconds']:.1f} s): "
+            f"relay RSS {memory['rss_open_mb']:.0f} MB (idle {memory['rss_idle_mb']:.0f} MB)"
+        )
+    lines.extend(verdicts(rows, memory))
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[Row], memory: dict[str, float]) -> list[str]:
+    by_c = {row.concurrency: row for row in rows}
+    checks = []
+    if 64 in by_c:
+        checks.append(("req/s ratio at c=64", by_c[64].ratio, ">=", TARGETS["rps_ratio_c64"]))
+    if rows:
+        checks.append(("max relay CPU ms/request", max(r.relay_cpu_ms for r in rows), "<=", TARGETS["cpu_ms"]))
+    if 1 in by_c:
+        added = by_c[1].relay_ttft_p50 - by_c[1].direct_ttft_p50
+        checks.append(("added TTFT p50 at c=1 (ms)", added, "<=", TARGETS["ttft_added_ms_c1"]))
+    if memory:
+        checks.append(
+            (f"RSS with {memory['streams']} streams (MB)", memory["rss_open_mb"], "<=", TARGETS["rss_mb_open"])
+        )
+    lines = []
+    for name, value, op, goal in checks:
+        passed = value >= goal if op == ">=" else value <= goal
+        lines.append(f"{'PASS' if passed else 'FAIL'} {name}: {value:.2f} (target {op} {goal})")
+    return lines
+
+
+def start_engine(
+    args: argparse.Namespace, workdir: Path, fake_url: str
+) -> tuple[subprocess.Popen[bytes], str, EmbeddedStore]:
+    """Start a store (on the load core) and the relay engine app (on the relay core)."""
+    store = EmbeddedStore(workdir)
+    store_url = store.start()
+    assert store.process is not None
+    os.sched_setaffinity(store.process.pid, {args.fake_cpu})
+    port = free_port()
+    app = spawn(
+        [sys.executable, "benchmarks/relay_app.py", "--upstream", f"{fake_url}/v1", "--port", str(port),
+         "--store", store_url, "--key", args.api_key, "--data-dir", str(workdir / "data")],
+        args.relay_cpu,
+    )  # fmt: skip
+    wait_port(port)
+    return app, f"http://127.0.0.1:{port}", store
+
+
+def main() -> None:
+    args = parse_args()
+    os.sched_setaffinity(0, {args.load_cpu})
+    fake_port = args.fake_port or free_port()
+    fake = spawn(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
+         "--key", "sk-bench"],
+        args.fake_cpu,
+    )  # fmt: skip
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    relay_proc, store = None, None
+    try:
+        wait_port(fake_port)
+        with tempfile.TemporaryDirectory(prefix="relay-bench-") as workdir:
+            if args.target:
+                relay_url, relay_pid = args.target.rstrip("/"), args.relay_pid
+                os.sched_setaffinity(relay_pid, {args.relay_cpu})
+            else:
+                relay_proc, relay_url, store = start_engine(args, Path(workdir), fake_url)
+                relay_pid = relay_proc.pid
+            rows = run_phases(args, fake_url, fake.pid, relay_url, relay_pid)
+            memory = memory_phase(args, fake_url, relay_url, relay_pid) if args.streams else {}
+            text = report(rows, memory, args)
+            print(text)
+            if args.json:
+                Path(args.json).write_text(json.dumps({"rows": [asdict(r) for r in rows], "memory": memory}, indent=2))
+            if relay_proc is not None:
+                relay_proc.terminate()
+                relay_proc.wait(10)
+            if store is not None:
+                store.stop()
+    finally:
+        for proc in (relay_proc, fake):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+
+
+def parse_args() -> argparse.Namespace:
+    cpus = sorted(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default="", help="a running ChatGate base URL (default: start the engine app)")
+    parser.add_argument("--api-key", default="sk-relay", help="the key to send to the target")
+    parser.add_argument("--relay-pid", type=int, default=0, help="the target's pid (its CPU and RSS are read)")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument("--fake-port", type=int, default=0)
+    parser.add_argument("--chunks", type=int, default=64)
+    parser.add_argument("--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[1, 16, 64])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--streams", type=int, default=1000, help="open streams for the memory figure (0 = skip)")
+    parser.add_argument("--relay-cpu", type=int, default=cpus[0])
+    parser.add_argument("--load-cpu", type=int, default=cpus[-1])
+    parser.add_argument("--fake-cpu", type=int, default=cpus[2] if len(cpus) > 2 else cpus[-1])
+    parser.add_argument("--json", default="", help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.target and not args.relay_pid:
+        parser.error("--target needs --relay-pid (the relay's CPU time and RSS are read from /proc)")
+    return args
+
+
+if __name__ == "__main__":
+    main()

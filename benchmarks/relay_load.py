@@ -1,0 +1,121 @@
+"""The load generator of the relay benchmark: closed-loop aiohttp workers streaming chat completions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+import orjson
+
+FIRST_TOKEN = re.compile(rb'"content":"[^"]')  # the role chunk has "content":"", the first token does not
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass
+class LoadResult:
+    ok: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+    ttfts: list[float] = field(default_factory=list)  # seconds
+    first_error: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+    def ttft_ms(self, quantile: float) -> float:
+        if not self.ttfts:
+            return float("nan")
+        if len(self.ttfts) == 1:
+            return self.ttfts[0] * 1000
+        return statistics.quantiles(self.ttfts, n=100, method="inclusive")[round(quantile * 100) - 1] * 1000
+
+
+def chat_body(model: str) -> bytes:
+    messages = [{"role": "user", "content": "Write a short poem about relays."}]
+    return orjson.dumps({"model": model, "messages": messages, "stream": True})
+
+
+async def one_stream(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+    """Run one streamed request to the end; return its time to first token (raise on any failure)."""
+    started = time.perf_counter()
+    ttft = 0.0
+    tail = b""
+    async with session.post(url, data=body, headers=headers) as response:
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {(await response.read())[:200]!r}")
+        async for chunk in response.content.iter_any():
+            if not ttft and FIRST_TOKEN.search(chunk):
+                ttft = time.perf_counter() - started
+            tail = (tail + chunk)[-64:]
+    if not tail.endswith(DONE) or b'"error"' in tail:
+        raise RuntimeError(f"stream did not end with [DONE]: {tail!r}")
+    return ttft
+
+
+async def run_load(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> LoadResult:
+    """Keep `concurrency` streams in flight for `warmup` + `seconds`; count only what finished in the window."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = chat_body(model)
+    result = LoadResult()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        start = time.perf_counter()
+        measure_from, stop_at = start + warmup, start + warmup + seconds
+
+        async def worker() -> None:
+            while (now := time.perf_counter()) < stop_at:
+                try:
+                    ttft = await one_stream(session, url, headers, body)
+                except Exception as exc:  # a failed request is counted, never fatal to the run
+                    if now >= measure_from:
+                        result.errors += 1
+                        result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
+                    continue
+                if now >= measure_from and time.perf_counter() <= stop_at:
+                    result.ok += 1
+                    result.ttfts.append(ttft)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.elapsed = seconds
+    return result
+
+
+async def hold_streams(url: str, key: str, model: str, count: int, measure: Callable[[], None]) -> tuple[int, float]:
+    """Open `count` streams, wait until each got its first token, call `measure()`, then hang up on all."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = chat_body(model)
+    opened = 0
+    all_open = asyncio.Event()
+    release = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def holder() -> None:
+            nonlocal opened
+            async with session.post(url, data=body, headers=headers) as response:
+                async for chunk in response.content.iter_any():
+                    if FIRST_TOKEN.search(chunk):
+                        break
+                opened += 1
+                if opened == count:
+                    all_open.set()
+                await release.wait()
+
+        tasks = [asyncio.create_task(holder()) for _ in range(count)]
+        started = time.perf_counter()
+        with contextlib.suppress(TimeoutError):  # report how many opened, even if not all did
+            await asyncio.wait_for(all_open.wait(), timeout=90)
+        took = time.perf_counter() - started
+        measure()
+        release.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return opened, took

@@ -1,0 +1,383 @@
+"""The chat path: `relay_chat`, the one function behind /v1, the web chat and the bots.
+
+In order: model lookup, plan, input moderation of the new user message only, atomic quota consume, context
+fitting, upstream selection with failover (core.relay), streaming with output moderation, usage accounting.
+Nothing is consumed when the request is refused, and the slot is refunded when the upstream fails before the
+first token. Usage counts the upstream's figures for a complete answer, else what was actually delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
+from core.context import fit_context
+from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
+from core.models import Model, get_model
+from core.moderation import OutputGuard
+from core.plans import Plan
+from core.quotas import QuotaTicket, add_tokens, consume_quota, refund_quota
+from core.relay import RelayStream, Usage
+from core.subscriptions import current_plan
+from core.tokens import count_message_tokens, count_tokens
+from core.usage import record_usage
+
+if TYPE_CHECKING:
+    from core.accounts import User
+    from core.services import Services
+
+__all__ = [
+    "PASSTHROUGH_PARAMS",
+    "ChatDelta",
+    "ChatDone",
+    "ChatError",
+    "ChatEvent",
+    "ChatRequest",
+    "ChatStart",
+    "ChatStream",
+    "ChatTurn",
+    "relay_chat",
+]
+
+log = logging.getLogger(__name__)
+
+# Sampling and tool parameters a client may pass through to the upstream; anything else is dropped.
+PASSTHROUGH_PARAMS = frozenset(
+    {
+        "temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty",
+        "stop", "seed", "logit_bias", "logprobs", "top_logprobs", "user", "response_format", "tools",
+        "tool_choice", "parallel_tool_calls", "reasoning_effort", "modalities", "prediction", "verbosity",
+    }
+)  # fmt: skip
+MAX_OUTPUT_RESERVE = 4096  # room kept for the answer when the client sets no max_tokens
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat call: OpenAI `messages` (/v1) or a conversation `turn` (web chat, bots), plus passthrough params."""
+
+    model: str
+    messages: list[dict[str, Any]] | None = None
+    turn: ChatTurn | None = None
+    stream: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+    include_usage: bool = True  # forward the upstream's usage chunk (/v1: stream_options.include_usage)
+
+    @classmethod
+    def from_openai(cls, body: Mapping[str, Any]) -> ChatRequest:
+        """Read a Chat Completions request body; InvalidInput (with `field`) when it is malformed."""
+        model = body.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidInput("you must provide a model parameter", field="model")
+        messages = body.get("messages")
+        _check_messages(messages)
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise InvalidInput("stream must be a boolean", field="stream")
+        if body.get("n", 1) not in (1, None):
+            raise InvalidInput("Only n=1 is supported.", field="n")
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        params = {name: value for name, value in body.items() if name in PASSTHROUGH_PARAMS}
+        return cls(model=model, messages=messages, stream=stream, params=params, include_usage=include_usage)
+
+
+def _check_messages(messages: object) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise InvalidInput("messages must be a non-empty array", field="messages")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise InvalidInput(f"messages[{index}] must be an object with a role", field=f"messages[{index}]")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDelta:
+    content: str  # the new answer text in this piece (may be empty: role, finish or usage chunks)
+    raw: bytes  # the upstream's SSE events (or JSON body when not streaming), to forward unchanged on /v1
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDone:
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class ChatError:
+    error: CoreError  # content_filter, or upstream_error when the upstream broke mid-way
+    raw: bytes  # the OpenAI error event + [DONE] to forward on /v1 (empty when `raw` of a delta carried it)
+
+
+ChatEvent = ChatStart | ChatDelta | ChatDone | ChatError
+
+
+class ChatStream:
+    """The events of one answer. Iterate once; always `aclose()` (in a finally): it stops the upstream at once."""
+
+    def __init__(
+        self,
+        events: AsyncGenerator[ChatEvent, None],
+        start: ChatStart | None = None,
+        finish: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._events = events
+        self._finish = finish
+        self.start = start
+
+    def __aiter__(self) -> AsyncIterator[ChatEvent]:
+        return self._events
+
+    async def aclose(self) -> None:
+        """Stop the answer and settle it (also when it was never iterated)."""
+        await self._events.aclose()
+        if self._finish is not None:
+            await self._finish()
+
+
+async def relay_chat(services: Services, user: User, request: ChatRequest) -> ChatStream:
+    """Run one chat call; raise CoreError for anything refused before the answer starts."""
+    store, now = services.store, services.clock()
+    model = await get_model(store, request.model)
+    if model is None or not model.enabled:
+        raise ModelNotFound(f"The model `{request.model}` does not exist.", model=request.model)
+    plan = await current_plan(store, user.id, now)
+    if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
+        raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
+    prepared = await _prepare(services, user.id, request)
+    messages = prepared.messages if prepared else request.messages or []
+    new_text = prepared.new_text if prepared else new_user_text(messages)
+    if new_text:
+        await services.moderation.check_input(new_text, user_id=user.id)
+    fitted, prompt_tokens = fit_messages(model, messages, request.params)
+    ticket = await consume_quota(store, user.id, plan, model.id, now)
+    charge = _Charge(services, user.id, model, plan, ticket, prepared)
+    body = {**request.params, "messages": fitted}
+    if not request.stream:
+        return await _complete(services, charge, body, prompt_tokens)
+    try:
+        upstream = await services.relay.stream(
+            model, body, include_usage=request.include_usage, prompt_tokens=prompt_tokens
+        )
+    except BaseException:
+        await charge.refund()
+        raise
+    start = await charge.open(upstream)
+    answer = _Answer(charge, upstream, services.moderation.output_guard(user_id=user.id), start)
+    return ChatStream(answer.events(), start, answer.finish)
+
+
+async def _prepare(services: Services, user_id: int, request: ChatRequest) -> PreparedTurn | None:
+    if request.turn is None:
+        if request.messages is None:
+            raise InvalidInput("A chat request needs messages or a conversation turn.", field="messages")
+        _check_messages(request.messages)
+        return None
+    return await prepare_turn(services.store, services.settings, user_id, request.turn)
+
+
+def new_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """Return the text of the user messages after the last answer (the only part input moderation sees)."""
+    parts: list[str] = []
+    for message in reversed(messages):
+        role = message.get("role")
+        if role in ("assistant", "tool", "function"):
+            break
+        if role == "user":
+            parts.append(_text_of(message.get("content")))
+    return "\n".join(reversed(parts)).strip()
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def fit_messages(
+    model: Model, messages: list[dict[str, Any]], params: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Fit messages into the model's window; return them and their token count (None when not counted)."""
+    reserve = _output_reserve(model, params)
+    # A token is at least one byte and the JSON framing outweighs the per-message token framing, so when the
+    # serialised messages fit, the tokens fit too: no need to run the tokenizer on the hot path.
+    if len(orjson.dumps(messages)) + reserve <= model.context_window:
+        return messages, None
+    fitted = fit_context(
+        messages, model.context_window, reserve, lambda part: count_message_tokens(part, model.remote_name)
+    )
+    return [dict(message) for message in fitted.messages], fitted.prompt_tokens
+
+
+def _output_reserve(model: Model, params: Mapping[str, Any]) -> int:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return min(MAX_OUTPUT_RESERVE, model.context_window // 4)
+
+
+@dataclass
+class _Charge:
+    """What one call consumed, and how to settle it: refund, or usage + the saved answer."""
+
+    services: Services
+    user_id: int
+    model: Model
+    plan: Plan
+    ticket: QuotaTicket
+    prepared: PreparedTurn | None
+    start: ChatStart | None = None
+
+    async def open(self, upstream: RelayStream | None = None) -> ChatStart | None:
+        """Save the user's side of a conversation turn; on failure close the upstream and refund."""
+        if self.prepared is None:
+            return None
+        svc = self.services
+        try:
+            self.start = await open_turn(
+                svc.store, svc.settings, self.user_id, self.prepared, self.model.id, svc.clock()
+            )
+        except BaseException:
+            if upstream is not None:
+                await upstream.aclose()
+            await self.refund()
+            raise
+        return self.start
+
+    async def refund(self) -> None:
+        await _shielded(refund_quota(self.services.store, self.ticket), "refund")
+
+    async def settle(self, usage: Usage, text: str) -> None:
+        """Record usage (and the daily-token count) and save the answer; never raises."""
+        await _shielded(self._settle(usage, text), "usage accounting")
+
+    async def _settle(self, usage: Usage, text: str) -> None:
+        svc, now = self.services, self.services.clock()
+        await record_usage(svc.store, self.user_id, self.model.id, usage.prompt_tokens, usage.completion_tokens, now)
+        if self.plan.daily_tokens:
+            await add_tokens(svc.store, self.user_id, usage.total_tokens, now)
+        if self.prepared is not None and self.start is not None:
+            await close_turn(svc.store, svc.settings, self.user_id, self.prepared, self.start, text, self.model.id, now)
+
+
+async def _shielded(work: Any, what: str) -> None:
+    """Finish store writes even when the caller's task is being cancelled (a client that went away)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("chat %s failed", what)
+
+
+async def _complete(services: Services, charge: _Charge, body: dict[str, Any], prompt_tokens: int | None) -> ChatStream:
+    """Run a non-stream call: the whole answer is moderated before any of it is returned."""
+    try:
+        completion = await services.relay.complete(charge.model, body, prompt_tokens=prompt_tokens)
+    except BaseException:
+        await charge.refund()
+        raise
+    guard = services.moderation.output_guard(user_id=charge.user_id)
+    try:
+        await guard.feed(completion.text)
+        await guard.finish()
+    except ContentBlocked:
+        await charge.settle(Usage(completion.usage.prompt_tokens, 0, completion.usage.estimated), "")
+        raise
+    start = await charge.open()
+    await charge.settle(completion.usage, completion.text)
+    events: list[ChatEvent] = [ChatDelta(completion.text, completion.body), ChatDone(completion.usage)]
+    return ChatStream(_replay([start, *events] if start else events), start)
+
+
+async def _replay(events: list[ChatEvent]) -> AsyncGenerator[ChatEvent, None]:
+    for event in events:
+        yield event
+
+
+class _Answer:
+    """One streamed answer: moderate each piece, forward it, and settle whatever way the stream ends."""
+
+    def __init__(self, charge: _Charge, upstream: RelayStream, guard: OutputGuard, start: ChatStart | None) -> None:
+        self.charge = charge
+        self.upstream = upstream
+        self.guard = guard
+        self.start = start
+        self.delivered: list[str] = []
+        self.completed = False
+        self.failed = False
+        self.finished = False
+
+    async def events(self) -> AsyncGenerator[ChatEvent, None]:
+        try:
+            if self.start is not None:
+                yield self.start
+            async for event in self.upstream:
+                blocked = await self._moderate(event.content, event.done and event.error is None)
+                if blocked is not None:
+                    yield ChatError(blocked, openai_error_event(blocked))
+                    return
+                if event.content:
+                    self.delivered.append(event.content)
+                yield ChatDelta(event.content, event.raw)
+                if event.error is not None:
+                    self.failed = True
+                    yield ChatError(_upstream_failure(event.error), b"")
+                    return
+                if event.done:
+                    self.completed = True
+                    yield ChatDone(self.usage())
+                    return
+        finally:
+            await self.finish()
+
+    async def finish(self) -> None:
+        """Close the upstream, then settle; once, whichever way the answer ended."""
+        if self.finished:
+            return
+        self.finished = True
+        await self.upstream.aclose()  # first: a caller that left must not keep the upstream generating
+        await self._settle()
+
+    async def _moderate(self, content: str, last: bool) -> ContentBlocked | None:
+        try:
+            if content:
+                await self.guard.feed(content)
+            if last:
+                await self.guard.finish()
+        except ContentBlocked as blocked:
+            return blocked
+        return None
+
+    def usage(self) -> Usage:
+        """The upstream's usage for a complete answer, else the prompt plus a count of what was delivered."""
+        reported = self.upstream.usage
+        if self.completed:
+            return reported
+        delivered = count_tokens("".join(self.delivered), self.charge.model.remote_name)
+        return Usage(reported.prompt_tokens, delivered, estimated=True)
+
+    async def _settle(self) -> None:
+        if self.failed and not self.delivered:
+            await self.charge.refund()  # the upstream failed before the first token: nothing is charged
+            return
+        await self.charge.settle(self.usage(), "".join(self.delivered))
+
+
+def _upstream_failure(error: Mapping[str, Any]) -> UpstreamError:
+    message = str(error.get("message") or UpstreamError.default_message)
+    return UpstreamError(message, upstream_code=str(error.get("code") or "upstream_error"))
+
+
+def openai_error_event(error: CoreError) -> bytes:
+    """Return the OpenAI-style error event and the [DONE] that end a stream we stopped."""
+    body = {"error": {"message": error.message, "type": "invalid_request_error", "param": None, "code": error.code}}
+    return b"data: " + orjson.dumps(body) + b"\n\ndata: [DONE]\n\n"

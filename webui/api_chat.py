@@ -1,0 +1,85 @@
+"""The web chat's stream: `POST /api/chat` -> `text/event-stream` of `data: {json}` events (docs/API.md).
+
+Events: start (conversation_id, message_id, user_message_id, title), delta (content), done (usage), error (code,
+message, data). Errors before the answer starts are plain JSON errors with their HTTP status. A client that stops
+reading (the Stop button, a closed tab) cancels the upstream request; what was delivered is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import orjson
+from quart import Blueprint, Response, g
+
+from core.chat import (
+    ChatDelta,
+    ChatDone,
+    ChatError,
+    ChatEvent,
+    ChatRequest,
+    ChatStart,
+    ChatStream,
+    ChatTurn,
+    relay_chat,
+)
+from webui.auth import require_user
+from webui.context import services
+from webui.validation import Body, parse_body
+
+bp = Blueprint("api_chat", __name__)
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class ChatBody(Body):
+    conversation_id: str | None = None
+    model: str
+    content: str | None = None
+    action: Literal["send", "regenerate", "edit"] = "send"
+    system: str | None = None
+
+
+@bp.post("/api/chat")
+@require_user
+async def chat() -> Response:
+    body = await parse_body(ChatBody)
+    turn = ChatTurn(
+        content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system
+    )
+    stream = await relay_chat(services(), g.user, ChatRequest(model=body.model, turn=turn, stream=True))
+    response = Response(_events(stream), content_type="text/event-stream", headers=STREAM_HEADERS)
+    response.timeout = None  # the answer streams as long as the model writes
+    return response
+
+
+async def _events(stream: ChatStream) -> AsyncIterator[bytes]:
+    try:
+        async for event in stream:
+            payload = event_payload(event)
+            if payload is not None:
+                yield b"data: " + orjson.dumps(payload) + b"\n\n"
+    finally:
+        await stream.aclose()
+
+
+def event_payload(event: ChatEvent) -> dict[str, Any] | None:
+    """Return the JSON of one web chat event (None for pieces without new text)."""
+    if isinstance(event, ChatDelta):
+        return {"type": "delta", "content": event.content} if event.content else None
+    if isinstance(event, ChatStart):
+        return {
+            "type": "start",
+            "conversation_id": event.conversation_id,
+            "message_id": event.message_id,
+            "user_message_id": event.user_message_id,
+            "title": event.title,
+        }
+    if isinstance(event, ChatDone):
+        usage = {"prompt_tokens": event.usage.prompt_tokens, "completion_tokens": event.usage.completion_tokens}
+        return {"type": "done", "usage": usage}
+    if isinstance(event, ChatError):
+        error = event.error
+        return {"type": "error", **error.data, "code": error.code, "message": error.message}
+    return None

@@ -1,0 +1,167 @@
+"""The OpenAI-compatible API: `POST /v1/chat/completions` (stream and non-stream) and `GET /v1/models`.
+
+Callers authenticate with a personal API key (`Authorization: Bearer sk-...`) or a web session, and are charged to
+the same plan and quota as the web chat. Errors use OpenAI's shape `{"error":{"message","type","param","code"}}`
+and statuses. Streams forward the upstream's SSE bytes as they arrive; nothing is re-serialised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from quart import Blueprint, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from core import errors
+from core.chat import ChatDelta, ChatError, ChatRequest, ChatStream, relay_chat
+from core.models import list_models
+from core.subscriptions import current_plan
+from webui.auth import require_user
+from webui.context import services
+from webui.errors import status_for
+
+log = logging.getLogger(__name__)
+bp = Blueprint("v1", __name__)
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering either
+OPENAI_TYPES = {
+    errors.QuotaExceeded.code: "requests",
+    errors.LimitReached.code: "tokens",
+    errors.UpstreamUnavailable.code: "server_error",
+    errors.UpstreamError.code: "server_error",
+    errors.StoreUnavailable.code: "server_error",
+    errors.CoreError.code: "server_error",
+    errors.NotAuthenticated.code: "invalid_request_error",
+}
+OPENAI_PARAMS = {
+    errors.ModelNotFound.code: "model",
+    errors.ModelNotInPlan.code: "model",
+    errors.ContentBlocked.code: "messages",
+    errors.ContextTooLong.code: "messages",
+}
+HTTP_CODES = {401: "invalid_api_key", 404: "unknown_url", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def openai_error(status: int, message: str, code: str, kind: str | None = None, param: str | None = None) -> Response:
+    """Return an error response in OpenAI's shape."""
+    kind = kind or ("server_error" if status >= 500 else "invalid_request_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return Response(orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _core_error_response(error: errors.CoreError) -> Response:
+    status, code, message = status_for(error), error.code, error.message
+    upstream_status = error.data.get("upstream_status")
+    if isinstance(error, errors.UpstreamError) and isinstance(upstream_status, int) and 400 <= upstream_status < 500:
+        status = 400 if upstream_status in (401, 403) else upstream_status  # the client's request was refused
+    if isinstance(error, errors.NotAuthenticated):
+        code, message = "invalid_api_key", "Incorrect or missing API key; pass `Authorization: Bearer sk-...`."
+    retry_after = error.data.get("retry_after")
+    seconds = max(1, int(retry_after)) if retry_after is not None else None
+    if seconds is not None:
+        message = f"{message} Try again in {seconds}s."
+    param = OPENAI_PARAMS.get(code) or error.data.get("field")
+    response = openai_error(status, message, code, OPENAI_TYPES.get(code), param)
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+@bp.errorhandler(errors.CoreError)
+async def _core_error(error: errors.CoreError) -> Response:
+    return _core_error_response(error)
+
+
+@bp.errorhandler(HTTPException)
+async def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    return openai_error(status, error.description or error.name, HTTP_CODES.get(status, "http_error"))
+
+
+@bp.errorhandler(Exception)
+async def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error in /v1")
+    return openai_error(500, "The server had an error while processing your request.", "internal_error")
+
+
+async def _read_json() -> dict[str, Any]:
+    """Read the request body as a JSON object; 413 over MAX_BODY_BYTES, 400 when it is not JSON."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise errors.PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    raw = await request.get_data(cache=False)
+    try:
+        data = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        raise errors.InvalidInput("We could not parse the JSON body of your request.", field="body") from None
+    if not isinstance(data, dict):
+        raise errors.InvalidInput("The request body must be a JSON object.", field="body")
+    return data
+
+
+@bp.post("/v1/chat/completions")
+@require_user
+async def chat_completions() -> Response:
+    chat = ChatRequest.from_openai(await _read_json())
+    stream = await relay_chat(services(), g.user, chat)
+    if not chat.stream:
+        return Response(await _completion_body(stream), content_type="application/json")
+    response = Response(_forward(stream), content_type="text/event-stream", headers=STREAM_HEADERS)
+    response.timeout = None  # the stream lasts as long as the model writes; idle timeouts are the relay's
+    return response
+
+
+async def _completion_body(stream: ChatStream) -> bytes:
+    """Return the upstream's JSON answer of a non-stream call."""
+    body = b""
+    try:
+        async for event in stream:
+            if isinstance(event, ChatDelta):
+                body = event.raw
+    finally:
+        await stream.aclose()
+    return body
+
+
+async def _forward(stream: ChatStream) -> AsyncIterator[bytes]:
+    """Yield the upstream's SSE bytes as they arrive (and our error event if the answer is stopped)."""
+    try:
+        async for event in stream:
+            if isinstance(event, ChatDelta | ChatError) and event.raw:
+                yield event.raw
+    finally:
+        await stream.aclose()
+
+
+@bp.get("/v1/models")
+@require_user
+async def models() -> dict[str, Any]:
+    return {"object": "list", "data": await _usable_models()}
+
+
+@bp.get("/v1/models/<path:model_id>")
+@require_user
+async def model(model_id: str) -> dict[str, Any]:
+    for entry in await _usable_models():
+        if entry["id"] == model_id:
+            return entry
+    raise errors.ModelNotFound(f"The model `{model_id}` does not exist.", model=model_id)
+
+
+async def _usable_models() -> list[dict[str, Any]]:
+    """The enabled models the caller's plan includes, in OpenAI's model shape."""
+    svc = services()
+    plan = await current_plan(svc.store, g.user.id, svc.clock())
+    return [
+        {"id": m.id, "object": "model", "created": 0, "owned_by": "chatgate"}
+        for m in await list_models(svc.store)
+        if m.enabled and m.id in plan.limits
+    ]
+
+
+@bp.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+async def unknown(rest: str) -> Response:
+    return openai_error(404, f"Invalid URL ({request.method} /v1/{rest})", "unknown_url")
