@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.relay_full import start_full_app  # noqa: E402
 from benchmarks.relay_load import LoadResult, hold_streams, run_load  # noqa: E402
 from core.embedded import EmbeddedStore  # noqa: E402
 
@@ -151,7 +152,7 @@ def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_
 def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) -> str:
     lines = [
         f"chunks={args.chunks} seconds={args.seconds} relay_cpu={args.relay_cpu} load_cpu={args.load_cpu} "
-        f"fake_cpu={args.fake_cpu} target={args.target or 'relay engine (benchmarks/relay_app.py)'}",
+        f"fake_cpu={args.fake_cpu} target={describe_target(args)}",
         "| c | direct req/s | relay req/s | ratio | TTFT p50 direct/relay ms | TTFT p99 direct/relay ms "
         "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -170,6 +171,14 @@ def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) 
         )
     lines.extend(verdicts(rows, memory))
     return "\n".join(lines)
+
+
+def describe_target(args: argparse.Namespace) -> str:
+    if args.target:
+        return args.target
+    if args.full:
+        return "ChatGate /v1 (chatgate serve: API key, quota, usage, keyword moderation)"
+    return "relay engine (benchmarks/relay_app.py)"
 
 
 def verdicts(rows: list[Row], memory: dict[str, float]) -> list[str]:
@@ -211,6 +220,22 @@ def start_engine(
     return app, f"http://127.0.0.1:{port}", store
 
 
+def start_relay(
+    args: argparse.Namespace, workdir: Path, fake_url: str
+) -> tuple[subprocess.Popen[bytes] | None, str, int, EmbeddedStore | None]:
+    """Return (process we started, URL, pid, store we started) of the relay under test."""
+    if args.target:
+        os.sched_setaffinity(args.relay_pid, {args.relay_cpu})
+        return None, args.target.rstrip("/"), args.relay_pid, None
+    if args.full:
+        port = free_port()
+        server, store, args.api_key = start_full_app(workdir, fake_url, args.model, args.relay_cpu, args.fake_cpu, port)
+        wait_port(port, timeout=60)
+        return server, f"http://127.0.0.1:{port}", server.pid, store
+    app, url, store = start_engine(args, workdir, fake_url)
+    return app, url, app.pid, store
+
+
 def main() -> None:
     args = parse_args()
     os.sched_setaffinity(0, {args.load_cpu})
@@ -225,32 +250,27 @@ def main() -> None:
     try:
         wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as workdir:
-            if args.target:
-                relay_url, relay_pid = args.target.rstrip("/"), args.relay_pid
-                os.sched_setaffinity(relay_pid, {args.relay_cpu})
-            else:
-                relay_proc, relay_url, store = start_engine(args, Path(workdir), fake_url)
-                relay_pid = relay_proc.pid
+            relay_proc, relay_url, relay_pid, store = start_relay(args, Path(workdir), fake_url)
             rows = run_phases(args, fake_url, fake.pid, relay_url, relay_pid)
             memory = memory_phase(args, fake_url, relay_url, relay_pid) if args.streams else {}
-            text = report(rows, memory, args)
-            print(text)
+            print(report(rows, memory, args))
             if args.json:
                 Path(args.json).write_text(json.dumps({"rows": [asdict(r) for r in rows], "memory": memory}, indent=2))
             if relay_proc is not None:
                 relay_proc.terminate()
                 relay_proc.wait(10)
-            if store is not None:
-                store.stop()
     finally:
         for proc in (relay_proc, fake):
             if proc is not None and proc.poll() is None:
                 proc.kill()
+        if store is not None:
+            store.stop()
 
 
 def parse_args() -> argparse.Namespace:
     cpus = sorted(os.sched_getaffinity(0))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="start the full ChatGate web app and measure its /v1")
     parser.add_argument("--target", default="", help="a running ChatGate base URL (default: start the engine app)")
     parser.add_argument("--api-key", default="sk-relay", help="the key to send to the target")
     parser.add_argument("--relay-pid", type=int, default=0, help="the target's pid (its CPU and RSS are read)")

@@ -147,6 +147,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; some providers carry tokens in the query string (Baidu, WeChat).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings()
         return _dispatch(settings, args)

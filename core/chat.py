@@ -345,6 +345,7 @@ class _Answer:
             return
         self.finished = True
         await self.upstream.aclose()  # first: a caller that left must not keep the upstream generating
+        await asyncio.sleep(0)  # let the transport really close before settling (token counting is CPU)
         await self._settle()
 
     async def _moderate(self, content: str, last: bool) -> ContentBlocked | None:

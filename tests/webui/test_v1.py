@@ -121,6 +121,7 @@ async def served(settings: Settings, store: Store, fake: FakeUpstream) -> AsyncI
     await set_plan(store, {MODEL: (10, "3h")})
     user = await new_user(store, settings)
     _, key = await create_api_key(store, user.id, "sdk", time.time())
+    count_tokens("warm up", MODEL)  # the first tokenizer load takes ~1 s of CPU; keep it out of timed checks
     try:
         async with serve_app(app) as url:
             yield Served(url, key, user, services)

@@ -1,0 +1,81 @@
+"""Start the full ChatGate web app as the relay under test: /v1 with an API key, quota, usage and keyword moderation.
+
+Used by `relay_bench.py --full`: `chatgate serve --only web` pinned to the relay CPU, on its own store, seeded with
+the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model is too high
+to bind, and a keyword list so that moderation really scans every message and the streamed output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.accounts import register_user
+from core.apikeys import create_api_key
+from core.embedded import EmbeddedStore
+from core.moderation.keywords import set_words
+from core.plans import Limit, Plan, save_plan
+from core.settings import Settings
+from core.store import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKED_WORDS = ["forbidden-bench-word", "另一个禁词", "never-in-the-answer"]
+
+
+def serve_env(store_url: str, fake_url: str, data_dir: Path, port: int, model: str) -> dict[str, str]:
+    """Return the environment of the server under test (production mode, real secrets, keyword moderation)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "TEXT_SECURITY"))}
+    env.update(
+        CHATGATE_ENV="prod",
+        REDIS_URL=store_url,
+        DATA_DIR=str(data_dir),
+        JWT_SECRET=secrets.token_urlsafe(48),
+        OPENAI_ENDPOINT=fake_url,
+        OPENAI_API_KEY="sk-bench",
+        OPENAI_MODELS=model,
+        TEXT_SECURITY="keywords",
+        PORT=str(port),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+async def prepare_account(store_url: str, data_dir: Path, model: str) -> str:
+    """Create the benchmark user, its API key, a non-binding plan and the keyword list; return the API key."""
+    store = connect(store_url)
+    settings = Settings(_env_file=None, CHATGATE_ENV="dev", DATA_DIR=data_dir, REDIS_URL=store_url)  # type: ignore[call-arg]
+    try:
+        user = await register_user(
+            store, settings, None, email="bench@example.com", password="bench password 123", now=time.time()
+        )
+        _, key = await create_api_key(store, user.id, "bench", time.time())
+        await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(1_000_000_000, "1d")}))
+        await set_words(store, BLOCKED_WORDS)
+    finally:
+        await store.close()
+    return key
+
+
+def start_full_app(
+    workdir: Path, fake_url: str, model: str, relay_cpu: int, store_cpu: int, port: int
+) -> tuple[subprocess.Popen[bytes], EmbeddedStore, str]:
+    """Start a store and `chatgate serve --only web`; return the server process, the store and the API key."""
+    store = EmbeddedStore(workdir / "store-data")
+    store_url = store.start()
+    assert store.process is not None
+    os.sched_setaffinity(store.process.pid, {store_cpu})
+    data_dir = workdir / "data"
+    key = asyncio.run(prepare_account(store_url, data_dir, model))
+    command = [sys.executable, "-m", "chatgate", "serve", "--only", "web", "--port", str(port)]
+    server = subprocess.Popen(
+        ["taskset", "-c", str(relay_cpu), *command],
+        cwd=ROOT,
+        env=serve_env(store_url, fake_url, data_dir, port, model),
+        stdout=subprocess.DEVNULL,
+    )
+    return server, store, key
