@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from core.chat_request import PASSTHROUGH_PARAMS, ChatRequest, check_messages, fit_messages, new_user_text
 from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
-from core.context import fit_context
 from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
 from core.models import Model, get_model
 from core.moderation import OutputGuard
@@ -25,7 +25,7 @@ from core.plans import Plan
 from core.quotas import QuotaTicket, add_tokens, consume_quota, refund_quota
 from core.relay import RelayStream, Usage
 from core.subscriptions import current_plan
-from core.tokens import count_message_tokens, count_tokens
+from core.tokens import count_tokens
 from core.usage import record_usage
 
 if TYPE_CHECKING:
@@ -42,58 +42,12 @@ __all__ = [
     "ChatStart",
     "ChatStream",
     "ChatTurn",
+    "fit_messages",
+    "new_user_text",
     "relay_chat",
 ]
 
 log = logging.getLogger(__name__)
-
-# Sampling and tool parameters a client may pass through to the upstream; anything else is dropped.
-PASSTHROUGH_PARAMS = frozenset(
-    {
-        "temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty",
-        "stop", "seed", "logit_bias", "logprobs", "top_logprobs", "user", "response_format", "tools",
-        "tool_choice", "parallel_tool_calls", "reasoning_effort", "modalities", "prediction", "verbosity",
-    }
-)  # fmt: skip
-MAX_OUTPUT_RESERVE = 4096  # room kept for the answer when the client sets no max_tokens
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """A chat call: OpenAI `messages` (/v1) or a conversation `turn` (web chat, bots), plus passthrough params."""
-
-    model: str
-    messages: list[dict[str, Any]] | None = None
-    turn: ChatTurn | None = None
-    stream: bool = True
-    params: Mapping[str, Any] = field(default_factory=dict)
-    include_usage: bool = True  # forward the upstream's usage chunk (/v1: stream_options.include_usage)
-
-    @classmethod
-    def from_openai(cls, body: Mapping[str, Any]) -> ChatRequest:
-        """Read a Chat Completions request body; InvalidInput (with `field`) when it is malformed."""
-        model = body.get("model")
-        if not isinstance(model, str) or not model.strip():
-            raise InvalidInput("you must provide a model parameter", field="model")
-        messages = body.get("messages")
-        _check_messages(messages)
-        stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise InvalidInput("stream must be a boolean", field="stream")
-        if body.get("n", 1) not in (1, None):
-            raise InvalidInput("Only n=1 is supported.", field="n")
-        options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        params = {name: value for name, value in body.items() if name in PASSTHROUGH_PARAMS}
-        return cls(model=model, messages=messages, stream=stream, params=params, include_usage=include_usage)
-
-
-def _check_messages(messages: object) -> None:
-    if not isinstance(messages, list) or not messages:
-        raise InvalidInput("messages must be a non-empty array", field="messages")
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise InvalidInput(f"messages[{index}] must be an object with a role", field=f"messages[{index}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,52 +129,9 @@ async def _prepare(services: Services, user_id: int, request: ChatRequest) -> Pr
     if request.turn is None:
         if request.messages is None:
             raise InvalidInput("A chat request needs messages or a conversation turn.", field="messages")
-        _check_messages(request.messages)
+        check_messages(request.messages)
         return None
     return await prepare_turn(services.store, services.settings, user_id, request.turn)
-
-
-def new_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    """Return the text of the user messages after the last answer (the only part input moderation sees)."""
-    parts: list[str] = []
-    for message in reversed(messages):
-        role = message.get("role")
-        if role in ("assistant", "tool", "function"):
-            break
-        if role == "user":
-            parts.append(_text_of(message.get("content")))
-    return "\n".join(reversed(parts)).strip()
-
-
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def fit_messages(
-    model: Model, messages: list[dict[str, Any]], params: Mapping[str, Any]
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Fit messages into the model's window; return them and their token count (None when not counted)."""
-    reserve = _output_reserve(model, params)
-    # A token is at least one byte and the JSON framing outweighs the per-message token framing, so when the
-    # serialised messages fit, the tokens fit too: no need to run the tokenizer on the hot path.
-    if len(orjson.dumps(messages)) + reserve <= model.context_window:
-        return messages, None
-    fitted = fit_context(
-        messages, model.context_window, reserve, lambda part: count_message_tokens(part, model.remote_name)
-    )
-    return [dict(message) for message in fitted.messages], fitted.prompt_tokens
-
-
-def _output_reserve(model: Model, params: Mapping[str, Any]) -> int:
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = params.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return min(MAX_OUTPUT_RESERVE, model.context_window // 4)
 
 
 @dataclass

@@ -103,7 +103,7 @@ async def serve_app(app: Quart) -> AsyncIterator[str]:
     config.accesslog = None
     config.graceful_timeout = 1.0
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     try:
         for _ in range(200):
             try:

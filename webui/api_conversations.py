@@ -18,6 +18,7 @@ from core.conversations import (
     rename_conversation,
 )
 from core.errors import InvalidInput
+from core.models import list_models
 from webui.auth import require_user
 from webui.context import services
 from webui.validation import Body, parse_body
@@ -43,6 +44,13 @@ def _list_limit() -> int:
     return int(raw)
 
 
+async def _default_model() -> str:
+    """Return the first enabled model of the runtime config, else the first configured one."""
+    svc = services()
+    enabled = [model.id for model in await list_models(svc.store) if model.enabled]
+    return next(iter(enabled or svc.settings.OPENAI_MODELS), "")
+
+
 @bp.get("/api/conversations")
 @require_user
 async def list_all() -> dict[str, Any]:
@@ -55,7 +63,7 @@ async def list_all() -> dict[str, Any]:
 async def create() -> tuple[dict[str, Any], int]:
     body = await parse_body(NewConversation)
     svc = services()
-    model = body.model or next(iter(svc.settings.OPENAI_MODELS), "")
+    model = body.model or await _default_model()
     conversation = await create_conversation(
         svc.store, g.user.id, model=model, channel="web", title=body.title, now=svc.clock(), settings=svc.settings
     )

@@ -66,10 +66,16 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     "chat.greeting_sub": ("今天想聊点什么？", "How can I help you today?"),
     "chat.suggest.explain.title": ("解释一个概念", "Explain a concept"),
     "chat.suggest.explain.text": ("用简单的话讲清楚量子纠缠", "Quantum entanglement, in plain words"),
-    "chat.suggest.explain.prompt": ("用简单易懂的话解释什么是量子纠缠。", "Explain quantum entanglement in plain words."),
+    "chat.suggest.explain.prompt": (
+        "用简单易懂的话解释什么是量子纠缠。",
+        "Explain quantum entanglement in plain words.",
+    ),
     "chat.suggest.write.title": ("帮我写作", "Help me write"),
     "chat.suggest.write.text": ("一封礼貌的请假邮件", "A polite email asking for a day off"),
-    "chat.suggest.write.prompt": ("帮我写一封礼貌的请假邮件，请假一天。", "Write a polite email asking my manager for a day off."),
+    "chat.suggest.write.prompt": (
+        "帮我写一封礼貌的请假邮件，请假一天。",
+        "Write a polite email asking my manager for a day off.",
+    ),
     "chat.suggest.code.title": ("写代码", "Write code"),
     "chat.suggest.code.text": ("Python 读取 CSV 并统计", "Python: read a CSV and summarise it"),
     "chat.suggest.code.prompt": (
@@ -125,11 +131,17 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
         "{model} 的额度将在 {time} 恢复（约 {wait}后）。升级套餐可获得更多额度。",
         "{model} frees up again at {time} (in {wait}). A bigger plan gives you more.",
     ),
-    "chat.err.quota_text_soon": ("{model} 的额度很快就会恢复，请稍后再试。", "{model} frees up again shortly; try again soon."),
+    "chat.err.quota_text_soon": (
+        "{model} 的额度很快就会恢复，请稍后再试。",
+        "{model} frees up again shortly; try again soon.",
+    ),
     "chat.err.see_plans": ("查看套餐", "See plans"),
     "chat.err.use_reset": ("使用重置机会（剩 {n} 次）", "Use a reset chance ({n} left)"),
     "chat.err.reset_done": ("额度已重置", "Your quota has been reset"),
-    "chat.err.reset_done_text": ("现在可以继续发送了。剩余重置机会：{n} 次。", "You can send again now. Reset chances left: {n}."),
+    "chat.err.reset_done_text": (
+        "现在可以继续发送了。剩余重置机会：{n} 次。",
+        "You can send again now. Reset chances left: {n}.",
+    ),
     "chat.err.daily_title": ("今日 tokens 用量已达上限", "You have reached today's token allowance"),
     "chat.err.daily_text": (
         "用量在北京时间早上 8 点（UTC 零点）清零。升级套餐可提高上限。",
@@ -138,7 +150,10 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     "chat.err.not_in_plan_title": ("你的套餐不包含这个模型", "Your plan does not include this model"),
     "chat.err.not_in_plan_text": ("请换一个模型，或升级套餐。", "Pick another model, or upgrade your plan."),
     "chat.err.blocked_title": ("消息未通过内容审核", "Your message was blocked by content moderation"),
-    "chat.err.blocked_text": ("请修改措辞后重新发送。本次不计入额度。", "Rephrase it and send it again. It did not count against your quota."),
+    "chat.err.blocked_text": (
+        "请修改措辞后重新发送。本次不计入额度。",
+        "Rephrase it and send it again. It did not count against your quota.",
+    ),
     "chat.err.blocked_output_title": ("回答未通过内容审核", "The answer was stopped by content moderation"),
     "chat.err.blocked_output_text": ("请换个问法再试一次。", "Try asking in a different way."),
     "chat.err.moderation_down_title": ("内容审核服务暂时不可用", "The moderation service is unavailable"),
@@ -156,10 +171,16 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
         "It no longer fits this model's context. Start a new chat or pick a model with a longer context.",
     ),
     "chat.err.signed_out_title": ("你已退出登录", "You have been signed out"),
-    "chat.err.signed_out_text": ("你的对话都已保存。重新登录后即可继续。", "Your chats are saved. Sign in again to continue."),
+    "chat.err.signed_out_text": (
+        "你的对话都已保存。重新登录后即可继续。",
+        "Your chats are saved. Sign in again to continue.",
+    ),
     "chat.err.expired_title": ("页面已过期", "This page has expired"),
     "chat.err.expired_text": ("请刷新页面后重试。", "Reload the page and try again."),
     "chat.err.reload": ("刷新页面", "Reload"),
     "chat.err.network_title": ("连接中断", "Connection lost"),
-    "chat.err.network_text": ("无法连接到服务器，请检查网络后重试。", "Could not reach the server. Check your connection and try again."),
+    "chat.err.network_text": (
+        "无法连接到服务器，请检查网络后重试。",
+        "Could not reach the server. Check your connection and try again.",
+    ),
 }

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
+from quart import typing as quart_typing
 
 from admin import create_admin_app
 from admin.auth import ADMIN_COOKIE
@@ -38,7 +38,7 @@ async def admin_app(services: Services) -> AsyncIterator[Quart]:
 
 
 @pytest.fixture
-def client(admin_app: Quart) -> QuartClient:
+def client(admin_app: Quart) -> quart_typing.TestClientProtocol:
     return admin_app.test_client()
 
 
@@ -49,7 +49,9 @@ async def admin_user(services: Services) -> accounts.User:
     )
 
 
-async def sign_in(client: QuartClient, email: str = "root@example.com", password: str = PASSWORD) -> str:
+async def sign_in(
+    client: quart_typing.TestClientProtocol, email: str = "root@example.com", password: str = PASSWORD
+) -> str:
     """Sign in through the JSON endpoint; return the CSRF token the dashboard page carries."""
     response = await client.post("/api/login", json={"email": email, "password": password})
     assert response.status_code == 200, await response.get_json()
@@ -57,7 +59,7 @@ async def sign_in(client: QuartClient, email: str = "root@example.com", password
     return next(str(a["content"]) for tag, a in page.tags if tag == "meta" and a.get("name") == "csrf-token")
 
 
-async def test_signed_out_visitors_see_only_the_sign_in_page(client: QuartClient) -> None:
+async def test_signed_out_visitors_see_only_the_sign_in_page(client: quart_typing.TestClientProtocol) -> None:
     for path in ["/", "/users", "/settings"]:
         response = await client.get(path)
         assert response.status_code == 302 and response.headers["Location"] == "/login", path
@@ -71,7 +73,9 @@ async def test_signed_out_visitors_see_only_the_sign_in_page(client: QuartClient
     assert (await client.get("/api/me")).status_code == 401
 
 
-async def test_admin_signs_in_and_sees_the_frame(client: QuartClient, admin_user: accounts.User) -> None:
+async def test_admin_signs_in_and_sees_the_frame(
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+) -> None:
     response = await client.post("/api/login", json={"email": "ROOT@example.com", "password": PASSWORD})
     assert response.status_code == 200
     body = await response.get_json()
@@ -89,7 +93,9 @@ async def test_admin_signs_in_and_sees_the_frame(client: QuartClient, admin_user
     assert (await client.get("/api/me")).status_code == 200
 
 
-async def test_non_admins_and_wrong_passwords_are_refused(client: QuartClient, services: Services) -> None:
+async def test_non_admins_and_wrong_passwords_are_refused(
+    client: quart_typing.TestClientProtocol, services: Services
+) -> None:
     await accounts.register_user(
         services.store, services.settings, None, email="user@example.com", password=PASSWORD, now=time.time()
     )
@@ -102,7 +108,9 @@ async def test_non_admins_and_wrong_passwords_are_refused(client: QuartClient, s
     assert (await client.get("/")).status_code == 302
 
 
-async def test_sign_in_refuses_other_origins_and_non_json(client: QuartClient, admin_user: accounts.User) -> None:
+async def test_sign_in_refuses_other_origins_and_non_json(
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+) -> None:
     body = {"email": "root@example.com", "password": PASSWORD}
     response = await client.post("/api/login", json=body, headers={"Origin": "https://evil.example"})
     assert response.status_code == 403 and (await response.get_json())["error"]["code"] == "csrf_failed"
@@ -111,7 +119,9 @@ async def test_sign_in_refuses_other_origins_and_non_json(client: QuartClient, a
     assert (await client.get("/")).status_code == 302
 
 
-async def test_sign_out_needs_the_csrf_token(client: QuartClient, admin_user: accounts.User) -> None:
+async def test_sign_out_needs_the_csrf_token(
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+) -> None:
     csrf = await sign_in(client)
     assert csrf
     response = await client.post("/api/logout")
@@ -123,7 +133,7 @@ async def test_sign_out_needs_the_csrf_token(client: QuartClient, admin_user: ac
 
 
 async def test_demoted_or_blocked_admins_lose_the_dashboard(
-    client: QuartClient, admin_user: accounts.User, services: Services
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User, services: Services
 ) -> None:
     await sign_in(client)
     await accounts.set_role(services.store, admin_user.id, "user")
@@ -154,14 +164,14 @@ async def test_cookies_do_not_cross_between_the_apps(
         assert (await bare_web.get("/api/me", headers={"Cookie": f"{ADMIN_COOKIE}={admin_token}"})).status_code == 401
 
 
-async def test_language_switch_on_the_dashboard(client: QuartClient) -> None:
+async def test_language_switch_on_the_dashboard(client: quart_typing.TestClientProtocol) -> None:
     response = await client.get("/lang/en?next=/login")
     assert response.headers["Location"] == "/login" and "cg_lang=en" in response.headers["Set-Cookie"]
     html = await (await client.get("/login")).get_data(as_text=True)
     assert '<html lang="en">' in html and "Administrator sign in" in html
 
 
-async def test_shared_assets_are_served(client: QuartClient) -> None:
+async def test_shared_assets_are_served(client: quart_typing.TestClientProtocol) -> None:
     html = await (await client.get("/login")).get_data(as_text=True)
     urls = re.findall(r'(?:src|href)="(/(?:ui|static)/[^"]+)"', html)
     for prefix in ["/ui/css/app.css?v=", "/ui/js/api.js?v=", "/ui/js/auth.js?v=", "/static/admin.css?v="]:

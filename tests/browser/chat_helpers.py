@@ -95,7 +95,9 @@ class ChatTab:
 
     def log_in(self, email: str) -> None:
         """Sign this context in to an existing account and open the chat."""
-        response = self.page.request.post(f"{self.server.url}/api/auth/login", data={"email": email, "password": PASSWORD})
+        response = self.page.request.post(
+            f"{self.server.url}/api/auth/login", data={"email": email, "password": PASSWORD}
+        )
         assert response.ok, response.text()
         self.open()
 
@@ -128,7 +130,13 @@ def create_user(server: LiveServer, email: str, invite_code: str | None = None, 
     def make(services: Any) -> Any:
         settings = services.settings.model_copy(update=CHEAP_HASHING)
         return register_user(
-            services.store, settings, None, email=email, password=PASSWORD, invite_code=invite_code, lang=lang,
+            services.store,
+            settings,
+            None,
+            email=email,
+            password=PASSWORD,
+            invite_code=invite_code,
+            lang=lang,
             now=time.time(),
         )
 

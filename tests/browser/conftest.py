@@ -152,8 +152,8 @@ class LiveServer:
             web, admin = create_app(self.services), create_admin_app(self.services)
             self._ready.set()
             await asyncio.gather(
-                serve(web, _config(web_sock), shutdown_trigger=self._stop.wait),  # type: ignore[arg-type]
-                serve(admin, _config(admin_sock), shutdown_trigger=self._stop.wait),  # type: ignore[arg-type]
+                serve(web, _config(web_sock), shutdown_trigger=self._stop.wait),
+                serve(admin, _config(admin_sock), shutdown_trigger=self._stop.wait),
             )
         finally:
             await self.services.close()

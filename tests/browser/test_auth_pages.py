@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from core import accounts
 from tests.browser.conftest import CODE_COOLDOWN, DESKTOP, PHONE, WECHAT_OA, LiveServer
@@ -20,6 +20,7 @@ from webui.i18n import translate
 pytestmark = pytest.mark.browser
 
 PASSWORD = "browser password 1"
+Theme = Literal["light", "dark"]
 LOCALES = {"zh-CN": "zh-CN", "en": "en-US"}
 LOOKS = [
     pytest.param("zh-CN", DESKTOP, id="zh-desktop"),
@@ -70,17 +71,16 @@ def _watch(tab: Tab) -> None:
 
     tab.page.on("console", console)
     tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
-    tab.page.on(
-        "request", lambda request: tab.api_posts.append(request.url) if request.method == "POST" else None
-    )
+    tab.page.on("request", lambda request: tab.api_posts.append(request.url) if request.method == "POST" else None)
 
 
 @pytest.fixture
 def open_tab(browser: Browser, screenshot_dir: Path) -> Iterator[Any]:
     tabs: list[Tab] = []
 
-    def make(lang: str, viewport: dict[str, int], theme: str = "light") -> Tab:
-        context = browser.new_context(locale=LOCALES[lang], viewport=viewport, color_scheme=theme)
+    def make(lang: str, viewport: dict[str, int], theme: Theme = "light") -> Tab:
+        size = ViewportSize(width=viewport["width"], height=viewport["height"])
+        context = browser.new_context(locale=LOCALES[lang], viewport=size, color_scheme=theme)
         tab = Tab(context, context.new_page(), lang, viewport, theme, screenshot_dir)
         _watch(tab)
         tabs.append(tab)

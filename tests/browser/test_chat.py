@@ -2,6 +2,9 @@
 edit, history across reloads and devices, safe rendering, quota errors and the reset button, IME composition,
 presets, the announcement, the drawer, and screenshots (test-output/screenshots/chat-*)."""
 
+# The fixtures come from chat_helpers (tests/browser/conftest.py is shared): using them as parameters is the point.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -15,7 +18,7 @@ from playwright.sync_api import expect
 from core.moderation import build_moderation
 from core.moderation.keywords import set_words
 from core.notice import set_notice
-from tests.browser.chat_helpers import (  # noqa: F401  (fixtures)
+from tests.browser.chat_helpers import (  # noqa: F401  (fixtures are used by name)
     MODEL,
     SLOW,
     ChatTab,
@@ -37,7 +40,8 @@ UNSAFE_ANSWER = (
 )
 # Every attribute in the document that could run script: event handlers and javascript:/data: URLs.
 SCRIPT_ATTRIBUTES = """() => Array.from(document.querySelectorAll("*")).flatMap((node) =>
-  Array.from(node.attributes).filter((a) => a.name.startsWith("on") || /^\\s*(javascript|data|vbscript):/i.test(a.value))
+  Array.from(node.attributes)
+    .filter((a) => a.name.startsWith("on") || /^\\s*(javascript|data|vbscript):/i.test(a.value))
     .map((a) => node.tagName + " " + a.name + "=" + a.value))"""
 
 
@@ -242,7 +246,8 @@ def test_ime_composition_is_not_sent_early(open_chat: Any, upstream: ScriptedUps
       box.value = "你好";
       box.dispatchEvent(new InputEvent("input", {data: "你好", isComposing: true, inputType: "insertCompositionText"}));
       // The Enter that picks a candidate: composing, and keyCode 229 as browsers report it.
-      const pick = new KeyboardEvent("keydown", {key: "Enter", code: "Enter", isComposing: true, bubbles: true, cancelable: true});
+      const pick = new KeyboardEvent("keydown",
+        {key: "Enter", code: "Enter", isComposing: true, bubbles: true, cancelable: true});
       Object.defineProperty(pick, "keyCode", {get: () => 229});
       box.dispatchEvent(pick);
     }""")
@@ -301,9 +306,7 @@ def test_presets_are_created_picked_sent_and_deleted(open_chat: Any, upstream: S
     expect(dialog.locator(".preset-empty")).to_have_text(tab.t("chat.presets_empty"))
 
 
-def test_announcement_opens_once_per_version_and_stays_in_the_menu(
-    open_chat: Any, chat_server: LiveServer
-) -> None:
+def test_announcement_opens_once_per_version_and_stays_in_the_menu(open_chat: Any, chat_server: LiveServer) -> None:
     chat_server.call(lambda s: set_notice(s.store, "# Maintenance\n\nWe **upgrade** tonight.", time.time()))
     tab: ChatTab = open_chat("en", PHONE)
     page = tab.page
@@ -355,8 +358,13 @@ def test_errors_say_what_to_do(open_chat: Any, upstream: ScriptedUpstream, chat_
     tab.send("are you there?")
     expect(card.locator(".alert-title")).to_have_text(tab.t("chat.err.down_title"), timeout=15_000)
     expect(card.locator(".alert-text")).to_contain_text("pick another model")
-    upstream.behaviour = Behaviour(chunks=4)
     tab.shot("chat-error")
+    upstream.behaviour = Behaviour(chunks=4)
+    card.get_by_role("button", name=tab.t("common.retry")).click()
+    tab.wait_idle()
+    expect(tab.questions).to_have_text(["are you there?"])
+    expect(tab.answers).to_have_text([text_of(4).strip()])
+    expect(card).to_have_count(0)
 
     tab.context.clear_cookies()
     tab.composer.fill("still there?")
@@ -396,30 +404,74 @@ def test_drawer_and_keyboard_on_a_phone(open_chat: Any, upstream: ScriptedUpstre
     expect(page.locator("#empty-state")).to_be_visible()
     expect(tab.composer).to_be_focused()
 
+    tab.viewport = {"width": 360, "height": 740}  # the narrowest supported width: nothing may stick out
+    page.set_viewport_size({"width": 360, "height": 740})
+    tab.shot("chat-empty")
+    page.get_by_role("button", name=tab.t("chat.open_list")).click()
+    page.get_by_role("link", name="手机上的问题").click()
+    expect(page.locator("#sidebar")).not_to_be_in_viewport()
+    expect(tab.questions).to_have_text(["手机上的问题"])
+    tab.shot("chat")
+
+
+def test_opening_another_chat_mid_stream_stops_the_answer(open_chat: Any, upstream: ScriptedUpstream) -> None:
+    tab: ChatTab = open_chat("en", DESKTOP)
+    page = tab.page
+    tab.sign_in("restless@example.com")
+    tab.send("First chat")
+    tab.wait_idle()
+    page.locator("#new-chat").click()
+    upstream.behaviour = SLOW
+    tab.send("Second chat, slowly")
+    expect(tab.answers.last).to_contain_text("word3")
+    page.get_by_role("link", name="First chat").click()
+    expect(tab.questions).to_have_text(["First chat"])
+    expect(tab.answers).to_have_text([text_of(8).strip()])
+    expect(page.locator("#stop-button")).to_be_hidden()
+    expect(page.locator(".alert-card")).to_have_count(0)
+    second = page.get_by_role("link", name="Second chat, slowly")
+    cid = (second.get_attribute("href") or "").split("c=")[1]
+    deadline = time.monotonic() + 5  # the server saves what was delivered once it has closed the upstream
+    while time.monotonic() < deadline:
+        saved = page.request.get(f"{tab.server.url}/api/conversations/{cid}").json()["messages"]
+        if [m["role"] for m in saved] == ["user", "assistant"]:
+            break
+        time.sleep(0.05)
+    second.click()
+    expect(tab.questions).to_have_text(["Second chat, slowly"])
+    expect(tab.answers.last).to_contain_text("word3")  # what was delivered before leaving is kept
+    assert "word39" not in tab.answers.last.inner_text()
+
 
 RICH_ANSWER = {
     "zh-CN": (
         "下面是一个**读取 CSV** 并计算每列平均值的示例：\n\n```python\nimport csv\nfrom statistics import mean\n\n"
-        "with open(\"data.csv\", newline=\"\") as f:\n    rows = list(csv.DictReader(f))\n"
+        'with open("data.csv", newline="") as f:\n    rows = list(csv.DictReader(f))\n'
         "for column in rows[0]:\n    print(column, mean(float(r[column]) for r in rows))\n```\n\n"
-        "| 步骤 | 说明 |\n|---|---|\n| 读取 | `csv.DictReader` 按表头生成字典 |\n| 统计 | `statistics.mean` 求平均值 |\n\n"
+        "| 步骤 | 说明 |\n|---|---|\n| 读取 | `csv.DictReader` 按表头生成字典 |\n"
+        "| 统计 | `statistics.mean` 求平均值 |\n\n"
         "注意事项：\n\n1. 空值需要先过滤；\n2. 数字列才能求平均。\n"
     ),
     "en": (
         "Here is how to **read a CSV** and print the mean of each column:\n\n```python\nimport csv\n"
-        "from statistics import mean\n\nwith open(\"data.csv\", newline=\"\") as f:\n    rows = list(csv.DictReader(f))\n"
+        'from statistics import mean\n\nwith open("data.csv", newline="") as f:\n    rows = list(csv.DictReader(f))\n'
         "for column in rows[0]:\n    print(column, mean(float(r[column]) for r in rows))\n```\n\n"
         "| Step | What it does |\n|---|---|\n| Read | `csv.DictReader` yields one dict per row |\n"
         "| Summarise | `statistics.mean` averages a column |\n\nKeep in mind:\n\n1. Skip empty cells first;\n"
         "2. Only numeric columns have a mean.\n"
     ),
 }
-QUESTION = {"zh-CN": "写一段 Python 代码，读取 CSV 文件并按列统计平均值。", "en": "Read a CSV in Python and average each column"}
+QUESTION = {
+    "zh-CN": "写一段 Python 代码，读取 CSV 文件并按列统计平均值。",
+    "en": "Read a CSV in Python and average each column",
+}
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_screenshots(open_chat: Any, upstream: ScriptedUpstream, chat_server: LiveServer, lang: str, theme: str) -> None:
+def test_screenshots(
+    open_chat: Any, upstream: ScriptedUpstream, chat_server: LiveServer, lang: str, theme: str
+) -> None:
     tab: ChatTab = open_chat(lang, DESKTOP, theme)
     page = tab.page
     tab.sign_in(f"looks-{lang.lower()}-{theme}@example.com")
@@ -445,7 +497,7 @@ def test_screenshots(open_chat: Any, upstream: ScriptedUpstream, chat_server: Li
     page.keyboard.press("Escape")
 
     tab.viewport = PHONE
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     tab.shot("chat")
     page.locator("#drawer-open").click()
     tab.shot("chat-drawer")

@@ -283,7 +283,7 @@ async def test_a_blocked_input_consumes_nothing_and_only_the_new_message_is_chec
 
 
 def test_new_user_text_is_what_follows_the_last_answer() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "be nice"},
         {"role": "user", "content": "old"},
         {"role": "assistant", "content": "answer"},

@@ -10,6 +10,7 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from core.conversations import append_message, new_message
+from core.models import Model, Upstream, save_model
 from core.store import Store
 from tests.webui.conftest import AuthActions
 
@@ -84,6 +85,14 @@ async def test_create_list_read_rename_delete(auth: AuthActions, store: Store) -
     assert [c["id"] for c in (await _json(await auth.client.get("/api/conversations")))["conversations"]] == [
         second["id"]
     ]
+
+
+async def test_new_conversations_default_to_the_first_enabled_model(auth: AuthActions, store: Store) -> None:
+    await auth.register()
+    upstreams = [Upstream("u1", "http://127.0.0.1:9", ["sk-upstream"])]
+    await save_model(store, Model("a-retired", "Retired", 32_000, upstreams, enabled=False))
+    await save_model(store, Model("deepseek-chat", "DeepSeek", 64_000, upstreams))
+    assert (await _create(auth))["model"] == "deepseek-chat"
 
 
 async def test_search_and_limit(auth: AuthActions) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
+from quart import typing as quart_typing
 
 from core import errors
 from tests.webui.conftest import AuthActions, MakeApp
@@ -63,7 +64,9 @@ class PageParser(HTMLParser):
             self.script_bodies[-1] += data
 
 
-async def fetch(client: QuartClient, path: str, **kwargs: Any) -> tuple[int, str, Any]:
+async def fetch(
+    client: QuartClient | quart_typing.TestClientProtocol, path: str, **kwargs: Any
+) -> tuple[int, str, Any]:
     response = await client.get(path, **kwargs)
     return response.status_code, await response.get_data(as_text=True), response.headers
 

@@ -12,6 +12,7 @@ import aiohttp
 import openai
 import orjson
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 from quart import Quart
 
 from core.accounts import User
@@ -36,7 +37,7 @@ from tests.fakes.openai_upstream import Behaviour, FakeUpstream, piece, text_of
 from tests.webui.conftest import AuthActions, Client, MakeApp
 from webui import create_app
 
-HELLO = [{"role": "user", "content": "Hello"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 CHAT = "/v1/chat/completions"
 
 

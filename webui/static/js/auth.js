@@ -59,12 +59,19 @@
       const data = await CG.api("POST", "/api/auth/code", { target: targetValue(value), purpose: button.dataset.purpose });
       ui.countdown(button, Number(data.cooldown) || 60);
       status.textContent = t(value.includes("@") ? "code.sent_email" : "code.sent_phone");
+      status.classList.add("hint-success");
       codeInput.focus();
     } catch (error) {
       if (!(error instanceof CG.ApiError)) throw error;
       button.disabled = false;
       button.textContent = button.dataset.label;
-      if (error.code === "code_cooldown" && error.data.retry_after) ui.countdown(button, Number(error.data.retry_after));
+      if (error.code === "code_cooldown") {
+        // Not a mistake in any field: say so next to the button, which counts down to the next try.
+        if (error.data.retry_after) ui.countdown(button, Number(error.data.retry_after));
+        status.textContent = error.message;
+        status.classList.remove("hint-success");
+        return;
+      }
       const onTarget = ["invalid_email", "invalid_phone", "delivery_unavailable"].includes(error.code);
       ui.setFieldError(onTarget ? target : codeInput, error.message);
     }

@@ -88,9 +88,15 @@
     return item;
   }
 
-  /** Rebuild the whole thread from state.messages. */
+  /** Bring the thread in line with state.messages; messages already on screen keep their element. */
   function render() {
-    list.replaceChildren(...state.messages.map(messageElement));
+    const items = state.messages.map((message, index) => {
+      if (!message.element) return messageElement(message, index);
+      message.element.dataset.index = index;
+      return message.element;
+    });
+    list.replaceChildren(...items);
+    refreshActions();
     empty.hidden = state.messages.length > 0 || Boolean(state.current);
     list.hidden = state.messages.length === 0;
   }
@@ -126,7 +132,8 @@
     }
     const index = state.messages.indexOf(message);
     if (index < 0 || !message.element) return;
-    message.element.replaceWith(messageElement(message, index));
+    const old = message.element;
+    old.replaceWith(messageElement(message, index));
     refreshActions();
   }
 

@@ -99,8 +99,9 @@
     return payload;
   }
 
-  /** Stream an answer into a new assistant message; `undo()` restores the thread if nothing started. */
-  async function answer(payload, undo, retry) {
+  /** Stream an answer into a new assistant message. `undo()` restores the thread when the server refused the
+      request (it kept nothing); `restore()` puts back what an answer that never got a word in replaced. */
+  async function answer(payload, undo, retry, restore) {
     const message = { role: "assistant", content: "", model: state.model, status: "streaming" };
     state.messages.push(message);
     const controller = new AbortController();
@@ -125,19 +126,26 @@
         failure = { error: error, early: early };
       },
     }, controller.signal);
-    state.streaming = null;
-    if (failure && failure.early) {
-      state.messages.splice(state.messages.indexOf(message), 1);
-      undo();
-      chat.thread.render();
-    } else {
-      message.status = outcome === "aborted" ? "stopped" : outcome === "error" ? "error" : "done";
-      chat.thread.settle(message);
-    }
-    chat.emit("streaming", false);
-    if (failure) await showFailure(failure.error, retry);
+    const mine = Boolean(state.streaming && state.streaming.message === message);
+    if (mine) state.streaming = null;
     chat.models.load().catch(() => {});
     if (cid) chat.conversations.touch(cid);
+    const index = state.messages.indexOf(message);
+    if (index < 0) {
+      if (mine) chat.emit("streaming", false);
+      return; // the user opened another chat meanwhile: this thread is no longer on screen
+    }
+    state.messages.splice(index, 1);
+    if (failure && failure.early) undo();
+    else if (!message.content && restore) restore();
+    else if (message.content) {
+      message.status = outcome === "aborted" ? "stopped" : outcome === "error" ? "error" : "done";
+      state.messages.splice(index, 0, message);
+    }
+    chat.thread.render();
+    if (message.content) chat.thread.settle(message);
+    if (mine) chat.emit("streaming", false);
+    if (failure) await showFailure(failure.error, retry);
   }
 
   async function showFailure(error, retry) {
@@ -166,7 +174,8 @@
       if (state.streaming || !state.current) return;
       const cut = state.messages.length - [...state.messages].reverse().findIndex((m) => m.role === "user");
       const dropped = state.messages.splice(cut);
-      await answer(payloadFor("regenerate"), () => state.messages.push(...dropped), () => flow.regenerate());
+      const putBack = () => state.messages.push(...dropped); // the server keeps the old answer until a new one
+      await answer(payloadFor("regenerate"), putBack, () => flow.regenerate(), putBack);
     },
 
     /** Replace the last question with `text`, drop what followed it, and ask again. */
