@@ -95,12 +95,12 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
             servers = []
             if only in (None, "web"):
                 config = _hypercorn_config(host, port)
-                servers.append(serve(create_app(services), config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+                servers.append(serve(create_app(services), config, shutdown_trigger=stop.wait))
                 print(f"ChatGate web app   http://{host}:{port}", flush=True)
             if only in (None, "admin"):
                 config = _hypercorn_config(settings.ADMIN_HOST, admin_port)
                 admin = create_admin_app(services)
-                servers.append(serve(admin, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+                servers.append(serve(admin, config, shutdown_trigger=stop.wait))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             print(f"Data: {handle.description}", flush=True)
             await asyncio.gather(*servers)

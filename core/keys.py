@@ -15,7 +15,7 @@ Families (type, TTL):
   idx:users                          zset    none   user id scored by created_at (admin lists)
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
-  {u:ID}:sess:<sid>                  hash    7d sliding   one session: created, seen, ip, agent
+  {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
   code:<purpose>:<target>            hash    5m     verification code: sha256 digest, tries
   code:cool:<target>                 string  60s    resend cooldown
   code:day:t:<target>:<yyyymmdd>     string  1d     codes sent to one target today

@@ -31,6 +31,8 @@ def settings(tmp_path: Path, store_url: str) -> Settings:
         DATA_DIR=tmp_path / "data",
         REDIS_URL=store_url,
         JWT_SECRET=TEST_JWT_SECRET,  # type: ignore[arg-type]
+        PASSWORD_HASH_TIME_COST=1,  # production cost is covered by its own test
+        PASSWORD_HASH_MEMORY_KIB=8_192,
     )
 
 

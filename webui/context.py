@@ -8,4 +8,4 @@ from core.services import Services
 
 
 def services() -> Services:
-    return current_app.extensions["services"]  # type: ignore[no-any-return]
+    return current_app.extensions["services"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
 from quart import typing as quart_typing
+from quart.testing import QuartClient
 
 from core import errors
 from tests.webui.conftest import AuthActions, MakeApp
