@@ -33,6 +33,7 @@ def _shared_ui() -> Blueprint:
 def create_admin_app(services: Services) -> Quart:
     """Build the dashboard app around an already-built services container."""
     from admin import views
+    from admin.auth import current_admin
 
     app = Quart(__name__)
     app.config.update(
@@ -41,6 +42,7 @@ def create_admin_app(services: Services) -> Quart:
         JSON_SORT_KEYS=False,
     )
     app.extensions["services"] = services
+    app.extensions[i18n.USER_LOADER] = current_admin  # the admin's own language counts on dashboard pages
     register_error_handlers(app)
     for blueprint in (security.bp, i18n.bp, _shared_ui(), views.bp):
         app.register_blueprint(blueprint)

@@ -1,7 +1,7 @@
 """Start the full ChatGate web app as the relay under test: /v1 with an API key, quota, usage and keyword moderation.
 
 Used by `relay_bench.py --full`: `chatgate serve --only web` pinned to the relay CPU, on its own store, seeded with
-the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model is too high
+the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model (1,000,000 a minute) is too high
 to bind, and a keyword list so that moderation really scans every message and the streamed output.
 """
 
@@ -54,7 +54,7 @@ async def prepare_account(store_url: str, data_dir: Path, model: str) -> str:
             store, settings, None, email="bench@example.com", password="bench password 123", now=time.time()
         )
         _, key = await create_api_key(store, user.id, "bench", time.time())
-        await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(1_000_000_000, "1d")}))
+        await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(1_000_000, "1m")}))
         await set_words(store, BLOCKED_WORDS)
     finally:
         await store.close()
@@ -70,7 +70,11 @@ def start_full_app(
     assert store.process is not None
     os.sched_setaffinity(store.process.pid, {store_cpu})
     data_dir = workdir / "data"
-    key = asyncio.run(prepare_account(store_url, data_dir, model))
+    try:
+        key = asyncio.run(prepare_account(store_url, data_dir, model))
+    except BaseException:
+        store.stop()
+        raise
     command = [sys.executable, "-m", "chatgate", "serve", "--only", "web", "--port", str(port)]
     server = subprocess.Popen(
         ["taskset", "-c", str(relay_cpu), *command],

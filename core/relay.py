@@ -28,7 +28,7 @@ from core.relay_stream import RelayStream, Usage, usage_from
 from core.settings import Settings
 from core.sse import RelayEvent, SSEParser
 from core.store import Store
-from core.tokens import configure_tokens
+from core.tokens import configure_tokens, preload_in_background
 from core.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 
 log = logging.getLogger(__name__)
@@ -269,6 +269,7 @@ class Relay:
 def build_relay(settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> Relay:
     """Build the process's relay and point token counting at the offline tiktoken cache."""
     configure_tokens(settings.TIKTOKEN_CACHE_DIR or settings.DATA_DIR / "tiktoken")
+    preload_in_background()
     return Relay(settings, store, clock)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -42,8 +43,10 @@ TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 IMAGE_PART_TOKENS = 85  # a low-detail image; we never see the pixels, so this is a floor, not a bill
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, Path | None] = {"cache_dir": None}
+_preload_started = threading.Event()
 
 
 def configure_tokens(cache_dir: Path | str) -> None:
@@ -98,10 +101,31 @@ def get_encoding(encoding_name: str) -> tiktoken.Encoding:
     """Load an encoding from the offline cache (filled on first use)."""
     with _lock:
         cache_dir = default_cache_dir()
-        ensure_tiktoken_cache(cache_dir)
+        try:
+            ensure_tiktoken_cache(cache_dir)
+        except OSError:
+            log.warning("cannot write the tiktoken cache in %s; using the temp dir", cache_dir)
+            cache_dir = Path(tempfile.gettempdir()) / "chatgate-tiktoken"
+            ensure_tiktoken_cache(cache_dir)
         # tiktoken reads the variable each time it loads a file; set it before the first load.
         os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
         return tiktoken.get_encoding(encoding_name)
+
+
+def preload_in_background() -> None:
+    """Load both encodings in a daemon thread, so the first request does not stall the event loop (~0.5 s)."""
+    if _preload_started.is_set():  # once per process
+        return
+    _preload_started.set()
+
+    def load() -> None:
+        try:
+            for name in ENCODING_BLOBS:
+                get_encoding(name)
+        except Exception:  # a failed preload only means the first count loads it instead
+            log.exception("preloading the tiktoken encodings failed")
+
+    threading.Thread(target=load, name="tiktoken-preload", daemon=True).start()
 
 
 def count_tokens(text: str, model: str) -> int:

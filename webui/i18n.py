@@ -17,8 +17,11 @@ from webui.i18n_messages import MESSAGES
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
 LANGUAGE_NAMES: dict[str, str] = {"zh-CN": "中文", "en": "English"}
+LANGUAGE_ABBREVIATIONS: dict[str, str] = {"zh-CN": "中", "en": "EN"}  # the switcher on narrow screens
 LANG_COOKIE = "cg_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+# app.extensions key of an async callable that loads the signed-in user onto `g.user` (set by pages / the dashboard).
+USER_LOADER = "i18n.user_loader"
 
 CATALOGUES: dict[str, dict[str, str]] = {
     lang: {key: texts[index] for key, texts in MESSAGES.items()} for index, lang in enumerate(SUPPORTED_LANGUAGES)
@@ -84,11 +87,16 @@ def set_language_cookie(response: Response, lang: str, secure: bool) -> None:
 
 
 @bp.app_context_processor
-def _inject_language() -> dict[str, Any]:
+async def _inject_language() -> dict[str, Any]:
+    # Resolve the signed-in user first (the app's USER_LOADER), so the user's own language can count.
+    loader = current_app.extensions.get(USER_LOADER)
+    if loader is not None and "lang" not in g:
+        await loader()
     lang = request_language()
     return {
         "lang": lang,
         "languages": LANGUAGE_NAMES,
+        "language_abbreviations": LANGUAGE_ABBREVIATIONS,
         "i18n_catalogue": {"lang": lang, "messages": CATALOGUES[lang]},
     }
 

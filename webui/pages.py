@@ -19,7 +19,7 @@ from quart import Blueprint, Response, current_app, g, redirect, render_template
 from core.codes import delivery_available
 from webui.auth import current_user
 from webui.context import services
-from webui.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from webui.i18n import SUPPORTED_LANGUAGES, USER_LOADER, request_language, set_language_cookie
 
 bp = Blueprint("pages", __name__)
 
@@ -66,6 +66,11 @@ def csrf_token() -> str:
     """Return the signed-in session's CSRF token for the `<meta name="csrf-token">` tag, or an empty string."""
     session = g.get("session")
     return str(getattr(session, "csrf", "") or "")
+
+
+@bp.record_once
+def _register_user_loader(state: Any) -> None:
+    state.app.extensions.setdefault(USER_LOADER, current_user)
 
 
 @bp.app_template_filter("unix_date")

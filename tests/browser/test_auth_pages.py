@@ -34,6 +34,9 @@ OFFENDERS = """() => Array.from(document.querySelectorAll("body *"))
   .slice(0, 8).map((node) => node.tagName + "#" + node.id + "." + node.className + " " +
     Math.round(node.getBoundingClientRect().right))"""
 
+# Full-page captures resize the viewport, which scrolls a focused input back into view: blur it, then go to the top.
+SCROLL_TO_TOP = """() => { if (window.scrollY > 0) { document.activeElement?.blur(); window.scrollTo(0, 0); } }"""
+
 
 @dataclass
 class Tab:
@@ -56,6 +59,7 @@ class Tab:
         overflow = self.overflow()
         assert overflow <= 0, f"{name}: {overflow} px too wide; sticking out: {self.page.evaluate(OFFENDERS)}"
         path = self.shots / f"{name}-{self.lang}-{self.viewport['width']}-{self.theme}.png"
+        self.page.evaluate(SCROLL_TO_TOP)  # else the sticky header is drawn mid-page
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -299,3 +303,26 @@ def test_dashboard_sign_in(open_tab: Any, server: LiveServer, lang: str, viewpor
     tab.shot("admin-dashboard")
     page.get_by_role("button", name=tab.t("nav.sign_out")).click()
     page.wait_for_url(f"{server.admin_url}/login")
+
+
+def test_api_key_is_shown_once_listed_and_deleted(open_tab: Any, server: LiveServer) -> None:
+    tab: Tab = open_tab("zh-CN", PHONE)
+    page = tab.page
+    make_user(server, "keys@example.com")
+    sign_in_quietly(tab, server, "keys@example.com")
+    page.goto(f"{server.url}/account#keys")
+    expect(page.locator("#key-list")).to_have_text(tab.t("keys.empty"))
+    page.fill("#key-name", "我的笔记本")
+    page.locator("#key-form [type=submit]").click()
+    expect(page.locator("#new-key")).to_be_visible()
+    key = page.locator("#new-key-value").input_value()
+    assert key.startswith("sk-")
+    expect(page.locator("#key-list .item-title")).to_have_text("我的笔记本")
+    assert key not in page.locator("#key-list").inner_text(), "the list shows only a prefix"
+    tab.shot("account-keys")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#key-list").get_by_role("button", name=tab.t("common.delete")).click()
+    expect(page.locator("#key-list")).to_have_text(tab.t("keys.empty"))
+    page.reload()
+    expect(page.locator("#new-key")).to_be_hidden()
+    expect(page.locator("#key-list")).to_have_text(tab.t("keys.empty"))

@@ -155,6 +155,8 @@ async def test_signed_in_users_language_beats_accept_language(client: QuartClien
     await auth.register("lang@example.com", lang="en")
     _, html, _ = await fetch(client, "/account", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="en">' in html and ">Account</h1>" in html
+    _, html, _ = await fetch(client, "/forgot", headers={"Accept-Language": "zh-CN"})  # no user lookup of its own
+    assert '<html lang="en">' in html
 
 
 async def test_switcher_links_point_back_to_the_current_page(client: QuartClient) -> None:

@@ -78,6 +78,7 @@
     const item = el("li", {
       class: "msg msg-" + (isUser ? "user" : "assistant") + (message.status === "streaming" ? " is-streaming" : ""),
       "data-index": index,
+      "aria-busy": message.status === "streaming" ? "true" : false,
     });
     const label = el("h3", { class: "sr-only", text: t(isUser ? "chat.you" : "chat.assistant") });
     const main = el("div", { class: "msg-main" }, [label, isUser ? userBody(message) : assistantBody(message)]);
