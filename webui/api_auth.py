@@ -14,6 +14,7 @@ from core import accounts, codes
 from core.codes import CodeNotifier
 from core.errors import NotAuthenticated
 from core.sessions import revoke_session
+from core.subscriptions import active_subscription, current_plan
 from webui.auth import (
     check_same_origin,
     clear_session_cookie,
@@ -158,4 +159,11 @@ async def me() -> dict[str, Any]:
     if user is None:
         raise NotAuthenticated()
     session = g.get("session")
-    return {"user": user.public(), "csrf_token": session.csrf if session else None}
+    store, now = services().store, services().clock()
+    subscription = await active_subscription(store, user.id, now)
+    plan = await current_plan(store, user.id, now)
+    return {
+        "user": user.public(),
+        "csrf_token": session.csrf if session else None,
+        "plan": {"name": plan.name, "title": plan.title, "ends_at": subscription.ends_at if subscription else None},
+    }

@@ -1,0 +1,21 @@
+"""GET /api/me names the caller's current plan and when the paid time ends."""
+
+from __future__ import annotations
+
+import time
+
+from core.plans import Limit, Plan, save_plan
+from core.store import Store
+from core.subscriptions import add_subscription
+from tests.webui.conftest import AuthActions, Client
+
+
+async def test_me_shows_free_then_the_paid_plan(client: Client, auth: AuthActions, store: Store) -> None:
+    registered = await auth.register("planner@example.com")
+    me = await auth.me()
+    assert me is not None and me["plan"] == {"name": "free", "title": me["plan"]["title"], "ends_at": None}
+    await save_plan(store, Plan(name="pro", title="Pro", prices={"monthly": 2900}, limits={"m": Limit(5, "1h")}))
+    added = await add_subscription(store, registered["user"]["id"], "pro", 30 * 86400, now=time.time())
+    me = await auth.me()
+    assert me is not None and me["plan"]["name"] == "pro"
+    assert me["plan"]["ends_at"] == added.subscription.ends_at
