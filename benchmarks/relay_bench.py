@@ -1,10 +1,9 @@
 """Relay benchmark: the same fake upstream measured direct and through a relay, with 64-chunk streams.
 
-Usage (one command, the relay engine behind a minimal Quart/Hypercorn route):
-    .venv/bin/python benchmarks/relay_bench.py
-Against a running ChatGate /v1 (started with OPENAI_ENDPOINT=http://127.0.0.1:<fake-port>, OPENAI_API_KEY=sk-bench):
-    .venv/bin/python benchmarks/relay_bench.py --fake-port 9100 --target http://127.0.0.1:8000 \
-        --api-key sk-... --relay-pid <pid of chatgate serve>
+Usage (see benchmarks/README.md):
+    .venv/bin/python benchmarks/relay_bench.py           # the relay engine behind a minimal Quart/Hypercorn route
+    .venv/bin/python benchmarks/relay_bench.py --full    # ChatGate's /v1: API key, quota, usage, moderation
+    .venv/bin/python benchmarks/relay_bench.py --fake-port 9100 --target URL --api-key sk-... --relay-pid PID
 Reports requests/s, time to first token p50/p99 and the relay's CPU ms per request at each concurrency (relay/direct
 ratios), and the relay's RSS with N streams open at once. The relay is pinned to --relay-cpu, the load generator
 (this process), the fake upstream and the store to the other cores (taskset / sched_setaffinity).

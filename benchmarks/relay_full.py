@@ -1,8 +1,8 @@
 """Start the full ChatGate web app as the relay under test: /v1 with an API key, quota, usage and keyword moderation.
 
 Used by `relay_bench.py --full`: `chatgate serve --only web` pinned to the relay CPU, on its own store, seeded with
-the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model (1,000,000 a minute) is too high
-to bind, and a keyword list so that moderation really scans every message and the streamed output.
+the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model (1,000,000 a
+minute) never binds, and a keyword list so that moderation really scans every message and the streamed output.
 """
 
 from __future__ import annotations

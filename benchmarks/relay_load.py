@@ -91,27 +91,36 @@ async def hold_streams(url: str, key: str, model: str, count: int, measure: Call
     """Open `count` streams, wait until each got its first token, call `measure()`, then hang up on all."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     body = chat_body(model)
-    opened = 0
-    all_open = asyncio.Event()
+    opened = settled = 0  # settled: got the first token or failed
+    all_settled = asyncio.Event()
     release = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
 
         async def holder() -> None:
-            nonlocal opened
-            async with session.post(url, data=body, headers=headers) as response:
-                async for chunk in response.content.iter_any():
-                    if FIRST_TOKEN.search(chunk):
-                        break
-                opened += 1
-                if opened == count:
-                    all_open.set()
-                await release.wait()
+            nonlocal opened, settled
+            got_token = False
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    async for chunk in response.content.iter_any():
+                        if FIRST_TOKEN.search(chunk):
+                            got_token = True
+                            break
+                    opened += got_token
+                    settled += 1
+                    if settled == count:
+                        all_settled.set()
+                    if got_token:
+                        await release.wait()
+            except aiohttp.ClientError:
+                settled += 1
+                if settled == count:
+                    all_settled.set()
 
         tasks = [asyncio.create_task(holder()) for _ in range(count)]
         started = time.perf_counter()
         with contextlib.suppress(TimeoutError):  # report how many opened, even if not all did
-            await asyncio.wait_for(all_open.wait(), timeout=90)
+            await asyncio.wait_for(all_settled.wait(), timeout=90)
         took = time.perf_counter() - started
         measure()
         release.set()

@@ -22,8 +22,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from core.errors import ContextTooLong, CoreError, UpstreamError, UpstreamUnavailable
+from core.errors import CoreError, UpstreamUnavailable
 from core.models import Model, Upstream
+from core.relay_failures import Retry, describe, refusal
 from core.relay_stream import RelayStream, Usage, usage_from
 from core.settings import Settings
 from core.sse import RelayEvent, SSEParser
@@ -33,7 +34,6 @@ from core.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, rec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ERROR_BODY_LIMIT = 64 * 1024
 __all__ = ["Completion", "Relay", "RelayEvent", "RelayStream", "Retry", "Usage", "build_relay"]
 
 
@@ -46,15 +46,6 @@ class Completion:
     text: str
     usage: Usage
     upstream: Upstream
-
-
-class Retry(Exception):
-    """This upstream failed before the first byte; try the next. `counts` = it counts against its health."""
-
-    def __init__(self, reason: str, counts: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.counts = counts
 
 
 class Relay:
@@ -164,7 +155,7 @@ class Relay:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
                 response = await self.session().post(url, data=payload, headers=headers)
                 if response.status != 200:
-                    raise await _refusal(response)
+                    raise await refusal(response)
                 parser = SSEParser(forward_usage=include_usage)
                 first = None
                 while first is None:
@@ -180,7 +171,7 @@ class Relay:
             return response, parser, first
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             _close(response)
-            raise Retry(_describe(exc)) from None
+            raise Retry(describe(exc)) from None
         except BaseException:
             _close(response)
             raise
@@ -193,11 +184,11 @@ class Relay:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
                 response = await self.session().post(url, data=payload, headers=headers)
                 if response.status != 200:
-                    raise await _refusal(response)
+                    raise await refusal(response)
             raw = await response.read()
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             _close(response)
-            raise Retry(_describe(exc)) from None
+            raise Retry(describe(exc)) from None
         except BaseException:
             _close(response)
             raise
@@ -273,51 +264,12 @@ def build_relay(settings: Settings, store: Store, clock: Callable[[], float] = t
     return Relay(settings, store, clock)
 
 
-async def _refusal(response: aiohttp.ClientResponse) -> Exception:
-    """Classify a non-200 answer: Retry (next upstream) or the caller's error with the upstream's message."""
-    status = response.status
-    raw = await response.content.read(ERROR_BODY_LIMIT)
-    message, code = _error_fields(raw)
-    if status in (401, 403):
-        return Retry(f"{status} the upstream rejected its key: {message}")
-    if status == 404:
-        return Retry(f"404 {message}", counts=False)  # this upstream lacks the model; another may have it
-    if status in (408, 429) or status >= 500:
-        return Retry(f"{status} {message}")
-    lowered = message.lower()
-    if code == "context_length_exceeded" or "context length" in lowered or "maximum context" in lowered:
-        return ContextTooLong(message, upstream_status=status)
-    return UpstreamError(message or f"The upstream answered {status}.", upstream_status=status, upstream_code=code)
-
-
-def _error_fields(raw: bytes) -> tuple[str, str]:
-    """Return (message, code) from an OpenAI error body, tolerating anything else."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return raw[:300].decode("utf-8", "replace"), ""
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("message") or ""), str(error.get("code") or error.get("type") or "")
-    if isinstance(error, str):
-        return error, ""
-    return str(data)[:300], ""
-
-
 def _completion_text(data: dict[str, Any]) -> str:
     """Return choices[0].message.content of a completion, or "" when it has none."""
     choices = data.get("choices") or [{}]
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else ""
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return "timed out connecting"
-    if isinstance(exc, TimeoutError):
-        return "timed out before the first byte"
-    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _close(response: aiohttp.ClientResponse | None) -> None:

@@ -8,6 +8,7 @@ A failed request moves on to the next upstream in the order, never back to the s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
@@ -78,15 +79,31 @@ class HealthCache:
     def __init__(self, ttl: float = HEALTH_CACHE_SECONDS) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Health]] = {}
+        self._reads: dict[tuple[str, ...], asyncio.Future[None]] = {}
 
     async def get(self, store: Store, upstream_ids: Sequence[str], now: float) -> dict[str, Health]:
-        """Return the health of each upstream, reading the stale or unknown ones in one round trip."""
+        """Return the health of each upstream, reading the stale or unknown ones in one round trip.
+
+        Single flight: when many requests find the same entries stale at once, one reads the store; the others
+        keep using the stale copy meanwhile (or wait for that one read when they have no copy at all).
+        """
         entries = self._entries
-        stale = [uid for uid in upstream_ids if (entry := entries.get(uid)) is None or now - entry[0] >= self.ttl]
+        stale = tuple(uid for uid in upstream_ids if (entry := entries.get(uid)) is None or now - entry[0] >= self.ttl)
         if stale:
-            for upstream_id, health in (await upstream_health(store, stale)).items():
-                entries[upstream_id] = (now, health)
+            read = self._reads.get(stale)
+            if read is None:
+                read = self._reads[stale] = asyncio.ensure_future(self._read(store, stale, now))
+                await asyncio.shield(read)
+            elif any(uid not in entries for uid in stale):
+                await asyncio.shield(read)
         return {upstream_id: entries[upstream_id][1] for upstream_id in upstream_ids}
+
+    async def _read(self, store: Store, upstream_ids: tuple[str, ...], now: float) -> None:
+        try:
+            for upstream_id, health in (await upstream_health(store, upstream_ids)).items():
+                self._entries[upstream_id] = (now, health)
+        finally:
+            self._reads.pop(upstream_ids, None)
 
     def forget(self, upstream_id: str) -> None:
         self._entries.pop(upstream_id, None)

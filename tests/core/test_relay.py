@@ -267,3 +267,12 @@ async def test_azure_upstream_uses_its_deployment_url_and_header(relay: Relay) -
         sent = fake.chat_requests[0]
         assert sent.path == "/openai/deployments/gpt4o/chat/completions" and sent.key == "az-key"
         assert "Authorization" not in sent.headers and stream.text == text_of(8)
+
+
+async def test_an_upstream_without_the_model_is_skipped_but_not_benched(
+    relay: Relay, store: Store, fake_a: FakeUpstream, fake_b: FakeUpstream
+) -> None:
+    fake_a.behaviour = Behaviour(status=404)
+    completion = await relay.complete(model_of(upstream(fake_a, "a", 10), upstream(fake_b, "b")), BODY)
+    assert completion.upstream.id == "b"
+    assert (await upstream_health(store, ["a"]))["a"].fails == 0

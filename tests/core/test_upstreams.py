@@ -179,6 +179,20 @@ async def test_health_cache_sees_another_process_bench_within_its_ttl(bench_sett
     assert await plan_attempts(store, model, now=101.0, cache=cache) == []  # re-read after the ttl
 
 
+async def test_health_cache_reads_the_store_once_for_a_crowd(store: Store) -> None:
+    cache = HealthCache(ttl=1.0)
+
+    async def hmget_calls() -> int:
+        stats = await store.redis.info("commandstats")
+        return int(stats.get("cmdstat_hmget", {}).get("calls", 0))
+
+    await store.redis.config_resetstat()
+    crowd = await asyncio.gather(*(cache.get(store, ["u1", "u2"], 100.0) for _ in range(200)))
+    assert await hmget_calls() == 2 and all(result == crowd[0] for result in crowd)  # one pipelined read
+    await asyncio.gather(*(cache.get(store, ["u1", "u2"], 101.5) for _ in range(200)))  # stale: one refresh
+    assert await hmget_calls() == 4
+
+
 async def test_every_upstream_benched_is_unavailable_without_a_request(
     bench_settings: Settings, store: Store, fakes: tuple[FakeUpstream, FakeUpstream]
 ) -> None:
