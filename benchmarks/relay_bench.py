@@ -151,7 +151,7 @@ def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_
 def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) -> str:
     lines = [
         f"chunks={args.chunks} seconds={args.seconds} relay_cpu={args.relay_cpu} load_cpu={args.load_cpu} "
-        f"fake_cpu={args.fake_cpu} target={describe_target(args)}",
+        f"fake_cpu={args.fake_cpu} store_cpu={args.store_cpu} target={describe_target(args)}",
         "| c | direct req/s | relay req/s | ratio | TTFT p50 direct/relay ms | TTFT p99 direct/relay ms "
         "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -208,7 +208,7 @@ def start_engine(
     store = EmbeddedStore(workdir)
     store_url = store.start()
     assert store.process is not None
-    os.sched_setaffinity(store.process.pid, {args.fake_cpu})
+    os.sched_setaffinity(store.process.pid, {args.store_cpu})
     port = free_port()
     app = spawn(
         [sys.executable, "benchmarks/relay_app.py", "--upstream", f"{fake_url}/v1", "--port", str(port),
@@ -228,7 +228,8 @@ def start_relay(
         return None, args.target.rstrip("/"), args.relay_pid, None
     if args.full:
         port = free_port()
-        server, store, args.api_key = start_full_app(workdir, fake_url, args.model, args.relay_cpu, args.fake_cpu, port)
+        cpus = (args.relay_cpu, args.store_cpu)
+        server, store, args.api_key = start_full_app(workdir, fake_url, args.model, *cpus, port)
         wait_port(port, timeout=60)
         return server, f"http://127.0.0.1:{port}", server.pid, store
     app, url, store = start_engine(args, workdir, fake_url)
@@ -283,8 +284,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--relay-cpu", type=int, default=cpus[0])
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
     parser.add_argument("--fake-cpu", type=int, default=cpus[2] if len(cpus) > 2 else cpus[-1])
+    parser.add_argument("--store-cpu", type=int, default=None, help="CPU of the store (default: the fake's)")
     parser.add_argument("--json", default="", help="also write the figures to this file")
     args = parser.parse_args()
+    if args.store_cpu is None:
+        args.store_cpu = args.fake_cpu
     if args.target and not args.relay_pid:
         parser.error("--target needs --relay-pid (the relay's CPU time and RSS are read from /proc)")
     return args

@@ -25,9 +25,7 @@ def _csv(value: object) -> list[str]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True)
 
     # --- runtime -------------------------------------------------------------------------------------------------
     CHATGATE_ENV: Literal["dev", "prod", "test"] = "prod"
