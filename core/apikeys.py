@@ -144,20 +144,31 @@ async def revoke_api_key(store: Store, user_id: int | str, key_id: str) -> None:
 
 async def resolve_api_key(store: Store, key: str, now: float | None = None) -> ApiKeyOwner | None:
     """Return the owner of a live key, or None; record its use at most once a minute."""
+    found = await resolve_api_key_user(store, key, now)
+    return found[0] if found else None
+
+
+async def resolve_api_key_user(
+    store: Store, key: str, now: float | None = None
+) -> tuple[ApiKeyOwner, dict[str, str]] | None:
+    """Return the owner of a live key and the owner's user fields in two round trips (the /v1 hot path)."""
     if not looks_like_api_key(key):
         return None
     owner = await store.redis.get(store.keys.api_key_digest(digest_key(key)))
     if not owner:
         return None
     user_id, _, key_id = str(owner).partition(":")
-    raw = await store.redis.hget(store.keys.api_keys(user_id), key_id)
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hget(store.keys.api_keys(user_id), key_id)
+        pipe.hgetall(store.keys.user(user_id))
+        raw, user_fields = await pipe.execute()
     if raw is None:
         return None
     meta = _load(raw)
     moment = time.time() if now is None else now
     if meta.last_used_at is None or moment - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
         await _touch(store, user_id, key_id, moment)
-    return ApiKeyOwner(user_id=int(user_id), key_id=key_id)
+    return ApiKeyOwner(user_id=int(user_id), key_id=key_id), user_fields
 
 
 async def _touch(store: Store, user_id: str, key_id: str, now: float) -> None:

@@ -23,7 +23,7 @@ from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from core.accounts import User, authenticate_token, get_user
+from core.accounts import User, authenticate_token, user_from_fields
 from core.errors import CsrfFailed, Forbidden, NotAuthenticated
 from core.sessions import IssuedSession, create_session, session_ttl
 from webui.context import services
@@ -113,13 +113,12 @@ async def _from_token(token: str, kind: str) -> None:
 
 
 async def _from_api_key(key: str) -> None:
-    from core.apikeys import resolve_api_key  # imported late: API keys are an optional feature module
+    from core.apikeys import resolve_api_key_user  # imported late: API keys are an optional feature module
 
-    store = services().store
-    owner = await resolve_api_key(store, key)
-    user = await get_user(store, owner.user_id) if owner else None
-    if owner is not None and user is not None and not user.blocked:
-        _remember(user, "api_key", api_key_id=str(owner.key_id))
+    found = await resolve_api_key_user(services().store, key)
+    user = user_from_fields(found[1]) if found else None
+    if found is not None and user is not None and not user.blocked:
+        _remember(user, "api_key", api_key_id=str(found[0].key_id))
 
 
 async def _clear_cookie_hook(response: AnyResponse) -> AnyResponse:
