@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from core.keys import Keys
 from core.lua import Scripts
@@ -25,13 +25,18 @@ class Store:
         await self.redis.aclose()
 
 
-def connect(url: str, password: str = "", prefix: str = "cg", max_connections: int = 256) -> Store:
-    """Open a client for a redis://, rediss:// (TLS, e.g. Upstash) or unix:// URL; REDIS_TOKEN is the password."""
-    redis = Redis.from_url(
+def connect(url: str, password: str = "", prefix: str = "cg", max_connections: int = 512) -> Store:
+    """Open a client for a redis://, rediss:// (TLS, e.g. Upstash) or unix:// URL; REDIS_TOKEN is the password.
+
+    The pool blocks (up to 10 s) when every connection is busy instead of failing: a burst of streams waits for a
+    connection rather than erroring.
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
         password=password or None,
         decode_responses=True,
         max_connections=max_connections,
+        timeout=10,
         health_check_interval=30,
     )
-    return Store(redis=redis, keys=Keys(prefix=prefix))
+    return Store(redis=Redis.from_pool(pool), keys=Keys(prefix=prefix))  # the client owns and closes the pool
