@@ -126,3 +126,16 @@ def test_doctor_reports_missing_providers(tmp_path: Path) -> None:
     result = _cli(tmp_path / "data", "doctor")
     assert "registration works without a verification code" in result.stdout
     assert "store answers" in result.stdout
+
+
+def test_commands_use_the_running_embedded_server(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with _serving(data_dir) as (base, _process):
+        url_file = data_dir / "store" / "store.url"
+        served_url = url_file.read_text()
+        created = _cli(data_dir, "admin", "create", "--email", "live@example.com", "--password", "live password 1")
+        assert created.returncode == 0, created.stderr
+        assert url_file.read_text() == served_url  # the command did not start (and then stop) a second server
+        credentials = {"email": "live@example.com", "password": "live password 1"}
+        response = httpx.post(f"{base}/api/auth/login", json=credentials, timeout=10)
+        assert response.status_code == 200, response.text
