@@ -35,6 +35,9 @@ class LoopbackApp:
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
 
+    def middlewares(self) -> list[web.Middleware]:
+        return []
+
     def settings_update(self) -> dict[str, Any]:
         """Return the settings that point ChatGate at this fake (for `Settings.model_copy(update=...)`)."""
         raise NotImplementedError
@@ -44,9 +47,9 @@ class LoopbackApp:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> Self:
-        app = web.Application()
+        app = web.Application(middlewares=self.middlewares())
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = int(self._runner.addresses[0][1])
