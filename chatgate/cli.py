@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO; some providers carry tokens in the query string (Baidu, WeChat).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpx2"):  # the openai SDK logs through httpx2
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings()
         return _dispatch(settings, args)

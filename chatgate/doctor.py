@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
-from chatgate.runtime import open_store
+from chatgate.runtime import open_store, seed_runtime_config
 from core.services import Services, build_services
 from core.settings import Settings
 
@@ -50,6 +51,38 @@ async def _provider_findings(services: Services) -> list[tuple[str, str]]:
     return findings
 
 
+async def _upstream_findings(services: Services) -> list[tuple[str, str]]:
+    """Ask every upstream of every enabled model for its model list (no tokens spent)."""
+    from core.models import list_models
+    from core.upstreams import list_upstream_models
+
+    findings: list[tuple[str, str]] = []
+    seen: dict[str, list[str] | str] = {}
+    for model in await list_models(services.store):
+        if not model.enabled:
+            continue
+        if not model.upstreams:
+            findings.append((FAIL, f"model {model.id}: no upstream configured"))
+        for upstream in model.upstreams:
+            if not upstream.keys:
+                findings.append((WARN, f"model {model.id}: upstream {upstream.id} has no API key (not contacted)"))
+                continue
+            if upstream.id not in seen:
+                try:
+                    seen[upstream.id] = await asyncio.wait_for(list_upstream_models(upstream, services.settings), 15)
+                except Exception as exc:  # a doctor reports, it never crashes
+                    seen[upstream.id] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            offered = seen[upstream.id]
+            where = f"model {model.id} via upstream {upstream.id} ({upstream.base_url})"
+            if isinstance(offered, str):
+                findings.append((FAIL, f"{where} does not answer: {offered}"))
+            elif upstream.kind == "openai" and offered and model.remote_name not in offered:
+                findings.append((WARN, f"{where}: the upstream does not list {model.remote_name}"))
+            else:
+                findings.append((OK, f"{where} answers"))
+    return findings
+
+
 async def run_doctor(settings: Settings) -> int:
     """Print one line per finding; exit 1 when anything is FAIL."""
     findings = _settings_findings(settings)
@@ -60,6 +93,8 @@ async def run_doctor(settings: Settings) -> int:
             services = await build_services(settings, handle.store)
             try:
                 findings.extend(await _provider_findings(services))
+                await seed_runtime_config(services)
+                findings.extend(await _upstream_findings(services))
             finally:
                 await services.close()
     except Exception as exc:

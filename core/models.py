@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
+from core.config_cache import cached_config, forget_config
 from core.errors import InvalidInput
 from core.settings import Settings
 from core.store import Store
@@ -24,6 +25,7 @@ UpstreamKind = Literal["openai", "azure"]
 DEFAULT_CONTEXT_WINDOW = 128_000
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
+CONFIG_NAME = "models"  # this process's cached copy (core.config_cache)
 UPSTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 # Context windows of common models, matched by the longest prefix of the id.
@@ -232,15 +234,27 @@ async def get_model(store: Store, model_id: str) -> Model | None:
     return _load(raw) if raw else None
 
 
+async def _models_by_id(store: Store) -> dict[str, Model]:
+    return {model.id: model for model in await list_models(store)}
+
+
+async def cached_model(store: Store, model_id: str) -> Model | None:
+    """Return one model from this process's copy of the config (at most ~1 s old; the chat hot path)."""
+    return (await cached_config(store, CONFIG_NAME, _models_by_id)).get(model_id)
+
+
 async def save_model(store: Store, model: Model) -> None:
     """Validate and store a model (create or replace)."""
     model.validate()
     await store.redis.hset(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+    forget_config(store, CONFIG_NAME)
 
 
 async def delete_model(store: Store, model_id: str) -> bool:
     """Delete a model; True when it existed."""
-    return bool(await store.redis.hdel(store.keys.models(), model_id))
+    deleted = bool(await store.redis.hdel(store.keys.models(), model_id))
+    forget_config(store, CONFIG_NAME)
+    return deleted
 
 
 def seed_upstream(settings: Settings) -> Upstream:
@@ -265,4 +279,5 @@ async def seed_models(store: Store, settings: Settings) -> bool:
         model.validate()
         # HSETNX: a model the admin created before this process won the seed race is never overwritten.
         await store.redis.hsetnx(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+    forget_config(store, CONFIG_NAME)
     return True

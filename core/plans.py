@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.config_cache import cached_config, forget_config
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.store import Store
 from core.windows import normalize_window, parse_window
@@ -30,6 +31,7 @@ FREE_FIRST_MODEL_LIMIT = (10, "3h")
 FREE_OTHER_MODEL_LIMIT = (5, "1d")
 MAX_PRICE_FEN = 100_000_000  # one million yuan: anything above is a typo
 MAX_LIMIT = 1_000_000
+CONFIG_NAME = "plans"  # this process's cached copy (core.config_cache)
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,20 @@ async def list_plans(store: Store) -> list[Plan]:
     return sorted(plans, key=lambda p: (p.name != FREE_PLAN, min(p.prices.values(), default=0), p.name))
 
 
+async def _plans_by_name(store: Store) -> dict[str, Plan]:
+    return {plan.name: plan for plan in await list_plans(store)}
+
+
+async def cached_plans(store: Store) -> dict[str, Plan]:
+    """Return every valid plan by name from this process's copy of the config (at most ~1 s old; do not mutate)."""
+    return await cached_config(store, CONFIG_NAME, _plans_by_name)
+
+
 async def save_plan(store: Store, plan: Plan) -> Plan:
     """Validate and store one plan (create or replace)."""
     checked = plan_from_dict(plan.to_dict())
     await store.redis.hset(store.keys.plans(), checked.name, _encode(checked))
+    forget_config(store, CONFIG_NAME)
     return checked
 
 
@@ -157,7 +169,9 @@ async def delete_plan(store: Store, name: str) -> None:
     """Delete a plan; `free` cannot be deleted. Subscribers of a deleted plan fall back to free."""
     if name == FREE_PLAN:
         raise Forbidden("The free plan cannot be deleted.")
-    if not await store.redis.hdel(store.keys.plans(), name):
+    deleted = await store.redis.hdel(store.keys.plans(), name)
+    forget_config(store, CONFIG_NAME)
+    if not deleted:
         raise NotFound(f"There is no plan named {name!r}.")
 
 
@@ -189,6 +203,7 @@ async def import_plans(store: Store, data: object) -> list[Plan]:
     async with store.redis.pipeline(transaction=True) as pipe:
         pipe.hset(store.keys.plans(), mapping={plan.name: _encode(plan) for plan in plans})
         await pipe.execute()
+    forget_config(store, CONFIG_NAME)
     return plans
 
 
@@ -210,4 +225,5 @@ async def ensure_free_plan(store: Store, model_ids: Sequence[str]) -> Plan:
     """Seed `free` once (HSETNX, so every process may call this at start) and return the stored free plan."""
     seed = plan_from_dict(default_free_plan(model_ids).to_dict())
     await store.redis.hsetnx(store.keys.plans(), FREE_PLAN, _encode(seed))
+    forget_config(store, CONFIG_NAME)
     return await get_plan(store, FREE_PLAN) or empty_free_plan()

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from core.errors import InvalidInput, NotFound
-from core.plans import FREE_PLAN, Plan, empty_free_plan, get_plan
+from core.plans import FREE_PLAN, Plan, cached_plans, empty_free_plan, get_plan
 from core.store import Store
 
 MAX_SUBSCRIPTION_SECONDS = 20 * 366 * 86_400
@@ -85,10 +85,15 @@ async def active_subscription(store: Store, user_id: int | str, now: float) -> S
 
 
 async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
-    """Return the plan of the subscription active at `now`, else `free` (never unlimited)."""
+    """Return the plan of the subscription active at `now`, else `free` (never unlimited).
+
+    One store read: the user's subscriptions are read every time, the plans come from this process's copy of
+    the runtime config (core.config_cache, at most ~1 s old).
+    """
     subscription = await active_subscription(store, user_id, now)
+    plans = await cached_plans(store)
     if subscription is not None and subscription.plan != FREE_PLAN:
-        plan = await get_plan(store, subscription.plan)
+        plan = plans.get(subscription.plan)
         if plan is not None:
             return plan
-    return await get_plan(store, FREE_PLAN) or empty_free_plan()
+    return plans.get(FREE_PLAN) or empty_free_plan()

@@ -31,6 +31,7 @@ def settings(tmp_path: Path, store_url: str) -> Settings:
         DATA_DIR=tmp_path / "data",
         REDIS_URL=store_url,
         JWT_SECRET=TEST_JWT_SECRET,  # type: ignore[arg-type]
+        OPENAI_ENDPOINT="http://127.0.0.1:9",  # closed loopback port: no test may reach a real upstream
         PASSWORD_HASH_TIME_COST=1,  # production cost is covered by its own test
         PASSWORD_HASH_MEMORY_KIB=8_192,
     )

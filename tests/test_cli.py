@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "NEXT_PUBLIC_", "SMS_", "SMTP_"))}
-    env.update(DATA_DIR=str(data_dir), CHATGATE_ENV="test", PYTHONPATH=str(ROOT), TEXT_SECURITY="")
+    # Upstreams point at a closed loopback port: nothing in these tests may leave the machine.
+    env.update(
+        DATA_DIR=str(data_dir), CHATGATE_ENV="test", PYTHONPATH=str(ROOT), TEXT_SECURITY="",
+        OPENAI_ENDPOINT="http://127.0.0.1:9", OPENAI_API_KEY="sk-test-upstream",
+    )  # fmt: skip
     return env
 
 
@@ -126,6 +130,8 @@ def test_doctor_reports_missing_providers(tmp_path: Path) -> None:
     result = _cli(tmp_path / "data", "doctor")
     assert "registration works without a verification code" in result.stdout
     assert "store answers" in result.stdout
+    assert "[FAIL] model gpt-4o-mini via upstream" in result.stdout and "does not answer" in result.stdout
+    assert result.returncode == 1
 
 
 def test_commands_use_the_running_embedded_server(tmp_path: Path) -> None:

@@ -1,0 +1,93 @@
+"""This process's copy of runtime config (models, plans), re-read from the store at most every second.
+
+Runtime config is edited by admins while every process runs. A change made through this process's store client is
+seen at once (the writers in core.models / core.plans call `forget_config`), a change made by another process
+within CONFIG_CACHE_SECONDS. The copy hangs off the store client, so a new client (a test, a restart) starts cold.
+Only runtime config belongs here: per-user state (API keys, blocked flags, subscriptions, quotas) is always read
+from the store, so revoking a key or blocking a user takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+
+from core.store import Store
+
+CONFIG_CACHE_SECONDS = 1.0
+T = TypeVar("T")
+
+
+class _Slot:
+    """One cached value: when it was read, and the single read in flight (if any)."""
+
+    __slots__ = ("generation", "loaded_at", "reading", "value")
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.loaded_at = float("-inf")
+        self.generation = 0  # bumped by `forget`: a read that started before it must not be kept
+        self.reading: asyncio.Future[Any] | None = None
+
+
+_SLOTS: weakref.WeakKeyDictionary[Redis, dict[str, _Slot]] = weakref.WeakKeyDictionary()
+
+
+async def cached_config(
+    store: Store,
+    name: str,
+    load: Callable[[Store], Awaitable[T]],
+    ttl: float = CONFIG_CACHE_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> T:
+    """Return `load(store)`, read at most once per `ttl` seconds by this process.
+
+    Single flight: when the copy is stale, one caller reads the store while the others keep the stale copy (or,
+    when there is none, e.g. right after `forget_config`, wait for that one read).
+    """
+    slots = _SLOTS.get(store.redis)
+    if slots is None:
+        slots = _SLOTS[store.redis] = {}
+    slot = slots.get(name)
+    if slot is None:
+        slot = slots[name] = _Slot()
+    now = monotonic()
+    if now - slot.loaded_at < ttl:
+        return slot.value  # type: ignore[no-any-return]
+    if slot.reading is None:
+        slot.reading = asyncio.ensure_future(_read(slot, store, load, now))
+        slot.reading.add_done_callback(_retrieve)  # a failed refresh nobody waited for is not an unhandled error
+    if slot.loaded_at == float("-inf"):
+        return await asyncio.shield(slot.reading)  # type: ignore[no-any-return]
+    return slot.value  # type: ignore[no-any-return]
+
+
+async def _read(slot: _Slot, store: Store, load: Callable[[Store], Awaitable[T]], now: float) -> T:
+    generation = slot.generation
+    try:
+        value = await load(store)
+    finally:
+        slot.reading = None
+    if generation == slot.generation:
+        slot.value, slot.loaded_at = value, now
+    return value
+
+
+def _retrieve(read: asyncio.Future[Any]) -> None:
+    if not read.cancelled():
+        read.exception()
+
+
+def forget_config(store: Store, name: str) -> None:
+    """Drop this process's copy of `name` after a write, so the next reader sees the change at once."""
+    slot = (_SLOTS.get(store.redis) or {}).get(name)
+    if slot is not None:
+        slot.generation += 1
+        slot.loaded_at = float("-inf")
+        slot.value = None
+        slot.reading = None
