@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, rss_mb, wait_idle  # noqa: E402
 from benchmarks.relay_full import start_full_app  # noqa: E402
 from benchmarks.relay_load import LoadResult, hold_streams, run_load  # noqa: E402
 from core.embedded import EmbeddedStore  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
 
 
@@ -47,6 +47,8 @@ class Row:
     relay_cpu_ms: float
     fake_cpu_ms_direct: float
     relay_errors: int
+    other_cpu: float = 0.0  # CPUs used by processes outside the run during its phases (max of direct/relay)
+    steal: float = 0.0  # hypervisor steal, CPUs (max of direct/relay)
 
     @property
     def ratio(self) -> float:
@@ -57,19 +59,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return user + system CPU seconds of a process (fields 14 and 15 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def spawn(args: list[str], cpu: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -92,20 +81,28 @@ def set_fake(fake_url: str, **behaviour: object) -> None:
     urllib.request.urlopen(request, timeout=5).close()
 
 
-def measure(url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int) -> tuple[LoadResult, float]:
-    """Run one load phase; return its result and the process's CPU ms per completed request."""
-    before = cpu_seconds(pid)
+def measure(
+    url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int
+) -> tuple[LoadResult, float, ForeignCpu]:
+    """Run one load phase; return its result, the process's CPU ms per completed request and the foreign load."""
+    foreign = ForeignCpu(args.own_pids).start()
+    before = process_cpu_seconds(pid)
     result = asyncio.run(run_load(url, key, args.model, concurrency, args.seconds, args.warmup))
-    spent = cpu_seconds(pid) - before
+    spent = process_cpu_seconds(pid) - before
+    foreign.stop()
     measured_share = args.seconds / (args.seconds + args.warmup)  # CPU of the warm-up is not per measured request
-    return result, spent * measured_share * 1000 / max(result.ok, 1)
+    return result, spent * measured_share * 1000 / max(result.ok, 1), foreign
 
 
 def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url: str, relay_pid: int) -> list[Row]:
     rows = []
     for concurrency in args.concurrency:
-        direct, fake_cpu = measure(f"{fake_url}/v1/chat/completions", "sk-bench", fake_pid, args, concurrency)
-        relay, relay_cpu = measure(f"{relay_url}/v1/chat/completions", args.api_key, relay_pid, args, concurrency)
+        direct, fake_cpu, foreign_d = measure(
+            f"{fake_url}/v1/chat/completions", "sk-bench", fake_pid, args, concurrency
+        )
+        relay, relay_cpu, foreign_r = measure(
+            f"{relay_url}/v1/chat/completions", args.api_key, relay_pid, args, concurrency
+        )
         if relay.errors or direct.errors:
             print(f"  errors: direct {direct.errors} {direct.first_error} / relay {relay.errors} {relay.first_error}")
         row = Row(
@@ -119,6 +116,8 @@ def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url
             relay_cpu,
             fake_cpu,
             relay.errors,
+            max(foreign_d.other, foreign_r.other),
+            max(foreign_d.steal, foreign_r.steal),
         )
         print(f"  c={concurrency}: direct {row.direct_rps:.0f} req/s, relay {row.relay_rps:.0f} req/s", flush=True)
         rows.append(row)
@@ -152,16 +151,17 @@ def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) 
     lines = [
         f"chunks={args.chunks} seconds={args.seconds} relay_cpu={args.relay_cpu} load_cpu={args.load_cpu} "
         f"fake_cpu={args.fake_cpu} store_cpu={args.store_cpu} target={describe_target(args)}",
+        f"load average {args.load_before:.2f} before, {load_average():.2f} after (includes this run's own processes)",
         "| c | direct req/s | relay req/s | ratio | TTFT p50 direct/relay ms | TTFT p99 direct/relay ms "
-        "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req | other CPU / steal |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.concurrency} | {row.direct_rps:.0f} | {row.relay_rps:.0f} | {row.ratio:.2f}x "
             f"| {row.direct_ttft_p50:.2f} / {row.relay_ttft_p50:.2f} | {row.direct_ttft_p99:.2f} / "
             f"{row.relay_ttft_p99:.2f} | {row.relay_ttft_p50 - row.direct_ttft_p50:+.2f} | {row.relay_cpu_ms:.2f} "
-            f"| {row.fake_cpu_ms_direct:.2f} |"
+            f"| {row.fake_cpu_ms_direct:.2f} | {row.other_cpu:.0%} / {row.steal:.0%} |"
         )
     if memory:
         lines.append(
@@ -238,6 +238,7 @@ def start_relay(
 
 def main() -> None:
     args = parse_args()
+    args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
     fake_port = args.fake_port or free_port()
     fake = spawn(
@@ -251,6 +252,9 @@ def main() -> None:
         wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as workdir:
             relay_proc, relay_url, relay_pid, store = start_relay(args, Path(workdir), fake_url)
+            store_pids = [store.process.pid] if store is not None and store.process is not None else []
+            args.own_pids = [os.getpid(), fake.pid, relay_pid, *store_pids]
+            wait_idle(relay_pid)  # its start-up work (tokenizer preload, seeding) is not per-request CPU
             rows = run_phases(args, fake_url, fake.pid, relay_url, relay_pid)
             memory = memory_phase(args, fake_url, relay_url, relay_pid) if args.streams else {}
             print(report(rows, memory, args))

@@ -1,8 +1,8 @@
 """Start the full ChatGate web app as the relay under test: /v1 with an API key, quota, usage and keyword moderation.
 
 Used by `relay_bench.py --full`: `chatgate serve --only web` pinned to the relay CPU, on its own store, seeded with
-the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model (1,000,000 a
-minute) never binds, and a keyword list so that moderation really scans every message and the streamed output.
+the fake upstream (OPENAI_ENDPOINT), one user with an API key, a free plan whose limit for the model (the plans' cap,
+1,000,000 a minute) never binds, and a keyword list so that moderation really scans every message and the output.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core.accounts import register_user
 from core.apikeys import create_api_key
 from core.embedded import EmbeddedStore
 from core.moderation.keywords import set_words
-from core.plans import Limit, Plan, save_plan
+from core.plans import MAX_LIMIT, Limit, Plan, save_plan
 from core.settings import Settings
 from core.store import connect
 
@@ -54,7 +54,8 @@ async def prepare_account(store_url: str, data_dir: Path, model: str) -> str:
             store, settings, None, email="bench@example.com", password="bench password 123", now=time.time()
         )
         _, key = await create_api_key(store, user.id, "bench", time.time())
-        await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(1_000_000, "1m")}))
+        # The plans' cap (MAX_LIMIT, 1,000,000) per minute: ~16,700 requests/s, far above what one process serves.
+        await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(MAX_LIMIT, "1m")}))
         await set_words(store, BLOCKED_WORDS)
     finally:
         await store.close()

@@ -11,20 +11,27 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from core.errors import InvalidInput, LimitReached, NotFound
 from core.store import Store
+from core.subscriptions import Subscription, parse_subscriptions
 
 KEY_PREFIX = "sk-"
 KEY_RANDOM_CHARS = 48
 MAX_KEYS_PER_USER = 20
 NAME_MAX_CHARS = 64
 TOUCH_INTERVAL_SECONDS = 60
+MAX_REMEMBERED_OWNERS = 10_000  # digest -> owner entries this process keeps (per store client)
+
+# Per store client: digest -> "<uid>:<key id>" of keys seen live (immutable for a key; see resolve_api_key_user).
+_OWNERS: weakref.WeakKeyDictionary[Redis, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,13 @@ class ApiKeyMeta:
 class ApiKeyOwner:
     user_id: int
     key_id: str
+
+
+@dataclass(frozen=True)
+class ApiKeyCaller:
+    owner: ApiKeyOwner
+    user_fields: dict[str, str]  # the owner's user hash (core.accounts.user_from_fields)
+    subscriptions: list[Subscription]  # the owner's subscriptions ending after `now` (core.subscriptions.plan_for)
 
 
 def digest_key(key: str) -> str:
@@ -151,24 +165,55 @@ async def resolve_api_key(store: Store, key: str, now: float | None = None) -> A
 async def resolve_api_key_user(
     store: Store, key: str, now: float | None = None
 ) -> tuple[ApiKeyOwner, dict[str, str]] | None:
-    """Return the owner of a live key and the owner's user fields in two round trips (the /v1 hot path)."""
+    """Return the owner of a live key and the owner's user fields (see resolve_api_key_caller)."""
+    caller = await resolve_api_key_caller(store, key, now)
+    return (caller.owner, caller.user_fields) if caller else None
+
+
+async def resolve_api_key_caller(store: Store, key: str, now: float | None = None) -> ApiKeyCaller | None:
+    """Return the owner of a live key, the owner's user fields and live subscriptions in one round trip.
+
+    The digest -> owner entry never changes for a key (keys are random and never reissued), so this process
+    remembers it once the key was seen live; the key's meta, the user record and the subscriptions are read on
+    every call, so a revoked key or a blocked user is refused on the very next request.
+    """
     if not looks_like_api_key(key):
         return None
-    owner = await store.redis.get(store.keys.api_key_digest(digest_key(key)))
-    if not owner:
-        return None
-    user_id, _, key_id = str(owner).partition(":")
-    async with store.redis.pipeline(transaction=False) as pipe:
-        pipe.hget(store.keys.api_keys(user_id), key_id)
-        pipe.hgetall(store.keys.user(user_id))
-        raw, user_fields = await pipe.execute()
-    if raw is None:
-        return None
-    meta = _load(raw)
     moment = time.time() if now is None else now
+    digest = digest_key(key)
+    owners = _owners(store)
+    owner = owners.get(digest)
+    if owner is None:
+        stored = await store.redis.get(store.keys.api_key_digest(digest))
+        if not stored:
+            return None
+        owner = str(stored)
+    user_id, _, key_id = owner.partition(":")
+    keys = [store.keys.api_keys(user_id), store.keys.user(user_id), store.keys.subscriptions(user_id)]
+    found = await store.scripts.run("resolve_api_key", keys, [key_id, repr(moment)])
+    data = orjson.loads(found) if found else None
+    meta = _load(data["meta"]) if data else None
+    if data is None or meta is None or (meta.digest and meta.digest != digest):
+        owners.pop(digest, None)  # revoked: forget it, so a later lookup goes to the store again
+        return None
+    _remember_owner(owners, digest, owner)
     if meta.last_used_at is None or moment - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
         await _touch(store, user_id, key_id, moment)
-    return ApiKeyOwner(user_id=int(user_id), key_id=key_id), user_fields
+    user_fields, live = data["user"] or {}, data["subs"] or []  # Lua's cjson writes an empty list as {}
+    return ApiKeyCaller(ApiKeyOwner(int(user_id), key_id), user_fields, parse_subscriptions(list(live)))
+
+
+def _owners(store: Store) -> dict[str, str]:
+    owners = _OWNERS.get(store.redis)
+    if owners is None:
+        owners = _OWNERS[store.redis] = {}
+    return owners
+
+
+def _remember_owner(owners: dict[str, str], digest: str, owner: str) -> None:
+    if digest not in owners and len(owners) >= MAX_REMEMBERED_OWNERS:
+        owners.pop(next(iter(owners)))  # oldest first: a bounded memory, whatever the number of keys
+    owners[digest] = owner
 
 
 async def _touch(store: Store, user_id: str, key_id: str, now: float) -> None:

@@ -19,12 +19,12 @@ import orjson
 from core.chat_request import PASSTHROUGH_PARAMS, ChatRequest, check_messages, fit_messages, new_user_text
 from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
 from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
-from core.models import Model, get_model
+from core.models import Model, cached_model
 from core.moderation import OutputGuard
 from core.plans import Plan
-from core.quotas import QuotaTicket, add_tokens, consume_quota, refund_quota
+from core.quotas import QuotaTicket, consume_quota, refund_quota
 from core.relay import RelayStream, Usage
-from core.subscriptions import current_plan
+from core.subscriptions import Subscription, current_plan, plan_for
 from core.tokens import count_tokens
 from core.usage import record_usage
 
@@ -93,13 +93,22 @@ class ChatStream:
             await self._finish()
 
 
-async def relay_chat(services: Services, user: User, request: ChatRequest) -> ChatStream:
-    """Run one chat call; raise CoreError for anything refused before the answer starts."""
+async def relay_chat(
+    services: Services, user: User, request: ChatRequest, *, subscriptions: list[Subscription] | None = None
+) -> ChatStream:
+    """Run one chat call; raise CoreError for anything refused before the answer starts.
+
+    `subscriptions`: the user's subscriptions ending after a moment just before this call, when the caller has
+    already read them (API-key auth does, in its own round trip); else they are read here.
+    """
     store, now = services.store, services.clock()
-    model = await get_model(store, request.model)
+    model = await cached_model(store, request.model)
     if model is None or not model.enabled:
         raise ModelNotFound(f"The model `{request.model}` does not exist.", model=request.model)
-    plan = await current_plan(store, user.id, now)
+    if subscriptions is None:
+        plan = await current_plan(store, user.id, now)
+    else:
+        plan = await plan_for(store, subscriptions, now)
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
     prepared = await _prepare(services, user.id, request)
@@ -171,9 +180,10 @@ class _Charge:
 
     async def _settle(self, usage: Usage, text: str) -> None:
         svc, now = self.services, self.services.clock()
-        await record_usage(svc.store, self.user_id, self.model.id, usage.prompt_tokens, usage.completion_tokens, now)
-        if self.plan.daily_tokens:
-            await add_tokens(svc.store, self.user_id, usage.total_tokens, now)
+        await record_usage(
+            svc.store, self.user_id, self.model.id, usage.prompt_tokens, usage.completion_tokens, now,
+            daily_tokens=bool(self.plan.daily_tokens),
+        )  # fmt: skip
         if self.prepared is not None and self.start is not None:
             await close_turn(svc.store, svc.settings, self.user_id, self.prepared, self.start, text, self.model.id, now)
 
@@ -228,17 +238,23 @@ class _Answer:
         self.finished = False
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
+        guard, delivered = self.guard, self.delivered
         try:
             if self.start is not None:
                 yield self.start
-            async for event in self.upstream:
-                blocked = await self._moderate(event.content, event.done and event.error is None)
-                if blocked is not None:
+            async for event in self.upstream:  # one event per network read: moderated before it is forwarded
+                content = event.content
+                try:
+                    if content:
+                        await guard.feed(content)
+                    if event.done and event.error is None:
+                        await guard.finish()
+                except ContentBlocked as blocked:
                     yield ChatError(blocked, openai_error_event(blocked))
                     return
-                if event.content:
-                    self.delivered.append(event.content)
-                yield ChatDelta(event.content, event.raw)
+                if content:
+                    delivered.append(content)
+                yield ChatDelta(content, event.raw)
                 if event.error is not None:
                     self.failed = True
                     yield ChatError(_upstream_failure(event.error), b"")
@@ -256,18 +272,9 @@ class _Answer:
             return
         self.finished = True
         await self.upstream.aclose()  # first: a caller that left must not keep the upstream generating
-        await asyncio.sleep(0)  # let the transport really close before settling (token counting is CPU)
+        if not self.completed:
+            await asyncio.sleep(0)  # let the transport really close before settling (token counting is CPU)
         await self._settle()
-
-    async def _moderate(self, content: str, last: bool) -> ContentBlocked | None:
-        try:
-            if content:
-                await self.guard.feed(content)
-            if last:
-                await self.guard.finish()
-        except ContentBlocked as blocked:
-            return blocked
-        return None
 
     def usage(self) -> Usage:
         """The upstream's usage for a complete answer, else the prompt plus a count of what was delivered."""

@@ -42,10 +42,10 @@ async def cached_config(
     store: Store,
     name: str,
     load: Callable[[Store], Awaitable[T]],
-    ttl: float = CONFIG_CACHE_SECONDS,
+    ttl: float | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Return `load(store)`, read at most once per `ttl` seconds by this process.
+    """Return `load(store)`, read at most once per `ttl` seconds (default CONFIG_CACHE_SECONDS) by this process.
 
     Single flight: when the copy is stale, one caller reads the store while the others keep the stale copy (or,
     when there is none, e.g. right after `forget_config`, wait for that one read).
@@ -57,22 +57,22 @@ async def cached_config(
     if slot is None:
         slot = slots[name] = _Slot()
     now = monotonic()
-    if now - slot.loaded_at < ttl:
-        return slot.value  # type: ignore[no-any-return]
+    if now - slot.loaded_at < (CONFIG_CACHE_SECONDS if ttl is None else ttl):
+        return slot.value
     if slot.reading is None:
-        slot.reading = asyncio.ensure_future(_read(slot, store, load, now))
+        slot.reading = asyncio.ensure_future(_read(slot, slot.generation, store, load, now))
         slot.reading.add_done_callback(_retrieve)  # a failed refresh nobody waited for is not an unhandled error
     if slot.loaded_at == float("-inf"):
-        return await asyncio.shield(slot.reading)  # type: ignore[no-any-return]
-    return slot.value  # type: ignore[no-any-return]
+        return await asyncio.shield(slot.reading)
+    return slot.value
 
 
-async def _read(slot: _Slot, store: Store, load: Callable[[Store], Awaitable[T]], now: float) -> T:
-    generation = slot.generation
+async def _read(slot: _Slot, generation: int, store: Store, load: Callable[[Store], Awaitable[T]], now: float) -> T:
     try:
         value = await load(store)
     finally:
-        slot.reading = None
+        if generation == slot.generation:  # else `forget_config` dropped this read and another may be running
+            slot.reading = None
     if generation == slot.generation:
         slot.value, slot.loaded_at = value, now
     return value

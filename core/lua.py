@@ -7,9 +7,11 @@ NOSCRIPT, so a store restart or failover is transparent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 # Claim a resend cooldown and count against daily caps, all or nothing.
 # KEYS[1] cooldown key, KEYS[2] per-target daily counter, KEYS[3] per-IP daily counter
@@ -162,6 +164,38 @@ end
 return {fails, 0}
 """
 
+# Read what an API-key request needs in one step: the key's meta, its owner's record and live subscriptions.
+# KEYS[1] {u:ID}:keys, KEYS[2] {u:ID}:user, KEYS[3] {u:ID}:subs
+# ARGV[1] key id, ARGV[2] now (subscriptions ending after it can be active)
+# Returns nil when the key's meta is gone (revoked), else one JSON string {"meta": meta JSON string, "user":
+# {field: value}, "subs": [subscription JSON strings]} (empty ones may encode as {}): one bulk reply is far cheaper
+# for the client to parse than the nested arrays.
+RESOLVE_API_KEY = """
+local meta = redis.call('HGET', KEYS[1], ARGV[1])
+if not meta then return false end
+local flat = redis.call('HGETALL', KEYS[2])
+local user = {}
+for i = 1, #flat, 2 do user[flat[i]] = flat[i + 1] end
+local subs = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[2], '+inf')
+return cjson.encode({meta = meta, user = user, subs = subs})
+"""
+
+# Count one request and its tokens in a usage hash, and optionally against a daily token counter, with expiries.
+# KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>), KEYS[2] optional {u:ID}:tok:<day>
+# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s
+# Returns 1.
+RECORD_USAGE = """
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if KEYS[2] then
+  redis.call('INCRBY', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]))
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+return 1
+"""
+
 SCRIPTS: dict[str, str] = {
     "claim_code_send": CLAIM_CODE_SEND,
     "release_code_send": RELEASE_CODE_SEND,
@@ -173,6 +207,8 @@ SCRIPTS: dict[str, str] = {
     "return_attempt": RETURN_ATTEMPT,
     "touch_session": TOUCH_SESSION,
     "upstream_failure": UPSTREAM_FAILURE,
+    "resolve_api_key": RESOLVE_API_KEY,
+    "record_usage": RECORD_USAGE,
 }
 
 
@@ -180,7 +216,22 @@ class Scripts:
     """The registered scripts of one client: ``await scripts.run("verify_code", keys, args)``."""
 
     def __init__(self, redis: Redis) -> None:
+        self._redis = redis
         self._scripts = {name: redis.register_script(source) for name, source in SCRIPTS.items()}
 
     async def run(self, name: str, keys: list[str], args: list[Any] | None = None) -> Any:
         return await self._scripts[name](keys=keys, args=args or [])
+
+    async def run_all(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+        """Run several scripts in one round trip (each atomic, not all together); a script the store lost is
+        loaded and that call alone re-run (NOSCRIPT means it did not run)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name, keys, args in calls:
+                pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        for index, (name, keys, args) in enumerate(calls):
+            if isinstance(results[index], NoScriptError):
+                results[index] = await self.run(name, keys, args)
+            elif isinstance(results[index], Exception):
+                raise results[index]
+        return results

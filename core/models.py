@@ -1,5 +1,8 @@
 """Models and their upstreams: runtime config in the store (hash cfg:models, model id -> JSON), seeded once.
 
+The chat path reads `cached_model`, this process's copy of the hash (core.config_cache): a change made through
+this process is seen at once, one made by another process within a second.
+
 An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
 (core.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
 masks them for anything that reaches a browser.

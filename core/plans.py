@@ -1,6 +1,7 @@
 """Plans: name, title, prices per cycle in integer fen, per-model limits `{limit, window}`, optional daily token cap.
 
-Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, seen by every process at once).
+Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, seen by every process within a second:
+`cached_plans` is each process's copy, see core.config_cache).
 `free` always exists and cannot be deleted. A model missing from a plan is not allowed on it: there is no
 "unlimited" anywhere, neither for a missing model nor for a missing plan record (the original's defects).
 The import/export shape is `[{"name","title","prices":{"monthly":0,...},"limits":{"<model>":{"limit":10,

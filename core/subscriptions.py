@@ -74,14 +74,29 @@ async def list_subscriptions(store: Store, user_id: int | str) -> list[Subscript
     return [_parse(raw) for raw in await store.redis.zrange(store.keys.subscriptions(user_id), 0, -1)]
 
 
-async def active_subscription(store: Store, user_id: int | str, now: float) -> Subscription | None:
+def live_range(now: float) -> tuple[str, str]:
+    """Return the zset score range of the subscriptions that can be active at `now` (those ending after it)."""
+    return f"({now}", "+inf"
+
+
+def parse_subscriptions(raws: list[Any]) -> list[Subscription]:
+    """Parse the JSON members read from `{u:ID}:subs`."""
+    return [_parse(raw) for raw in raws]
+
+
+def active_of(subscriptions: list[Subscription], now: float) -> Subscription | None:
     """Return the paid subscription active at `now` (free ones only when no paid one is), or None."""
-    # Only subscriptions ending after `now` can be active; the zset score is ends_at.
-    live = await store.redis.zrangebyscore(store.keys.subscriptions(user_id), f"({now}", "+inf")
-    active = [sub for sub in map(_parse, live) if sub.active_at(now)]
+    active = [sub for sub in subscriptions if sub.active_at(now)]
     paid = [sub for sub in active if sub.plan != FREE_PLAN]
     chosen = paid or active
     return chosen[0] if chosen else None
+
+
+async def active_subscription(store: Store, user_id: int | str, now: float) -> Subscription | None:
+    """Return the paid subscription active at `now` (free ones only when no paid one is), or None."""
+    # Only subscriptions ending after `now` can be active; the zset score is ends_at.
+    live = await store.redis.zrangebyscore(store.keys.subscriptions(user_id), *live_range(now))
+    return active_of(parse_subscriptions(live), now)
 
 
 async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
@@ -90,7 +105,16 @@ async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
     One store read: the user's subscriptions are read every time, the plans come from this process's copy of
     the runtime config (core.config_cache, at most ~1 s old).
     """
-    subscription = await active_subscription(store, user_id, now)
+    return await plan_of(store, await active_subscription(store, user_id, now))
+
+
+async def plan_for(store: Store, subscriptions: list[Subscription], now: float) -> Plan:
+    """Return the plan at `now` from subscriptions the caller already read (those ending after an earlier moment)."""
+    return await plan_of(store, active_of(subscriptions, now))
+
+
+async def plan_of(store: Store, subscription: Subscription | None) -> Plan:
+    """Return the plan of an active subscription, else `free`; a deleted plan falls back to free."""
     plans = await cached_plans(store)
     if subscription is not None and subscription.plan != FREE_PLAN:
         plan = plans.get(subscription.plan)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.errors import InvalidInput
+from core.quotas import DAILY_TOKENS_TTL_SECONDS
 from core.store import Store
 
 RETENTION_DAYS = 400
@@ -36,20 +37,31 @@ def day_stamp(now: float) -> str:
 
 
 async def record_usage(
-    store: Store, user_id: int | str, model: str, prompt_tokens: int, completion_tokens: int, now: float
+    store: Store,
+    user_id: int | str,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    now: float,
+    *,
+    daily_tokens: bool = False,
 ) -> None:
-    """Count one request and its tokens for the user and the site, in one round trip."""
+    """Count one request and its tokens for the user and the site, in one round trip.
+
+    With `daily_tokens`, the tokens also count against the user's daily cap (as core.quotas.add_tokens does) in
+    that same round trip.
+    """
     if prompt_tokens < 0 or completion_tokens < 0:
         raise InvalidInput("Token counts cannot be negative.")
     day = day_stamp(now)
-    # Not MULTI: the user's key and the site key live in different hash slots; increments are each atomic.
-    async with store.redis.pipeline(transaction=False) as pipe:
-        for key in (store.keys.user_usage(user_id, day), store.keys.daily_usage(day)):
-            pipe.hincrby(key, f"{model}:requests", 1)
-            pipe.hincrby(key, f"{model}:prompt", prompt_tokens)
-            pipe.hincrby(key, f"{model}:completion", completion_tokens)
-            pipe.expire(key, RETENTION_SECONDS)
-        await pipe.execute()
+    args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS, DAILY_TOKENS_TTL_SECONDS]
+    user_keys = [store.keys.user_usage(user_id, day)]
+    if daily_tokens:
+        user_keys.append(store.keys.daily_tokens(user_id, day))  # same hash tag: one atomic script
+    # Two scripts in one round trip: the site key lives in another hash slot than the user's keys.
+    await store.scripts.run_all(
+        [("record_usage", user_keys, args), ("record_usage", [store.keys.daily_usage(day)], args)]
+    )
 
 
 def _days(days: int, now: float) -> list[str]:

@@ -5,6 +5,8 @@
   g.auth_kind  "cookie" | "bearer" | "api_key" | None
   g.session    the core.sessions.Session (cookie / bearer), else None
   g.api_key_id the key id (api_key), else None
+  g.subscriptions the user's subscriptions ending after now, read with the API key (api_key), else None;
+               pass them to `relay_chat(..., subscriptions=)` / `plan_for` to skip a store read
 `@require_user` answers 401 not_authenticated, and for cookie-authenticated POST/PUT/PATCH/DELETE checks the
 Origin (same site only) and the `X-CSRF-Token` header against the session's token (403 csrf_failed).
 Bearer tokens and API keys are not sent by browsers on their own, so they need no CSRF token.
@@ -98,6 +100,7 @@ async def start_session(user: User) -> IssuedSession:
 
 def _remember(user: User | None, kind: str | None, session: Any = None, api_key_id: str | None = None) -> None:
     g.user, g.auth_kind, g.session, g.api_key_id = user, kind, session, api_key_id
+    g.subscriptions = None
 
 
 async def _from_token(token: str, kind: str) -> None:
@@ -113,12 +116,14 @@ async def _from_token(token: str, kind: str) -> None:
 
 
 async def _from_api_key(key: str) -> None:
-    from core.apikeys import resolve_api_key_user  # imported late: API keys are an optional feature module
+    from core.apikeys import resolve_api_key_caller  # imported late: API keys are an optional feature module
 
-    found = await resolve_api_key_user(services().store, key)
-    user = user_from_fields(found[1]) if found else None
-    if found is not None and user is not None and not user.blocked:
-        _remember(user, "api_key", api_key_id=str(found[0].key_id))
+    svc = services()
+    caller = await resolve_api_key_caller(svc.store, key, svc.clock())
+    user = user_from_fields(caller.user_fields) if caller else None
+    if caller is not None and user is not None and not user.blocked:
+        _remember(user, "api_key", api_key_id=caller.owner.key_id)
+        g.subscriptions = caller.subscriptions  # read in the same round trip: /v1 needs no second one for the plan
 
 
 async def _clear_cookie_hook(response: AnyResponse) -> AnyResponse:

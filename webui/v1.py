@@ -7,18 +7,19 @@ and statuses. Streams forward the upstream's SSE bytes as they arrive; nothing i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from quart import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
 from core.chat import ChatDelta, ChatError, ChatRequest, ChatStream, relay_chat
 from core.models import list_models
-from core.subscriptions import current_plan
+from core.subscriptions import current_plan, plan_for
 from webui.auth import require_user
 from webui.context import services
 from webui.errors import status_for
@@ -92,7 +93,13 @@ async def _read_json() -> dict[str, Any]:
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise errors.PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    raw = await request.get_data(cache=False)
+    try:
+        # `request.get_data` would wrap this in `asyncio.wait_for`, a task per request on Python 3.11.
+        async with asyncio.timeout(request.body_timeout):
+            raw = await request.body
+    except TimeoutError:
+        raise RequestTimeout() from None
+    request.body.clear()
     try:
         data = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
@@ -106,7 +113,7 @@ async def _read_json() -> dict[str, Any]:
 @require_user
 async def chat_completions() -> Response:
     chat = ChatRequest.from_openai(await _read_json())
-    stream = await relay_chat(services(), g.user, chat)
+    stream = await relay_chat(services(), g.user, chat, subscriptions=g.get("subscriptions"))
     if not chat.stream:
         return Response(await _completion_body(stream), content_type="application/json")
     response = Response(_forward(stream), content_type="text/event-stream", headers=STREAM_HEADERS)
@@ -154,7 +161,11 @@ async def model(model_id: str) -> dict[str, Any]:
 async def _usable_models() -> list[dict[str, Any]]:
     """The enabled models the caller's plan includes, in OpenAI's model shape."""
     svc = services()
-    plan = await current_plan(svc.store, g.user.id, svc.clock())
+    subscriptions, now = g.get("subscriptions"), svc.clock()
+    if subscriptions is None:
+        plan = await current_plan(svc.store, g.user.id, now)
+    else:
+        plan = await plan_for(svc.store, subscriptions, now)
     return [
         {"id": m.id, "object": "model", "created": 0, "owned_by": "chatgate"}
         for m in await list_models(svc.store)

@@ -151,7 +151,8 @@ class OutputGuard:
         self._stream: KeywordStream | None = None
         self._pending = ""  # output not yet seen by the remote providers
         self._context = ""  # the tail of the last remote-checked text, re-sent as overlap
-        self._recent = ""  # the latest output, for the log excerpt
+        self._recent: list[str] = []  # the latest output, for the log excerpt (joined only when blocking)
+        self._recent_chars = 0
         self._error: ContentBlocked | None = None
         self._finished = False
 
@@ -161,9 +162,14 @@ class OutputGuard:
             raise self._error
         if not self._active or not delta:
             return
-        self._recent = (self._recent + delta)[-EXCERPT_WINDOW:]
+        self._note(delta)
         if self._use_keywords:
-            await self._scan_keywords(delta)
+            if self._stream is not None:  # the common case, without another coroutine per delta
+                found = self._stream.feed(delta)
+                if found:
+                    await self._block(Verdict("block", "keywords", "keyword", tuple(sorted(found))), self.recent)
+            else:
+                await self._scan_keywords(delta)
         if not self._mod.remote:
             return
         self._pending += delta
@@ -171,6 +177,18 @@ class OutputGuard:
             cut = len(self._pending) // self._chunk * self._chunk
             ready, self._pending = self._pending[:cut], self._pending[cut:]
             await self._check_remote(ready)
+
+    @property
+    def recent(self) -> str:
+        """Return the latest output (up to EXCERPT_WINDOW characters), for the log excerpt."""
+        return "".join(self._recent)[-EXCERPT_WINDOW:]
+
+    def _note(self, delta: str) -> None:
+        self._recent.append(delta)
+        self._recent_chars += len(delta)
+        if self._recent_chars > 2 * EXCERPT_WINDOW:  # trim now and then, not on every delta
+            self._recent = [self.recent]
+            self._recent_chars = len(self._recent[0])
 
     async def finish(self) -> None:
         """Check what is left at the end of the answer."""
@@ -192,11 +210,11 @@ class OutputGuard:
                 verdict = self._mod.on_failure(self._mod.keywords.name, exc)
                 self._use_keywords = False
                 if verdict.decision == "block":
-                    await self._block(verdict, self._recent)
+                    await self._block(verdict, self.recent)
                 return
         found = self._stream.feed(delta)
         if found:
-            await self._block(Verdict("block", "keywords", "keyword", tuple(sorted(found))), self._recent)
+            await self._block(Verdict("block", "keywords", "keyword", tuple(sorted(found))), self.recent)
 
     async def _check_remote(self, ready: str) -> None:
         text = self._context + ready

@@ -1,0 +1,80 @@
+"""What else the machine did during a benchmark phase: CPU time of processes that are not part of the run.
+
+Figures taken while other jobs use the CPU show that load, not the code, so every phase reports it: the machine's
+user + system time (from /proc/stat) minus that of the benchmark's own processes (relay, fake, store, load), per
+second of wall time ("0.05" = 5% of one CPU), plus the hypervisor's steal time and the load average.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Return user + system CPU seconds of a process (fields 14 and 15 of /proc/<pid>/stat); 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Return the resident memory of a process (VmRSS) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """Return the machine's (user + nice + system, steal) CPU seconds so far (irq time excluded: ours is loopback)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, steal = values[0], values[1], values[2], values[7]
+    return (user + nice + system) / CLOCK_TICKS, steal / CLOCK_TICKS
+
+
+def wait_idle(pid: int, window: float = 0.5, busy: float = 0.02, timeout: float = 30.0) -> float:
+    """Wait until a process uses less than `busy` of a CPU over `window` s (its start-up work, e.g. loading the
+    tokenizer in a thread, is done); return the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = process_cpu_seconds(pid)
+        time.sleep(window)
+        if process_cpu_seconds(pid) - before < busy * window:
+            break
+    return time.monotonic() - started
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+class ForeignCpu:
+    """Measure, between `start()` and `stop()`, the CPU other processes used, per second of wall time."""
+
+    def __init__(self, own_pids: list[int]) -> None:
+        self.own_pids = own_pids
+        self.other = 0.0  # CPUs busy with other processes on average (1.0 = one whole CPU)
+        self.steal = 0.0
+
+    def _own(self) -> float:
+        return sum(process_cpu_seconds(pid) for pid in self.own_pids)
+
+    def start(self) -> ForeignCpu:
+        self._wall = time.monotonic()
+        self._busy, self._steal = machine_cpu_seconds()
+        self._own_start = self._own()
+        return self
+
+    def stop(self) -> ForeignCpu:
+        wall = max(time.monotonic() - self._wall, 1e-9)
+        busy, steal = machine_cpu_seconds()
+        own = self._own() - self._own_start
+        self.other = max(0.0, (busy - self._busy) - own) / wall
+        self.steal = (steal - self._steal) / wall
+        return self

@@ -1,0 +1,95 @@
+"""/v1 after the hot-path work: per-user state is read on every request, runtime config changes apply at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from core.accounts import set_blocked
+from core.models import save_model
+from core.store import Store
+from core.subscriptions import add_subscription
+from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, set_plan, usage_totals, window_count
+from tests.fakes.openai_upstream import FakeUpstream
+from tests.webui.conftest import AuthActions, Client, MakeApp
+
+CHAT = "/v1/chat/completions"
+BODY = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": True}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as upstream:
+        yield upstream
+
+
+async def keyed_client(make_app: MakeApp, store: Store, fake: FakeUpstream, limit: int) -> tuple[Client, Any, int]:
+    """Return a client, the API-key headers and the user id of a fresh user on a free plan with `limit`."""
+    app = await make_app(**CHEAP_HASHING)
+    await add_model(store, [fake])
+    await set_plan(store, {MODEL: (limit, "3h")})
+    client = app.test_client()
+    auth = AuthActions(client)
+    await auth.register()
+    response = await client.post("/api/keys", json={"name": "tests"}, headers=auth.headers)
+    headers = {"Authorization": f"Bearer {(await response.get_json())['key']}"}
+    return client, headers, auth.user["id"]
+
+
+async def status_of(client: Client, headers: dict[str, str]) -> int:
+    response = await client.post(CHAT, json=BODY, headers=headers)
+    await response.get_data()
+    return response.status_code
+
+
+async def test_a_blocked_user_is_refused_on_the_very_next_request(
+    make_app: MakeApp, store: Store, fake: FakeUpstream
+) -> None:
+    client, headers, user_id = await keyed_client(make_app, store, fake, limit=10)
+    assert [await status_of(client, headers) for _ in range(2)] == [200, 200]  # the key's owner is remembered
+    await set_blocked(store, user_id, True)
+    assert await status_of(client, headers) == 401
+    await set_blocked(store, user_id, False)
+    assert await status_of(client, headers) == 200
+
+
+async def test_a_subscription_and_a_plan_edit_apply_to_the_next_request(
+    make_app: MakeApp, store: Store, fake: FakeUpstream
+) -> None:
+    client, headers, user_id = await keyed_client(make_app, store, fake, limit=1)
+    assert [await status_of(client, headers) for _ in range(2)] == [200, 429]
+    await set_plan(store, {MODEL: (3, "3h")}, name="pro")
+    await add_subscription(store, user_id, "pro", 86_400, time.time())
+    assert [await status_of(client, headers) for _ in range(3)] == [200, 200, 429]  # 3 in the window, 1 was free's
+    await set_plan(store, {MODEL: (5, "3h")}, name="pro")
+    assert [await status_of(client, headers) for _ in range(3)] == [200, 200, 429]
+    assert await window_count(store, user_id) == 5
+
+
+async def test_disabling_a_model_applies_to_the_next_request(
+    make_app: MakeApp, store: Store, fake: FakeUpstream
+) -> None:
+    client, headers, _ = await keyed_client(make_app, store, fake, limit=10)
+    model = await add_model(store, [fake])
+    assert await status_of(client, headers) == 200
+    model.enabled = False
+    await save_model(store, model)
+    assert await status_of(client, headers) == 404
+
+
+async def test_usage_is_exact_under_concurrency(make_app: MakeApp, store: Store, fake: FakeUpstream) -> None:
+    client, headers, user_id = await keyed_client(make_app, store, fake, limit=100)
+    assert await status_of(client, headers) == 200
+    one = await usage_totals(store, user_id, time.time())
+    assert one[0] == 1 and one[1] > 0 and one[2] > 0
+    assert await asyncio.gather(*(status_of(client, headers) for _ in range(40))) == [200] * 40
+
+    async def all_counted() -> bool:
+        return await usage_totals(store, user_id, time.time()) == (41, 41 * one[1], 41 * one[2])
+
+    assert await eventually(all_counted)
+    assert await window_count(store, user_id) == 41
