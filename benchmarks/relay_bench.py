@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, rss_mb, wait_idle  # noqa: E402
 from benchmarks.relay_full import start_full_app  # noqa: E402
-from benchmarks.relay_load import LoadResult, hold_streams, run_load  # noqa: E402
+from benchmarks.relay_load import LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
 from core.embedded import EmbeddedStore  # noqa: E402
 
 TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
@@ -82,27 +82,30 @@ def set_fake(fake_url: str, **behaviour: object) -> None:
 
 
 def measure(
-    url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int
+    url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int, seconds: float
 ) -> tuple[LoadResult, float, ForeignCpu]:
-    """Run one load phase; return its result, the process's CPU ms per completed request and the foreign load."""
+    """Run one load slice; return its result, the process's CPU ms per completed request and the foreign load."""
     foreign = ForeignCpu(args.own_pids).start()
     before = process_cpu_seconds(pid)
-    result = asyncio.run(run_load(url, key, args.model, concurrency, args.seconds, args.warmup))
+    result = asyncio.run(run_load(url, key, args.model, concurrency, seconds, args.warmup))
     spent = process_cpu_seconds(pid) - before
     foreign.stop()
-    measured_share = args.seconds / (args.seconds + args.warmup)  # CPU of the warm-up is not per measured request
+    measured_share = seconds / (seconds + args.warmup)  # CPU of the warm-up is not per measured request
     return result, spent * measured_share * 1000 / max(result.ok, 1), foreign
 
 
 def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url: str, relay_pid: int) -> list[Row]:
+    """Measure direct and relay at each concurrency; with --rounds, their slices alternate (same machine state)."""
     rows = []
     for concurrency in args.concurrency:
-        direct, fake_cpu, foreign_d = measure(
-            f"{fake_url}/v1/chat/completions", "sk-bench", fake_pid, args, concurrency
-        )
-        relay, relay_cpu, foreign_r = measure(
-            f"{relay_url}/v1/chat/completions", args.api_key, relay_pid, args, concurrency
-        )
+        direct_parts, relay_parts = [], []
+        seconds = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            direct_url, relay_url_ = f"{fake_url}/v1/chat/completions", f"{relay_url}/v1/chat/completions"
+            direct_parts.append(measure(direct_url, "sk-bench", fake_pid, args, concurrency, seconds))
+            relay_parts.append(measure(relay_url_, args.api_key, relay_pid, args, concurrency, seconds))
+        direct, fake_cpu, foreign_d = pool(direct_parts)
+        relay, relay_cpu, foreign_r = pool(relay_parts)
         if relay.errors or direct.errors:
             print(f"  errors: direct {direct.errors} {direct.first_error} / relay {relay.errors} {relay.first_error}")
         row = Row(
@@ -122,6 +125,14 @@ def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url
         print(f"  c={concurrency}: direct {row.direct_rps:.0f} req/s, relay {row.relay_rps:.0f} req/s", flush=True)
         rows.append(row)
     return rows
+
+
+def pool(parts: list[tuple[LoadResult, float, ForeignCpu]]) -> tuple[LoadResult, float, ForeignCpu]:
+    """Pool the slices of one phase: requests and time add up, CPU per request is weighted by requests."""
+    pooled = pooled_result([part for part, _, _ in parts])
+    worst = ForeignCpu([])
+    worst.other, worst.steal = max(f.other for _, _, f in parts), max(f.steal for _, _, f in parts)
+    return pooled, sum(cpu * part.ok for part, cpu, _ in parts) / max(pooled.ok, 1), worst
 
 
 def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_pid: int) -> dict[str, float]:
@@ -150,7 +161,7 @@ def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_
 def report(rows: list[Row], memory: dict[str, float], args: argparse.Namespace) -> str:
     lines = [
         f"chunks={args.chunks} seconds={args.seconds} relay_cpu={args.relay_cpu} load_cpu={args.load_cpu} "
-        f"fake_cpu={args.fake_cpu} store_cpu={args.store_cpu} target={describe_target(args)}",
+        f"fake_cpu={args.fake_cpu} store_cpu={args.store_cpu} rounds={args.rounds} target={describe_target(args)}",
         f"load average {args.load_before:.2f} before, {load_average():.2f} after (includes this run's own processes)",
         "| c | direct req/s | relay req/s | ratio | TTFT p50 direct/relay ms | TTFT p99 direct/relay ms "
         "| +TTFT p50 ms | relay CPU ms/req | fake CPU ms/req | other CPU / steal |",
@@ -283,7 +294,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunks", type=int, default=64)
     parser.add_argument("--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[1, 16, 64])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=1.0, help="per slice, not counted")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate direct/relay slices this many times")
     parser.add_argument("--streams", type=int, default=1000, help="open streams for the memory figure (0 = skip)")
     parser.add_argument("--relay-cpu", type=int, default=cpus[0])
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])

@@ -37,6 +37,20 @@ class LoadResult:
         return statistics.quantiles(self.ttfts, n=100, method="inclusive")[round(quantile * 100) - 1] * 1000
 
 
+def pooled_result(parts: list[LoadResult]) -> LoadResult:
+    """Add up the slices of one phase (requests, errors, time, every time to first token)."""
+    pooled = LoadResult()
+    for part in parts:
+        pooled.ok, pooled.errors, pooled.elapsed = (
+            pooled.ok + part.ok,
+            pooled.errors + part.errors,
+            pooled.elapsed + part.elapsed,
+        )
+        pooled.ttfts.extend(part.ttfts)
+        pooled.first_error = pooled.first_error or part.first_error
+    return pooled
+
+
 def chat_body(model: str) -> bytes:
     messages = [{"role": "user", "content": "Write a short poem about relays."}]
     return orjson.dumps({"model": model, "messages": messages, "stream": True})
