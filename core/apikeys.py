@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from core.errors import InvalidInput, LimitReached, NotFound
+from core.plans import FREE_PLAN
+from core.quotas import day_stamp
 from core.store import Store
 from core.subscriptions import Subscription, parse_subscriptions
 
@@ -201,6 +203,56 @@ async def resolve_api_key_caller(store: Store, key: str, now: float | None = Non
         await _touch(store, user_id, key_id, moment)
     user_fields, live = data["user"] or {}, data["subs"] or []  # Lua's cjson writes an empty list as {}
     return ApiKeyCaller(ApiKeyOwner(int(user_id), key_id), user_fields, parse_subscriptions(list(live)))
+
+
+def remembered_api_key(store: Store, key: str) -> bool:
+    """Tell whether this process has seen this key live (its owner is remembered); no store access."""
+    return looks_like_api_key(key) and digest_key(key) in _owners(store)
+
+
+@dataclass(frozen=True)
+class ApiKeyChat:
+    caller: ApiKeyCaller
+    plan: str  # the plan the call is charged against ("" when refused)
+    status: int | str  # "refused", "not_in_plan", or the consume reply: 1 taken, 0 window full, -1 daily cap
+    value: float  # with 0: ms until a slot frees; with -1: tokens used today
+
+
+async def authorize_api_key_chat(
+    store: Store, key: str, model: str, plans: list[str | int], ticket_id: str, now: float
+) -> ApiKeyChat | None:
+    """Resolve a key this process has seen live and take the call's quota slot, in one round trip.
+
+    `plans` is `core.quotas.plan_table(every plan, model)`. None when the key's owner is not remembered, or the
+    key is gone (revoked): the caller takes the ordinary path (resolve_api_key_caller, then the quota).
+    Nothing is taken for a revoked key or a missing or blocked user (status "refused").
+    """
+    if not looks_like_api_key(key):
+        return None
+    digest = digest_key(key)
+    owners = _owners(store)
+    owner = owners.get(digest)
+    if owner is None:
+        return None
+    user_id, _, key_id = owner.partition(":")
+    k = store.keys
+    keys = [
+        k.api_keys(user_id), k.user(user_id), k.subscriptions(user_id), k.quota_window(user_id, model),
+        k.daily_tokens(user_id, day_stamp(now)),
+    ]  # fmt: skip
+    args = [key_id, repr(now), int(now * 1000), ticket_id, FREE_PLAN, digest, *plans]
+    found = await store.scripts.run("authorize_api_key_chat", keys, args)
+    data = orjson.loads(found) if found else None
+    if data is None:
+        owners.pop(digest, None)
+        return None
+    meta = _load(data["meta"])
+    if meta.last_used_at is None or now - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
+        await _touch(store, user_id, key_id, now)
+    caller = ApiKeyCaller(
+        ApiKeyOwner(int(user_id), key_id), data["user"] or {}, parse_subscriptions(list(data["subs"] or []))
+    )
+    return ApiKeyChat(caller, str(data.get("plan") or ""), data["status"], float(data.get("value") or 0))
 
 
 def _owners(store: Store) -> dict[str, str]:

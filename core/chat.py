@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PASSTHROUGH_PARAMS",
+    "Charged",
     "ChatDelta",
     "ChatDone",
     "ChatError",
@@ -42,6 +43,7 @@ __all__ = [
     "ChatStart",
     "ChatStream",
     "ChatTurn",
+    "answer_charged",
     "fit_messages",
     "new_user_text",
     "relay_chat",
@@ -118,19 +120,39 @@ async def relay_chat(
         await services.moderation.check_input(new_text, user_id=user.id)
     fitted, prompt_tokens = fit_messages(model, messages, request.params)
     ticket = await consume_quota(store, user.id, plan, model.id, now)
-    charge = _Charge(services, user.id, model, plan, ticket, prepared)
-    body = {**request.params, "messages": fitted}
+    charged = Charged(user.id, model, plan, ticket, fitted, prompt_tokens)
+    return await answer_charged(services, charged, request, prepared)
+
+
+@dataclass(frozen=True)
+class Charged:
+    """A call that passed every check and holds its quota slot: what the answer needs."""
+
+    user_id: int
+    model: Model
+    plan: Plan
+    ticket: QuotaTicket
+    messages: list[dict[str, Any]]  # fitted into the model's window
+    prompt_tokens: int | None  # counted while fitting, else None
+
+
+async def answer_charged(
+    services: Services, charged: Charged, request: ChatRequest, prepared: PreparedTurn | None = None
+) -> ChatStream:
+    """Send a charged call upstream and return its answer; the slot is refunded if no upstream answers."""
+    charge = _Charge(services, charged.user_id, charged.model, charged.plan, charged.ticket, prepared)
+    body = {**request.params, "messages": charged.messages}
     if not request.stream:
-        return await _complete(services, charge, body, prompt_tokens)
+        return await _complete(services, charge, body, charged.prompt_tokens)
     try:
         upstream = await services.relay.stream(
-            model, body, include_usage=request.include_usage, prompt_tokens=prompt_tokens
+            charged.model, body, include_usage=request.include_usage, prompt_tokens=charged.prompt_tokens
         )
     except BaseException:
         await charge.refund()
         raise
     start = await charge.open(upstream)
-    answer = _Answer(charge, upstream, services.moderation.output_guard(user_id=user.id), start)
+    answer = _Answer(charge, upstream, services.moderation.output_guard(user_id=charged.user_id), start)
     return ChatStream(answer.events(), start, answer.finish)
 
 

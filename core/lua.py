@@ -180,6 +180,69 @@ local subs = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[2], '+inf')
 return cjson.encode({meta = meta, user = user, subs = subs})
 """
 
+# The /v1 hot path in one step: RESOLVE_API_KEY, then the caller's plan and CONSUME_QUOTA, never consuming for a
+# revoked key or a missing or blocked user. Every key belongs to one user (one hash tag).
+# KEYS[1] {u:ID}:keys, KEYS[2] {u:ID}:user, KEYS[3] {u:ID}:subs, KEYS[4] {u:ID}:q:<model>, KEYS[5] {u:ID}:tok:<day>
+# ARGV[1] key id, ARGV[2] now (s), ARGV[3] now ms, ARGV[4] ticket id, ARGV[5] free plan name, ARGV[6] key digest,
+# ARGV[7..] every plan, 4 values each: name, limit for the model (0 = not in the plan), window ms, daily token cap.
+# The plan: the first active (starts_at <= now < ends_at) non-free subscription by end time, if its plan exists,
+# else the free plan (core.subscriptions.plan_of).
+# Returns nil when the key's meta is gone or is another key's, else the JSON of RESOLVE_API_KEY plus "plan" and
+# "status": "refused" (no such user, or blocked), "not_in_plan", 1 consumed ("value" = slots left), 0 window
+# full ("value" = ms until a slot frees), -1 daily cap reached ("value" = tokens used).
+AUTHORIZE_API_KEY_CHAT = """
+local meta = redis.call('HGET', KEYS[1], ARGV[1])
+if not meta then return false end
+local digest = cjson.decode(meta)['digest']
+if type(digest) == 'string' and digest ~= '' and digest ~= ARGV[6] then return false end
+local flat = redis.call('HGETALL', KEYS[2])
+local user = {}
+for i = 1, #flat, 2 do user[flat[i]] = flat[i + 1] end
+local subs = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[2], '+inf')
+local result = {meta = meta, user = user, subs = subs}
+if not user['id'] or user['id'] == '' or user['blocked'] == '1' then
+  result['status'] = 'refused'
+  return cjson.encode(result)
+end
+local now = tonumber(ARGV[2])
+local rows = {}
+for i = 7, #ARGV, 4 do rows[ARGV[i]] = i end
+local plan = ARGV[5]
+for _, raw in ipairs(subs) do
+  local sub = cjson.decode(raw)
+  if sub['plan'] ~= ARGV[5] and tonumber(sub['starts_at']) <= now and now < tonumber(sub['ends_at']) then
+    if rows[sub['plan']] then plan = sub['plan'] end
+    break
+  end
+end
+result['plan'] = plan
+local row = rows[plan]
+if not row or tonumber(ARGV[row + 1]) == 0 then
+  result['status'] = 'not_in_plan'
+  return cjson.encode(result)
+end
+local limit, window, cap = tonumber(ARGV[row + 1]), tonumber(ARGV[row + 2]), tonumber(ARGV[row + 3])
+local now_ms = tonumber(ARGV[3])
+if cap > 0 then
+  local used = tonumber(redis.call('GET', KEYS[5]) or '0') or 0
+  if used >= cap then
+    result['status'], result['value'] = -1, used
+    return cjson.encode(result)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now_ms - window)
+local count = redis.call('ZCARD', KEYS[4])
+if count < limit then
+  redis.call('ZADD', KEYS[4], now_ms, ARGV[4])
+  redis.call('PEXPIRE', KEYS[4], window)
+  result['status'], result['value'] = 1, limit - count - 1
+  return cjson.encode(result)
+end
+local freeing = redis.call('ZRANGE', KEYS[4], count - limit, count - limit, 'WITHSCORES')
+result['status'], result['value'] = 0, math.max(1, tonumber(freeing[2]) + window - now_ms)
+return cjson.encode(result)
+"""
+
 # Count one request and its tokens in a usage hash, and optionally against a daily token counter, with expiries.
 # KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>), KEYS[2] optional {u:ID}:tok:<day>
 # ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s
@@ -209,6 +272,7 @@ SCRIPTS: dict[str, str] = {
     "upstream_failure": UPSTREAM_FAILURE,
     "resolve_api_key": RESOLVE_API_KEY,
     "record_usage": RECORD_USAGE,
+    "authorize_api_key_chat": AUTHORIZE_API_KEY_CHAT,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -58,14 +59,22 @@ def _seconds_from_ms(ms: float) -> int:
 async def consume_quota(store: Store, user_id: int | str, plan: Plan, model: str, now: float) -> QuotaTicket:
     """Take one request slot for `model`, or raise ModelNotInPlan / QuotaExceeded / LimitReached."""
     limit = _limit_for(plan, model)
-    # Unique, not secret: 80 bits from the non-cryptographic generator (no getrandom syscall on the hot path).
-    member = f"{random.getrandbits(80):020x}"
-    window_ms = limit.seconds * 1000
+    member = new_ticket_id()
     status, value = await store.scripts.run(
         "consume_quota",
         [store.keys.quota_window(user_id, model), store.keys.daily_tokens(user_id, day_stamp(now))],
-        [int(now * 1000), window_ms, limit.limit, member, plan.daily_tokens or 0],
+        [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0],
     )
+    return ticket_from(status, value, QuotaTicket(user_id=user_id, model=model, member=member), plan)
+
+
+def new_ticket_id() -> str:
+    """Return a unique ticket id: 80 bits from the non-cryptographic generator (unique, not secret: no syscall)."""
+    return f"{random.getrandbits(80):020x}"
+
+
+def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan) -> QuotaTicket:
+    """Turn a consume script's reply into the ticket, or raise LimitReached / QuotaExceeded."""
     if status == -1:
         raise LimitReached(
             "You have used today's token allowance; it renews at 00:00 UTC.",
@@ -73,14 +82,25 @@ async def consume_quota(store: Store, user_id: int | str, plan: Plan, model: str
             used=int(value),
         )
     if status == 0:
+        limit = _limit_for(plan, ticket.model)
         raise QuotaExceeded(
-            f"You have reached {limit.limit} requests per {limit.window} for {model}.",
+            f"You have reached {limit.limit} requests per {limit.window} for {ticket.model}.",
             retry_after=_seconds_from_ms(value),
             limit=limit.limit,
             window=limit.window,
-            model=model,
+            model=ticket.model,
         )
-    return QuotaTicket(user_id=user_id, model=model, member=member)
+    return ticket
+
+
+def plan_table(plans: Iterable[Plan], model: str) -> list[str | int]:
+    """Flatten plans for a script that picks the plan itself: per plan its name, the limit for `model` (0 = not in
+    the plan), the window in ms and the daily token cap (0 = none)."""
+    table: list[str | int] = []
+    for plan in plans:
+        limit = plan.limits.get(model)
+        table += [plan.name, limit.limit if limit else 0, limit.seconds * 1000 if limit else 0, plan.daily_tokens or 0]
+    return table
 
 
 async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:

@@ -126,6 +126,22 @@ async def _from_api_key(key: str) -> None:
         g.subscriptions = caller.subscriptions  # read in the same round trip: /v1 needs no second one for the plan
 
 
+def api_key_credential() -> str | None:
+    """Return the `Authorization: Bearer sk-...` API key of this request, or None (another credential or none)."""
+    from core.apikeys import looks_like_api_key
+
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and looks_like_api_key(credential) else None
+
+
+def remember_api_key_user(user: User, key_id: str, subscriptions: list[Any]) -> None:
+    """Record the caller an API key was resolved to elsewhere (the /v1 hot path), as `current_user` would."""
+    g._auth_resolved = True
+    _remember(user, "api_key", api_key_id=key_id)
+    g.subscriptions = subscriptions
+
+
 async def _clear_cookie_hook(response: AnyResponse) -> AnyResponse:
     clear_session_cookie(response)
     return response

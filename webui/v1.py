@@ -17,10 +17,12 @@ from quart import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
+from core.apikeys import remembered_api_key
 from core.chat import ChatDelta, ChatError, ChatRequest, ChatStream, relay_chat
+from core.chat_apikey import relay_api_key_chat
 from core.models import list_models
 from core.subscriptions import current_plan, plan_for
-from webui.auth import require_user
+from webui.auth import api_key_credential, remember_api_key_user, require_user
 from webui.context import services
 from webui.errors import status_for
 
@@ -109,11 +111,48 @@ async def _read_json() -> dict[str, Any]:
     return data
 
 
-@bp.post("/v1/chat/completions")
+async def _json_body() -> dict[str, Any]:
+    """Return the body as a JSON object, read once per request (its error, if any, is raised every time)."""
+    if "v1_body" not in g:
+        try:
+            g.v1_body = await _read_json()
+        except errors.CoreError as error:
+            g.v1_body = error
+    if isinstance(g.v1_body, errors.CoreError):
+        raise g.v1_body
+    body: dict[str, Any] = g.v1_body
+    return body
+
+
+async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
+    """An API-key call with one store round trip before the upstream (core.chat_apikey); None: the ordinary path."""
+    key, svc = api_key_credential(), services()
+    if key is None or not remembered_api_key(svc.store, key):
+        return None  # an unknown key is refused before its body is even read
+    try:
+        chat = ChatRequest.from_openai(await _json_body())
+    except errors.CoreError:
+        return None  # answered by the ordinary path, after authentication
+    done = await relay_api_key_chat(svc, key, chat)
+    if done is None:
+        return None
+    remember_api_key_user(done.user, done.key_id, done.subscriptions)
+    if done.error is not None:
+        raise done.error
+    assert done.stream is not None
+    return chat, done.stream
+
+
 @require_user
+async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
+    """The ordinary path: authenticate (401; CSRF for cookie sessions), then check and charge the call."""
+    chat = ChatRequest.from_openai(await _json_body())
+    return chat, await relay_chat(services(), g.user, chat, subscriptions=g.get("subscriptions"))
+
+
+@bp.post("/v1/chat/completions")
 async def chat_completions() -> Response:
-    chat = ChatRequest.from_openai(await _read_json())
-    stream = await relay_chat(services(), g.user, chat, subscriptions=g.get("subscriptions"))
+    chat, stream = await _fast_chat() or await _checked_chat()
     if not chat.stream:
         return Response(await _completion_body(stream), content_type="application/json")
     response = Response(_forward(stream), content_type="text/event-stream", headers=STREAM_HEADERS)

@@ -11,6 +11,7 @@ import pytest
 
 from core.accounts import set_blocked
 from core.models import save_model
+from core.moderation import recent_blocks, set_words
 from core.store import Store
 from core.subscriptions import add_subscription
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, set_plan, usage_totals, window_count
@@ -93,3 +94,56 @@ async def test_usage_is_exact_under_concurrency(make_app: MakeApp, store: Store,
 
     assert await eventually(all_counted)
     assert await window_count(store, user_id) == 41
+
+
+async def test_a_remembered_key_takes_the_one_round_trip_path_with_the_same_answers(
+    make_app: MakeApp, store: Store, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webui.v1
+
+    fast: list[bool] = []
+    original = webui.v1.relay_api_key_chat
+
+    async def counted(*args: Any) -> Any:
+        done = await original(*args)
+        fast.append(done is not None)
+        return done
+
+    monkeypatch.setattr(webui.v1, "relay_api_key_chat", counted)
+    app = await make_app(**CHEAP_HASHING, TEXT_SECURITY=["keywords"])
+    await add_model(store, [fake])
+    await set_plan(store, {MODEL: (10, "3h")})
+    await set_words(store, ["forbidden"])
+    client, headers, user_id = await keyed_client_of(app, store)
+    assert await status_of(client, headers) == 200 and fast == []  # the first use resolves the key the usual way
+    assert await status_of(client, headers) == 200 and fast == [True]
+    blocked = await client.post(
+        CHAT, json={**BODY, "messages": [{"role": "user", "content": "so forbidden"}]}, headers=headers
+    )
+    assert (blocked.status_code, (await blocked.get_json())["error"]["code"]) == (400, "content_filter")
+    assert fast == [True, False]  # moderation refusals go the usual way: after auth, logged with the user
+    assert [block.user_id for block in await recent_blocks(store, 5)] == [str(user_id)]
+    bad = await client.post(CHAT, json={"model": MODEL, "messages": []}, headers=headers)
+    assert bad.status_code == 400 and fast == [True, False]  # refused before the hot path
+    results = await asyncio.gather(*(status_of(client, headers) for _ in range(30)))
+    assert sorted(results) == [200] * 8 + [429] * 22  # 2 taken before: exactly the limit, atomically
+    assert await window_count(store, user_id) == 10
+
+
+async def test_an_unknown_key_is_refused_before_its_body_is_read(make_app: MakeApp, store: Store) -> None:
+    app = await make_app(**CHEAP_HASHING, MAX_BODY_BYTES=1000)
+    client = app.test_client()
+    response = await client.post(
+        CHAT, json={"model": MODEL, "messages": [{"role": "user", "content": "x" * 5000}]},
+        headers={"Authorization": "Bearer sk-" + "a" * 48},
+    )  # fmt: skip
+    assert response.status_code == 401
+    assert (await response.get_json())["error"]["code"] == "invalid_api_key"
+
+
+async def keyed_client_of(app: Any, store: Store) -> tuple[Client, dict[str, str], int]:
+    client = app.test_client()
+    auth = AuthActions(client)
+    await auth.register()
+    response = await client.post("/api/keys", json={"name": "tests"}, headers=auth.headers)
+    return client, {"Authorization": f"Bearer {(await response.get_json())['key']}"}, auth.user["id"]

@@ -1,0 +1,150 @@
+"""The /v1 hot path: one script resolves the key, the user and the plan and takes the slot; anything else falls back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from core.accounts import User, set_blocked
+from core.apikeys import authorize_api_key_chat, create_api_key, resolve_api_key_caller, revoke_api_key
+from core.chat import ChatDone, ChatRequest
+from core.chat_apikey import KeyChat, relay_api_key_chat
+from core.errors import LimitReached, ModelNotInPlan, QuotaExceeded
+from core.moderation import set_words
+from core.plans import cached_plans, delete_plan
+from core.quotas import plan_table
+from core.services import Services, build_services
+from core.settings import Settings
+from core.store import Store
+from core.subscriptions import add_subscription, current_plan
+from tests.chat_support import MODEL, add_model, new_user, set_plan, usage_totals, window_count
+from tests.fakes.openai_upstream import FakeUpstream
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store, fake: FakeUpstream) -> AsyncIterator[Services]:
+    built = await build_services(settings.model_copy(update={"TEXT_SECURITY": ["keywords"]}), store)
+    await add_model(store, [fake])
+    await set_plan(store, {MODEL: (3, "1h")})
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+async def seen_key(store: Store, user: User) -> str:
+    """Create a key and resolve it once, as the first (ordinary) request does: its owner is now remembered."""
+    _, key = await create_api_key(store, user.id, "k", time.time())
+    assert await resolve_api_key_caller(store, key, time.time()) is not None
+    return key
+
+
+async def run(services: Services, key: str, **body: Any) -> KeyChat | None:
+    """Run one call through the hot path to its end; return what it gave."""
+    done = await relay_api_key_chat(services, key, ChatRequest.from_openai({"model": MODEL, "messages": HELLO, **body}))
+    if done is not None and done.stream is not None:
+        try:
+            events = [event async for event in done.stream]
+            assert isinstance(events[-1], ChatDone)
+        finally:
+            await done.stream.aclose()
+    return done
+
+
+async def test_a_remembered_key_is_answered_and_charged_exactly(
+    services: Services, store: Store, settings: Settings
+) -> None:
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    done = await run(services, key, stream=True)
+    assert done is not None and done.error is None and done.user.id == user.id
+    assert await window_count(store, user.id) == 1
+    assert (await usage_totals(store, user.id, time.time()))[0] == 1
+
+
+async def test_refusals_take_nothing_and_fall_back(services: Services, store: Store, settings: Settings) -> None:
+    await set_words(store, ["forbidden"])
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    assert await run(services, "sk-" + "x" * 48) is None  # never seen: the ordinary path authenticates it
+    blocked = ChatRequest.from_openai({"model": MODEL, "messages": [{"role": "user", "content": "a forbidden word"}]})
+    assert await relay_api_key_chat(services, key, blocked) is None  # logged and refused by the ordinary path
+    assert await run(services, key, model="gpt-9") is None  # unknown model: 404 after authentication
+    await set_blocked(store, user.id, True)
+    assert await run(services, key) is None
+    await set_blocked(store, user.id, False)
+    meta = await resolve_api_key_caller(store, key, time.time())
+    assert meta is not None
+    await revoke_api_key(store, user.id, meta.owner.key_id)
+    assert await run(services, key) is None
+    assert await window_count(store, user.id) == 0
+
+
+async def test_plan_quota_and_daily_cap_errors_come_from_the_same_step(
+    services: Services, store: Store, settings: Settings
+) -> None:
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    results = await asyncio.gather(*(run(services, key) for _ in range(20)))
+    assert sum(r is not None and r.error is None for r in results) == 3  # atomic: exactly the limit
+    refused = [r.error for r in results if r is not None and r.error is not None]
+    assert len(refused) == 17 and all(isinstance(error, QuotaExceeded) for error in refused)
+    assert 0 < refused[0].data["retry_after"] <= 3600
+    await set_plan(store, {"other-model": (3, "1h")})
+    done = await run(services, key)
+    assert done is not None and isinstance(done.error, ModelNotInPlan) and done.error.data["plan"] == "free"
+    await set_plan(store, {MODEL: (100, "1h")}, daily_tokens=1)
+    assert (done := await run(services, key)) is not None and done.error is None  # counts its tokens today
+    done = await run(services, key)
+    assert done is not None and isinstance(done.error, LimitReached)
+    assert await window_count(store, user.id) == 4
+
+
+@pytest.mark.parametrize(
+    "subscriptions",
+    [
+        [],
+        [("free", 0, 3600)],
+        [("pro", 0, 3600)],
+        [("pro", 0, 3600), ("max", 0, 3600)],  # queued: pro first, max after it
+        [("pro", -7200, 3600)],  # ended
+        [("gone", 0, 3600)],  # its plan was deleted: free
+        [("free", 0, 3600), ("max", 0, 3600)],
+    ],
+)
+async def test_the_script_picks_the_plan_current_plan_picks(
+    services: Services, store: Store, settings: Settings, subscriptions: list[tuple[str, int, int]]
+) -> None:
+    for name, limit in (("pro", 5), ("max", 7), ("gone", 9)):
+        await set_plan(store, {MODEL: (limit, "1h")}, name=name)
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    now = time.time()
+    for name, offset, seconds in subscriptions:
+        await add_subscription(store, user.id, name, seconds, now + offset)
+    await delete_plan(store, "gone")
+    plans = await cached_plans(store)
+    granted = await authorize_api_key_chat(store, key, MODEL, plan_table(plans.values(), MODEL), "t1", now + 1)
+    assert granted is not None and granted.status == 1
+    assert granted.plan == (await current_plan(store, user.id, now + 1)).name
+
+
+async def test_scripts_lost_by_the_store_are_reloaded(services: Services, store: Store, settings: Settings) -> None:
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    await store.redis.script_flush()
+    done = await run(services, key)
+    assert done is not None and done.error is None
+    assert await window_count(store, user.id) == 1
