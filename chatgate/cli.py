@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chatgate.doctor import run_doctor
-from chatgate.runtime import open_store, seed_runtime_config, serve_all
+from chatgate.runtime import event_loop_factory, open_store, seed_runtime_config, serve_all
 from core.errors import CoreError
 from core.services import build_services
 from core.settings import Settings
@@ -129,7 +129,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         host = args.host or settings.HOST
         port = args.port or settings.PORT
         admin_port = args.admin_port or settings.ADMIN_PORT
-        asyncio.run(serve_all(settings, host, port, admin_port, only=args.only))
+        with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
+            runner.run(serve_all(settings, host, port, admin_port, only=args.only))
         return 0
     if args.command == "doctor":
         return asyncio.run(run_doctor(settings))

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from hypercorn.asyncio import serve
@@ -70,6 +70,23 @@ async def seed_runtime_config(services: Services) -> None:
     await ensure_free_plan(services.store, [model.id for model in models])
 
 
+def event_loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """Return the loop factory for `chatgate serve`: uvloop (libuv) where installed, unless EVENT_LOOP says asyncio.
+
+    uvloop runs the same asyncio code with its I/O and scheduling in C: on the /v1 stream relay it takes a large
+    share of the per-chunk event-loop cost off the relay's CPU (benchmarks/README.md).
+    """
+    if settings.EVENT_LOOP == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if settings.EVENT_LOOP == "uvloop":
+            raise ValueError("EVENT_LOOP=uvloop, but uvloop is not installed (pip install uvloop).") from None
+        return None
+    return uvloop.new_event_loop
+
+
 def _settle_heap() -> None:
     """Keep the garbage collector off the request path once everything is imported and built.
 
@@ -117,6 +134,7 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
                 servers.append(serve(admin, config, shutdown_trigger=stop.wait))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             print(f"Data: {handle.description}", flush=True)
+            print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()
             await asyncio.gather(*servers)
         finally:

@@ -8,6 +8,7 @@ Daily tokens: `{u:ID}:tok:<yyyymmdd>` (UTC day) counts tokens used; consume refu
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterable
@@ -41,7 +42,12 @@ class QuotaStatus:
 
 def day_stamp(now: float) -> str:
     """Return the UTC day of `now` as yyyymmdd (the daily token counter's key part)."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+    return _day_stamp(int(now // 86_400))
+
+
+@functools.lru_cache(maxsize=4)
+def _day_stamp(day: int) -> str:  # formatted once per day, not on every request
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
 
 
 def _limit_for(plan: Plan, model: str) -> Limit:

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     MAX_BODY_BYTES: int = 1_000_000
     TRUST_PROXY_HEADERS: bool = False
+    EVENT_LOOP: Literal["auto", "asyncio", "uvloop"] = "auto"
 
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"

@@ -86,6 +86,7 @@ def test_serve_prints_where_it_listens_and_the_data(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=15)
     assert "http://127.0.0.1:" in output
     assert str(data_dir.resolve() / "store") in output
+    assert "Event loop: uvloop" in output  # installed with ChatGate on Linux: the default (EVENT_LOOP=auto)
 
 
 def test_plans_export_import_round_trip(tmp_path: Path) -> None:
