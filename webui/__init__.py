@@ -6,6 +6,7 @@ from quart import Quart
 
 from core.services import Services
 from webui.errors import register_error_handlers
+from webui.streaming import ClosingHTTPConnection
 
 # Each feature module exposes `bp` (a Blueprint); adding a feature = adding its module name here.
 BLUEPRINT_MODULES: list[str] = [
@@ -30,6 +31,7 @@ def create_app(services: Services) -> Quart:
     import importlib
 
     app = Quart(__name__)
+    app.asgi_http_class = ClosingHTTPConnection  # a chat body is closed even if the caller left before its start
     app.config.update(
         MAX_CONTENT_LENGTH=services.settings.MAX_BODY_BYTES,
         BODY_TIMEOUT=60,

@@ -7,7 +7,6 @@ reading (the Stop button, a closed tab) cancels the upstream request; what was d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
@@ -20,17 +19,15 @@ from core.chat import (
     ChatEvent,
     ChatRequest,
     ChatStart,
-    ChatStream,
     ChatTurn,
     relay_chat,
 )
 from webui.auth import require_user
 from webui.context import services
+from webui.streaming import stream_response
 from webui.validation import Body, parse_body
 
 bp = Blueprint("api_chat", __name__)
-
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class ChatBody(Body):
@@ -49,19 +46,12 @@ async def chat() -> Response:
         content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system
     )
     stream = await relay_chat(services(), g.user, ChatRequest(model=body.model, turn=turn, stream=True))
-    response = Response(_events(stream), content_type="text/event-stream", headers=STREAM_HEADERS)
-    response.timeout = None  # the answer streams as long as the model writes
-    return response
+    return stream_response(stream, _sse)
 
 
-async def _events(stream: ChatStream) -> AsyncIterator[bytes]:
-    try:
-        async for event in stream:
-            payload = event_payload(event)
-            if payload is not None:
-                yield b"data: " + orjson.dumps(payload) + b"\n\n"
-    finally:
-        await stream.aclose()
+def _sse(event: ChatEvent) -> bytes | None:
+    payload = event_payload(event)
+    return None if payload is None else b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 def event_payload(event: ChatEvent) -> dict[str, Any] | None:

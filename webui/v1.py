@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -18,18 +17,18 @@ from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
 from core.apikeys import remembered_api_key
-from core.chat import ChatDelta, ChatError, ChatRequest, ChatStream, relay_chat
+from core.chat import ChatDelta, ChatError, ChatEvent, ChatRequest, ChatStream, relay_chat
 from core.chat_apikey import relay_api_key_chat
 from core.models import list_models
 from core.subscriptions import current_plan, plan_for
 from webui.auth import api_key_credential, remember_api_key_user, require_user
 from webui.context import services
 from webui.errors import status_for
+from webui.streaming import stream_response
 
 log = logging.getLogger(__name__)
 bp = Blueprint("v1", __name__)
 
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering either
 OPENAI_TYPES = {
     errors.QuotaExceeded.code: "requests",
     errors.LimitReached.code: "tokens",
@@ -155,9 +154,7 @@ async def chat_completions() -> Response:
     chat, stream = await _fast_chat() or await _checked_chat()
     if not chat.stream:
         return Response(await _completion_body(stream), content_type="application/json")
-    response = Response(_forward(stream), content_type="text/event-stream", headers=STREAM_HEADERS)
-    response.timeout = None  # the stream lasts as long as the model writes; idle timeouts are the relay's
-    return response
+    return stream_response(stream, _raw)
 
 
 async def _completion_body(stream: ChatStream) -> bytes:
@@ -172,14 +169,9 @@ async def _completion_body(stream: ChatStream) -> bytes:
     return body
 
 
-async def _forward(stream: ChatStream) -> AsyncIterator[bytes]:
-    """Yield the upstream's SSE bytes as they arrive (and our error event if the answer is stopped)."""
-    try:
-        async for event in stream:
-            if isinstance(event, ChatDelta | ChatError) and event.raw:
-                yield event.raw
-    finally:
-        await stream.aclose()
+def _raw(event: ChatEvent) -> bytes | None:
+    """Return the upstream's SSE bytes of an event (and our error event if the answer is stopped)."""
+    return event.raw if isinstance(event, ChatDelta | ChatError) else None
 
 
 @bp.get("/v1/models")
