@@ -2,7 +2,9 @@
 
 Format: ``<prefix>:v1:<family>[:<parts>]``. Keys that belong to one user carry the hash tag ``{u:<id>}`` right after
 the version, so every multi-key script over one user's keys stays valid on Redis Cluster. Global indexes are
-single-key operations (SET NX, ZADD), never multi-key scripts across owners.
+single-key operations (SET NX, ZADD), never multi-key scripts across owners. The one global multi-key script, the
+code-send claim (cooldown, per-target and per-IP counters together), keeps its keys under the tag ``{codes}``: one
+slot for a low-volume family.
 
 Families (type, TTL):
 
@@ -17,9 +19,9 @@ Families (type, TTL):
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
   code:<purpose>:<target>            hash    5m     verification code: sha256 digest, tries
-  code:cool:<target>                 string  60s    resend cooldown
-  code:day:t:<target>:<yyyymmdd>     string  1d     codes sent to one target today
-  code:day:ip:<ip>:<yyyymmdd>        string  1d     codes requested from one IP today
+  {codes}:cool:<target>              string  60s    resend cooldown
+  {codes}:day:t:<target>:<yyyymmdd>  string  1d     codes sent to one target today
+  {codes}:day:ip:<ip>:<yyyymmdd>     string  1d     codes requested from one IP today
   login:fail:acct:<target>           string  window failed sign-ins for one account
   login:fail:ip:<ip>                 string  window failed sign-ins from one IP
   cfg:plans                          hash    none   plan name -> plan JSON
@@ -105,13 +107,13 @@ class Keys:
         return self._global("code", purpose, target)
 
     def code_cooldown(self, target: str) -> str:
-        return self._global("code", "cool", target)
+        return self._global("{codes}", "cool", target)
 
     def code_daily_target(self, target: str, day: str) -> str:
-        return self._global("code", "day", "t", target, day)
+        return self._global("{codes}", "day", "t", target, day)
 
     def code_daily_ip(self, ip: str, day: str) -> str:
-        return self._global("code", "day", "ip", ip, day)
+        return self._global("{codes}", "day", "ip", ip, day)
 
     def login_fails_account(self, target: str) -> str:
         return self._global("login", "fail", "acct", target)
