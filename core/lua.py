@@ -84,25 +84,32 @@ return redis.call('DECR', KEYS[1])
 # KEYS[1] window zset {u:ID}:q:<model> (ticket ids scored by ms), KEYS[2] today's token counter {u:ID}:tok:<day>
 # ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none)
 # Returns {1, remaining} consumed, {0, ms until a slot frees} window full, {-1, tokens used} daily cap reached.
-CONSUME_QUOTA = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local cap = tonumber(ARGV[5])
-if cap > 0 then
-  local used = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-  if used >= cap then return {-1, used} end
+# The Lua function `consume` is the one definition of the sliding window; AUTHORIZE_API_KEY_CHAT embeds it too.
+_CONSUME_FUNCTION = """
+local function consume(window_key, tokens_key, now, window, limit, ticket, cap)
+  if cap > 0 then
+    local used = tonumber(redis.call('GET', tokens_key) or '0') or 0
+    if used >= cap then return -1, used end
+  end
+  redis.call('ZREMRANGEBYSCORE', window_key, '-inf', now - window)
+  local count = redis.call('ZCARD', window_key)
+  if count < limit then
+    redis.call('ZADD', window_key, now, ticket)
+    redis.call('PEXPIRE', window_key, window)
+    return 1, limit - count - 1
+  end
+  local freeing = redis.call('ZRANGE', window_key, count - limit, count - limit, 'WITHSCORES')
+  return 0, math.max(1, tonumber(freeing[2]) + window - now)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {1, limit - count - 1}
-end
-local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-return {0, math.max(1, tonumber(freeing[2]) + window - now)}
 """
+CONSUME_QUOTA = (
+    _CONSUME_FUNCTION
+    + """
+local status, value = consume(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
+  tonumber(ARGV[5]))
+return {status, value}
+"""
+)
 
 # Spend one reset chance and clear the user's rate-limit windows, all or nothing.
 # KEYS[1] user hash {u:ID}:user, KEYS[2..n] window zsets {u:ID}:q:<model> of the user's plan
@@ -190,7 +197,9 @@ return cjson.encode({meta = meta, user = user, subs = subs})
 # Returns nil when the key's meta is gone or is another key's, else the JSON of RESOLVE_API_KEY plus "plan" and
 # "status": "refused" (no such user, or blocked), "not_in_plan", 1 consumed ("value" = slots left), 0 window
 # full ("value" = ms until a slot frees), -1 daily cap reached ("value" = tokens used).
-AUTHORIZE_API_KEY_CHAT = """
+AUTHORIZE_API_KEY_CHAT = (
+    _CONSUME_FUNCTION
+    + """
 local meta = redis.call('HGET', KEYS[1], ARGV[1])
 if not meta then return false end
 local digest = cjson.decode(meta)['digest']
@@ -222,26 +231,10 @@ if not row or tonumber(ARGV[row + 1]) == 0 then
   return cjson.encode(result)
 end
 local limit, window, cap = tonumber(ARGV[row + 1]), tonumber(ARGV[row + 2]), tonumber(ARGV[row + 3])
-local now_ms = tonumber(ARGV[3])
-if cap > 0 then
-  local used = tonumber(redis.call('GET', KEYS[5]) or '0') or 0
-  if used >= cap then
-    result['status'], result['value'] = -1, used
-    return cjson.encode(result)
-  end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now_ms - window)
-local count = redis.call('ZCARD', KEYS[4])
-if count < limit then
-  redis.call('ZADD', KEYS[4], now_ms, ARGV[4])
-  redis.call('PEXPIRE', KEYS[4], window)
-  result['status'], result['value'] = 1, limit - count - 1
-  return cjson.encode(result)
-end
-local freeing = redis.call('ZRANGE', KEYS[4], count - limit, count - limit, 'WITHSCORES')
-result['status'], result['value'] = 0, math.max(1, tonumber(freeing[2]) + window - now_ms)
+result['status'], result['value'] = consume(KEYS[4], KEYS[5], tonumber(ARGV[3]), window, limit, ARGV[4], cap)
 return cjson.encode(result)
 """
+)
 
 # Count one request and its tokens in a usage hash, and optionally against a daily token counter, with expiries.
 # KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>), KEYS[2] optional {u:ID}:tok:<day>
