@@ -36,12 +36,17 @@ HSTS_VALUE = "max-age=31536000"
 bp = Blueprint("security", __name__)
 
 
+_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
+_HSTS = [("strict-transport-security", "Strict-Transport-Security", HSTS_VALUE)]
+
+
 def apply_security_headers(response: Response, https: bool) -> Response:
     """Add the security headers a handler has not set itself; HSTS only when the site is served over https."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if https:
-        response.headers.setdefault("Strict-Transport-Security", HSTS_VALUE)
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}  # one pass (a miss in `Headers` raises inside)
+    for lower, name, value in _HEADERS + _HSTS if https else _HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     return response
 
 

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+import quart
 from quart import Quart
 from quart import typing as quart_typing
 from quart.testing import QuartClient
@@ -17,7 +18,7 @@ from tests.webui.conftest import AuthActions, MakeApp
 from webui.i18n import CATALOGUES, normalize_language, pick_language, translate
 from webui.i18n_messages import MESSAGES
 from webui.pages import safe_next
-from webui.security import CONTENT_SECURITY_POLICY
+from webui.security import CONTENT_SECURITY_POLICY, apply_security_headers
 
 PAGES_SIGNED_OUT = ["/login", "/register", "/forgot"]
 PAGES_SIGNED_IN = ["/account", "/forgot"]
@@ -100,6 +101,13 @@ async def test_security_headers_on_pages_api_and_static(client: QuartClient) -> 
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "Strict-Transport-Security" not in response.headers  # DOMAIN is http in tests
+
+
+def test_a_header_the_handler_set_is_kept_once_whatever_its_case() -> None:
+    response = quart.Response("x", headers={"x-frame-options": "SAMEORIGIN"})
+    headers = apply_security_headers(response, https=True).headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Strict-Transport-Security"].startswith("max-age")
 
 
 async def test_https_domain_adds_hsts(make_app: MakeApp) -> None:
