@@ -67,7 +67,7 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
     try:
         if granted.status == "not_in_plan":
             raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
-        ticket = ticket_from(int(granted.status), granted.value, QuotaTicket(user.id, model.id, ticket_id), plan)
+        ticket = ticket_from(int(granted.status), granted.value, QuotaTicket(user.id, model.id, ticket_id), plan, now)
     except CoreError as error:
         return KeyChat(caller.user, caller.key_id, caller.subscriptions, None, error)
     charged = Charged(user.id, model, plan, ticket, fitted, prompt_tokens)

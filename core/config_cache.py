@@ -1,10 +1,11 @@
 """This process's copy of runtime config (models, plans), re-read from the store at most every second.
 
 Runtime config is edited by admins while every process runs. A change made through this process's store client is
-seen at once (the writers in core.models / core.plans call `forget_config`), a change made by another process
-within CONFIG_CACHE_SECONDS. The copy hangs off the store client, so a new client (a test, a restart) starts cold.
-Only runtime config belongs here: per-user state (API keys, blocked flags, subscriptions, quotas) is always read
-from the store, so revoking a key or blocking a user takes effect on the next request.
+seen at once (the writers in core.models / core.plans call `forget_config`), a change made by another process by the
+first call more than CONFIG_CACHE_SECONDS after the copy was read. The copy hangs off the store client, so a new
+client (a test, a restart) starts cold. Only runtime config belongs here: per-user state (API keys, blocked flags,
+subscriptions, quotas) is always read from the store, so revoking a key or blocking a user takes effect on the next
+request.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ async def cached_config(
 ) -> T:
     """Return `load(store)`, read at most once per `ttl` seconds (default CONFIG_CACHE_SECONDS) by this process.
 
-    Single flight: when the copy is stale, one caller reads the store while the others keep the stale copy (or,
-    when there is none, e.g. right after `forget_config`, wait for that one read).
+    Single flight: when the copy is stale, one read of the store is started and every caller waits for it, so the
+    first request after a change made elsewhere already sees it (one extra round trip per TTL, not per request).
+    If that read fails, the stale copy is served (and the next call tries again); with no copy, the error is raised.
     """
     slots = _SLOTS.get(store.redis)
     if slots is None:
@@ -62,9 +64,12 @@ async def cached_config(
     if slot.reading is None:
         slot.reading = asyncio.ensure_future(_read(slot, slot.generation, store, load, now))
         slot.reading.add_done_callback(_retrieve)  # a failed refresh nobody waited for is not an unhandled error
-    if slot.loaded_at == float("-inf"):
+    try:
         return await asyncio.shield(slot.reading)
-    return slot.value
+    except Exception:
+        if slot.loaded_at == float("-inf"):
+            raise
+        return slot.value  # the store did not answer this time: keep working with the copy we have
 
 
 async def _read(slot: _Slot, generation: int, store: Store, load: Callable[[Store], Awaitable[T]], now: float) -> T:

@@ -178,6 +178,13 @@ class LimitReached(CoreError):
     default_message = "A limit on your account has been reached."
 
 
+class DailyTokensExceeded(LimitReached):
+    """The plan's daily token cap is used up; data: daily_tokens, used, retry_after (seconds to 00:00 UTC)."""
+
+    code = "daily_tokens_exceeded"
+    default_message = "You have used today's token allowance."
+
+
 class StoreUnavailable(CoreError):
     code = "store_unavailable"
     default_message = "The data store is not reachable."

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.errors import LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
+from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded
 from core.plans import Limit, Plan
 from core.store import Store
 
@@ -71,7 +71,7 @@ async def consume_quota(store: Store, user_id: int | str, plan: Plan, model: str
         [store.keys.quota_window(user_id, model), store.keys.daily_tokens(user_id, day_stamp(now))],
         [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0],
     )
-    return ticket_from(status, value, QuotaTicket(user_id=user_id, model=model, member=member), plan)
+    return ticket_from(status, value, QuotaTicket(user_id=user_id, model=model, member=member), plan, now)
 
 
 def new_ticket_id() -> str:
@@ -79,13 +79,14 @@ def new_ticket_id() -> str:
     return f"{random.getrandbits(80):020x}"
 
 
-def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan) -> QuotaTicket:
-    """Turn a consume script's reply into the ticket, or raise LimitReached / QuotaExceeded."""
+def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan, now: float) -> QuotaTicket:
+    """Turn a consume script's reply into the ticket, or raise DailyTokensExceeded / QuotaExceeded."""
     if status == -1:
-        raise LimitReached(
+        raise DailyTokensExceeded(
             "You have used today's token allowance; it renews at 00:00 UTC.",
             daily_tokens=plan.daily_tokens,
             used=int(value),
+            retry_after=max(1, math.ceil(86_400 - now % 86_400)),
         )
     if status == 0:
         limit = _limit_for(plan, ticket.model)

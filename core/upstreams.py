@@ -116,7 +116,12 @@ async def plan_attempts(
     rng: random.Random | None = None,
     cache: HealthCache | None = None,
 ) -> list[Attempt]:
-    """Return the upstreams to try in order: benched ones left out, the rest by priority then weighted random."""
+    """Return the upstreams to try in order: benched ones left out, the rest by priority then weighted random.
+
+    When every upstream of the model is benched, the one whose bench ends first is offered as a probe: one request
+    at a time (the probe lock) tries it early, so the model comes back as soon as it answers again instead of
+    refusing every call until the bench is over.
+    """
     ids = [upstream.id for upstream in model.upstreams]
     health = await cache.get(store, ids, now) if cache else await upstream_health(store, ids)
     attempts = []
@@ -124,6 +129,9 @@ async def plan_attempts(
         state = health[upstream.id]
         if not state.benched(now):
             attempts.append(Attempt(upstream, state, probe=state.benched_until > 0))
+    if not attempts and model.upstreams:
+        first = min(model.upstreams, key=lambda upstream: health[upstream.id].benched_until)
+        return [Attempt(first, health[first.id], probe=True)]
     return order_attempts(attempts, rng or random.Random())
 
 

@@ -47,6 +47,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.UpstreamError.code: 502,
     errors.ContextTooLong.code: 400,
     errors.LimitReached.code: 400,
+    errors.DailyTokensExceeded.code: 429,
     errors.StoreUnavailable.code: 503,
 }
 

@@ -226,6 +226,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.upstream_error": ("模型服务返回了错误。", "The model service returned an error."),
     "error.context_length_exceeded": ("消息太长，超出了此模型的上限。", "The message is too long for this model."),
     "error.limit_reached": ("已达到账户的使用上限。", "A limit on your account has been reached."),
+    "error.daily_tokens_exceeded": (
+        "今日的 token 额度已用完，将于 UTC 0 点恢复。",
+        "You have used today's token allowance; it renews at 00:00 UTC.",
+    ),
     "error.store_unavailable": ("服务暂时不可用，请稍后再试。", "The service is unavailable; try again shortly."),
 }
 

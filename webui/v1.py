@@ -32,6 +32,7 @@ bp = Blueprint("v1", __name__)
 OPENAI_TYPES = {
     errors.QuotaExceeded.code: "requests",
     errors.LimitReached.code: "tokens",
+    errors.DailyTokensExceeded.code: "tokens",
     errors.UpstreamUnavailable.code: "server_error",
     errors.UpstreamError.code: "server_error",
     errors.StoreUnavailable.code: "server_error",
@@ -61,12 +62,15 @@ def _core_error_response(error: errors.CoreError) -> Response:
         status = 400 if upstream_status in (401, 403) else upstream_status  # the client's request was refused
     if isinstance(error, errors.NotAuthenticated):
         code, message = "invalid_api_key", "Incorrect or missing API key; pass `Authorization: Bearer sk-...`."
+    kind = OPENAI_TYPES.get(code)
+    if isinstance(error, errors.DailyTokensExceeded):
+        code = errors.QuotaExceeded.code  # OpenAI clients expect a 429 rate_limit_exceeded for any plan limit
     retry_after = error.data.get("retry_after")
     seconds = max(1, int(retry_after)) if retry_after is not None else None
     if seconds is not None:
         message = f"{message} Try again in {seconds}s."
     param = OPENAI_PARAMS.get(code) or error.data.get("field")
-    response = openai_error(status, message, code, OPENAI_TYPES.get(code), param)
+    response = openai_error(status, message, code, kind, param)
     if seconds is not None:
         response.headers["Retry-After"] = str(seconds)
     return response

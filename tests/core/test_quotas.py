@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from core.errors import LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
+from core.errors import DailyTokensExceeded, LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
 from core.plans import Limit, Plan
 from core.quotas import (
     QuotaStatus,
@@ -165,9 +165,11 @@ async def test_daily_token_cap(store: Store) -> None:
     assert await add_tokens(store, 1, 600, NOW) == 600
     await consume_quota(store, 1, capped, "small", NOW)  # 600 < 1000: still allowed
     await add_tokens(store, 1, 500, NOW)
-    with pytest.raises(LimitReached) as caught:
+    with pytest.raises(DailyTokensExceeded) as caught:
         await consume_quota(store, 1, capped, "small", NOW)
-    assert caught.value.data == {"daily_tokens": 1000, "used": 1100}
+    until_midnight = 86_400 - NOW % 86_400  # the counter is per UTC day
+    assert caught.value.data == {"daily_tokens": 1000, "used": 1100, "retry_after": until_midnight}
+    assert isinstance(caught.value, LimitReached) and caught.value.code == "daily_tokens_exceeded"
     assert await window_size(store, 1, "small") == 2  # the refused call took no slot
     assert await tokens_used_today(store, 1, NOW) == 1100
     tomorrow = NOW + 86_400

@@ -157,9 +157,10 @@ async def test_only_one_request_probes_a_benched_upstream(
 
 async def test_probe_lock_is_exclusive_and_bench_excludes(bench_settings: Settings, store: Store) -> None:
     model = Model(id="m", name="m", upstreams=[Upstream(id="u1", base_url="http://u1")])
+    pair = Model(id="m", name="m", upstreams=[*model.upstreams, Upstream(id="u2", base_url="http://u2")])
     for _ in range(3):
         await record_failure(store, bench_settings, "u1", 100.0, "boom")
-    assert await plan_attempts(store, model, now=110.0) == []
+    assert [attempt.upstream.id for attempt in await plan_attempts(store, pair, now=110.0)] == ["u2"]
     (attempt,) = await plan_attempts(store, model, now=200.0)
     assert attempt.probe
     assert await claim_probe(store, bench_settings, "u1")
@@ -176,7 +177,8 @@ async def test_health_cache_sees_another_process_bench_within_its_ttl(bench_sett
     for _ in range(3):  # another process benches it
         await record_failure(store, bench_settings, "u1", 100.0, "boom")
     assert len(await plan_attempts(store, model, now=100.5, cache=cache)) == 1  # still the cached view
-    assert await plan_attempts(store, model, now=101.0, cache=cache) == []  # re-read after the ttl
+    # re-read after the ttl: benched (as the model's only upstream, offered as a probe only)
+    assert [attempt.probe for attempt in await plan_attempts(store, model, now=101.0, cache=cache)] == [True]
 
 
 async def test_health_cache_reads_the_store_once_for_a_crowd(store: Store) -> None:
@@ -193,19 +195,28 @@ async def test_health_cache_reads_the_store_once_for_a_crowd(store: Store) -> No
     assert await hmget_calls() == 4
 
 
-async def test_every_upstream_benched_is_unavailable_without_a_request(
+async def test_every_upstream_benched_lets_one_probe_through_at_a_time(
     bench_settings: Settings, store: Store, fakes: tuple[FakeUpstream, FakeUpstream]
 ) -> None:
     primary, backup = fakes
     clock = Clock()
-    for upstream_id in ("primary", "backup"):
+    for upstream_id, benched_at in (("primary", clock.now), ("backup", clock.now - 10)):
         for _ in range(3):
-            await record_failure(store, bench_settings, upstream_id, clock.now, "down")
+            await record_failure(store, bench_settings, upstream_id, benched_at, "down")
+    plan = await plan_attempts(store, two_upstream_model(primary, backup), clock.now)
+    assert [(attempt.upstream.id, attempt.probe) for attempt in plan] == [("backup", True)]  # its bench ends first
+    assert await claim_probe(store, bench_settings, "backup")  # another request is probing it right now
     relay = Relay(bench_settings, store, clock=clock)
     try:
         with pytest.raises(UpstreamUnavailable):
             await relay.stream(two_upstream_model(primary, backup), BODY)
-        assert primary.requests == [] and backup.requests == []
+        assert primary.requests == [] and backup.requests == []  # nobody else hits a benched upstream meanwhile
+        await store.redis.delete(store.keys.lock("upstream-probe:backup"))  # that probe is over
+        stream = await relay.stream(two_upstream_model(primary, backup), BODY)  # this one probes, and it answers
+        await stream.aclose()
+        assert len(backup.requests) == 1 and primary.requests == []
+        health = (await upstream_health(store, ["backup"]))["backup"]
+        assert (health.fails, health.benched_until) == (0, 0.0)  # back in service at once
     finally:
         await relay.close()
 

@@ -219,6 +219,24 @@ async def test_200_concurrent_requests_against_a_limit_of_10(
     assert f"Try again in {retry_after}s" in error["message"]
 
 
+async def test_the_daily_token_cap_is_a_429_with_the_wait_until_midnight_utc(
+    make_app: MakeApp, store: Store, fake: FakeUpstream
+) -> None:
+    caller = await make_caller(make_app, store, fake)
+    await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=1)
+    assert (await caller.chat()).status_code == 200  # under the cap when it started: counted afterwards
+    for second in range(3):  # the fast path (a remembered key) answers the same as the first, ordinary one
+        refused = await caller.chat(stream=second == 1)
+        assert refused.status_code == 429
+        error = assert_openai_error(await refused.get_json(), "rate_limit_exceeded", "tokens")
+        retry_after = int(refused.headers["Retry-After"])
+        assert 0 < retry_after <= 86_400 - time.time() % 86_400 + 1
+        assert "00:00 UTC" in error["message"]
+    web = await caller.client.post("/api/chat", json={"model": MODEL, "content": "Hi"}, headers=caller.headers)
+    assert web.status_code == 429 and (await web.get_json())["error"]["code"] == "daily_tokens_exceeded"
+    assert await window_count(store, caller.user_id) == 1
+
+
 async def test_a_non_stream_call_returns_the_upstream_json(make_app: MakeApp, store: Store, fake: FakeUpstream) -> None:
     caller = await make_caller(make_app, store, fake)
     response = await caller.chat()

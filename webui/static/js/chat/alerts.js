@@ -79,6 +79,7 @@
       case "rate_limit_exceeded":
         return quotaCard(error);
       case "limit_reached":
+      case "daily_tokens_exceeded":
         return card("warning", t("chat.err.daily_title"), t("chat.err.daily_text"),
           [linkButton("/pricing", t("chat.err.see_plans"), true)]);
       case "model_not_in_plan":
