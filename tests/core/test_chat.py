@@ -129,12 +129,43 @@ async def test_passthrough_params_reach_the_upstream_and_others_are_dropped(
         ({"model": MODEL, "messages": ["hi"]}, "messages[0]"),
         ({"model": MODEL, "messages": HELLO, "stream": "yes"}, "stream"),
         ({"model": MODEL, "messages": HELLO, "n": 3}, "n"),
+        ({"model": MODEL, "messages": [{"role": "bogus", "content": "hi"}]}, "messages[0].role"),
+        ({"model": MODEL, "messages": [{"role": "user"}]}, "messages[0].content"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        ({"model": MODEL, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": " "}]},
+         "messages[1].content"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": []}]}, "messages[0].content"),
+        ({"model": MODEL, "messages": HELLO, "max_tokens": "x"}, "max_tokens"),
+        ({"model": MODEL, "messages": HELLO, "max_tokens": 0}, "max_tokens"),
+        ({"model": MODEL, "messages": HELLO, "temperature": "hot"}, "temperature"),
+        ({"model": MODEL, "messages": HELLO, "temperature": 2.5}, "temperature"),
+        ({"model": MODEL, "messages": HELLO, "top_p": True}, "top_p"),
+        ({"model": MODEL, "messages": HELLO, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"model": MODEL, "messages": HELLO, "tools": "all"}, "tools"),
     ],
-)
+)  # fmt: skip
 def test_malformed_openai_bodies_are_refused(body: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         ChatRequest.from_openai(body)
     assert caught.value.data["field"] == field
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "system", "content": "Be brief."}],  # OpenAI accepts a system-only call
+        [{"role": "developer", "content": ""}, {"role": "user", "content": "hi"}],
+        [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, {"type": "image_url",
+                                                                                   "image_url": {"url": "data:,"}}]}],
+        [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}],
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]},
+         {"role": "tool", "tool_call_id": "c", "content": "42"}],
+    ],
+)  # fmt: skip
+def test_well_formed_openai_bodies_pass(messages: list[dict[str, Any]]) -> None:
+    body = {"model": MODEL, "messages": messages, "temperature": 0, "max_tokens": 5, "stop": ["x"], "seed": -1}
+    assert ChatRequest.from_openai(body).messages == messages
 
 
 async def test_unknown_model_is_refused_and_nothing_consumed(

@@ -263,6 +263,8 @@ async def test_a_stream_is_forwarded_as_sse(make_app: MakeApp, store: Store, fak
         ({"model": MODEL, "messages": []}, 400, "invalid_input", "messages"),
         ({"model": MODEL}, 400, "invalid_input", "messages"),
         ({"messages": HELLO}, 400, "invalid_input", "model"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": 5}]}, 400, "invalid_input", "messages[0].content"),
+        ({"model": MODEL, "messages": HELLO, "max_tokens": "x"}, 400, "invalid_input", "max_tokens"),
         ({"model": MODEL, "messages": [{"role": "user", "content": "x" * 5000}]}, 413, "payload_too_large", None),
     ],
 )
