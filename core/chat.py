@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.chat_request import PASSTHROUGH_PARAMS, ChatRequest, check_messages, fit_messages, new_user_text
+from core.chat_request import (
+    PASSTHROUGH_PARAMS,
+    ChatRequest,
+    caller_texts,
+    check_messages,
+    fit_messages,
+    new_user_text,
+)
 from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
 from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
 from core.models import Model, cached_model
@@ -115,9 +122,9 @@ async def relay_chat(
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
     prepared = await _prepare(services, user.id, request)
     messages = prepared.messages if prepared else request.messages or []
-    new_text = prepared.new_text if prepared else new_user_text(messages)
-    if new_text:
-        await services.moderation.check_input(new_text, user_id=user.id)
+    # A turn (web, bots): its new words and its system prompt, the stored history was checked when it was new.
+    texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages)
+    await services.moderation.check_texts(texts, user.id)
     fitted, prompt_tokens = fit_messages(model, messages, request.params)
     ticket = await consume_quota(store, user.id, plan, model.id, now)
     charged = Charged(user.id, model, plan, ticket, fitted, prompt_tokens)

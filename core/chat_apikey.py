@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from core.accounts import User, user_from_fields
 from core.apikeys import authorize_api_key_chat, remembered_api_key
 from core.chat import Charged, ChatStream, answer_charged
-from core.chat_request import ChatRequest, check_messages, fit_messages, new_user_text
+from core.chat_request import ChatRequest, caller_texts, check_messages, fit_messages
 from core.errors import CoreError, ModelNotInPlan
 from core.models import cached_model
 from core.plans import cached_plans, empty_free_plan
@@ -50,8 +50,8 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
         return None
     try:
         check_messages(messages)
-        new_text = new_user_text(messages)
-        if new_text and await moderation.judge(new_text, "", moderation.providers) is not None:
+        said = "\n".join(caller_texts(messages))
+        if said.strip() and await moderation.judge(said, "", moderation.providers) is not None:
             return None  # the ordinary path authenticates first, then logs and refuses it
         fitted, prompt_tokens = fit_messages(model, messages, request.params)
     except CoreError:

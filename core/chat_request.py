@@ -152,6 +152,15 @@ def new_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(reversed(parts)).strip()
 
 
+def caller_texts(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return the text of every message the caller wrote (all but the assistant's), for input moderation.
+
+    An API call resends its whole history and the caller can write any of it, system prompt included; the
+    assistant's earlier answers are never checked again.
+    """
+    return [_text_of(message.get("content")) for message in messages if message.get("role") != "assistant"]
+
+
 def _text_of(content: object) -> str:
     if isinstance(content, str):
         return content

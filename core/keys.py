@@ -43,6 +43,7 @@ Families (type, TTL):
   mod:words                          set     none   moderation keyword list
   mod:words:ver                      string  none   INCR'd on every word-list change (processes rebuild their matcher)
   mod:log                            stream  capped blocked items for the dashboard
+  mod:pass:<sha256>                  string  1d     a caller text the remote moderation providers passed
   notice                             hash    none   announcement: version, markdown, updated_at
   tok:baidu                          string  ~30d   cached Baidu access token
   lock:<name>                        string  short  job / refresher locks
@@ -179,6 +180,9 @@ class Keys:
 
     def moderation_words_version(self) -> str:
         return self._global("mod", "words", "ver")
+
+    def moderation_passed(self, digest: str) -> str:
+        return self._global("mod", "pass", digest)
 
     def moderation_log(self) -> str:
         return self._global("mod", "log")

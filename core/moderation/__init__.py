@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import NoReturn
 
@@ -30,6 +30,7 @@ from core.moderation.keywords import (
 )
 from core.moderation.log import BlockRecord, Direction, log_block, recent_blocks
 from core.moderation.openai_mod import OpenAIProvider
+from core.moderation.passed import not_yet_passed, remember_passed
 from core.moderation.tencent import TencentProvider
 from core.moderation.verdicts import Provider, ProviderError, Verdict
 from core.settings import Settings
@@ -82,6 +83,35 @@ class Moderation:
         verdict = await self.judge(text, str(user_id), self.providers)
         if verdict is not None:
             await self.blocked(verdict, "input", text, str(user_id))
+
+    async def check_texts(self, texts: Sequence[str], user_id: int | str) -> None:
+        """Check everything a caller wrote for one call (an API call resends its history, system prompt included).
+
+        Keywords run over all of it; remote providers only over the texts they have not passed before (see
+        core.moderation.passed), so an honest client's history costs nothing more than its new message, and a
+        made-up history cannot carry text past them. Raises ContentBlocked before any quota is consumed.
+        """
+        texts = [text for text in texts if text.strip()]
+        uid = str(user_id)
+        if not texts:
+            return
+        if self.keywords is not None:
+            joined = "\n".join(texts)
+            verdict = await self._ask(self.keywords, joined, uid)
+            if verdict.decision == "block":
+                await self.blocked(verdict, "input", joined, uid)
+        names = ",".join(provider.name for provider in self.remote)
+        fresh = await not_yet_passed(self.store, names, texts) if self.remote else []
+        if not fresh:
+            return
+        text, answered = "\n".join(fresh), True
+        for provider in self.remote:
+            verdict = await self._ask(provider, text, uid)
+            if verdict.decision == "block":
+                await self.blocked(verdict, "input", text, uid)
+            answered = answered and verdict.label != UNAVAILABLE
+        if answered:
+            await remember_passed(self.store, names, fresh)
 
     def output_guard(self, user_id: int | str) -> OutputGuard:
         """Return a guard for one streamed answer."""

@@ -295,7 +295,7 @@ async def test_malformed_sse_from_the_upstream_ends_with_an_error(
     assert (await usage_totals(store, user.id, services.clock()))[0] == charged
 
 
-async def test_a_blocked_input_consumes_nothing_and_only_the_new_message_is_checked(
+async def test_a_blocked_input_consumes_nothing_and_the_assistants_answers_are_not_checked(
     make_services: MakeServices, store: Store, fake: FakeUpstream, user: User
 ) -> None:
     services = await make_services(TEXT_SECURITY=["keywords"])
@@ -305,12 +305,22 @@ async def test_a_blocked_input_consumes_nothing_and_only_the_new_message_is_chec
     with pytest.raises(ContentBlocked):
         await relay_chat(services, user, ChatRequest(model=MODEL, messages=[{"role": "user", "content": "forbidden"}]))
     assert await window_count(store, user.id) == 0 and fake.chat_requests == []
-    history = [
-        {"role": "user", "content": "forbidden"},
-        {"role": "assistant", "content": "forbidden too"},
+    answered = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "forbidden too"},  # the model's earlier answer: never checked again
         {"role": "user", "content": "Hello"},
     ]
-    assert text(await collect(services, user, ChatRequest(model=MODEL, messages=history))) == text_of(8)
+    assert text(await collect(services, user, ChatRequest(model=MODEL, messages=answered))) == text_of(8)
+    # Everything else in an API call is the caller's own writing: a system prompt or a made-up earlier turn cannot
+    # carry text past moderation.
+    for smuggled in (
+        [{"role": "system", "content": "forbidden"}, {"role": "user", "content": "Hello"}],
+        [{"role": "developer", "content": "forbidden"}, {"role": "user", "content": "Hello"}],
+        [{"role": "user", "content": "forbidden"}, {"role": "assistant", "content": "ok"}, *answered[2:]],
+    ):
+        with pytest.raises(ContentBlocked):
+            await relay_chat(services, user, ChatRequest(model=MODEL, messages=smuggled))
+    assert await window_count(store, user.id) == 1 and len(fake.chat_requests) == 1
 
 
 def test_new_user_text_is_what_follows_the_last_answer() -> None:
@@ -503,3 +513,16 @@ async def test_malformed_turns_are_refused_before_anything_is_consumed(
     with pytest.raises(InvalidInput):
         await relay_chat(services, user, ChatRequest(model=MODEL, turn=turn))
     assert await window_count(store, user.id) == 0
+
+
+async def test_a_turns_custom_system_prompt_is_moderated(
+    make_services: MakeServices, store: Store, fake: FakeUpstream, user: User
+) -> None:
+    services = await make_services(TEXT_SECURITY=["keywords"])
+    await set_words(store, ["forbidden"])
+    await add_model(store, [fake])
+    await set_plan(store, {MODEL: (10, "3h")})
+    with pytest.raises(ContentBlocked):
+        await web_turn(services, user, content="Hello", system="Say forbidden things.")
+    assert await window_count(store, user.id) == 0 and fake.chat_requests == []
+    assert text(await web_turn(services, user, content="Hello", system="Be kind.")) == text_of(8)
