@@ -58,11 +58,13 @@ def openai_error(status: int, message: str, code: str, kind: str | None = None, 
 def _core_error_response(error: errors.CoreError) -> Response:
     status, code, message = status_for(error), error.code, error.message
     upstream_status = error.data.get("upstream_status")
+    kind = OPENAI_TYPES.get(code)
     if isinstance(error, errors.UpstreamError) and isinstance(upstream_status, int) and 400 <= upstream_status < 500:
         status = 400 if upstream_status in (401, 403) else upstream_status  # the client's request was refused
+        if upstream_status not in (401, 403):  # typed as OpenAI types a refused request, with its code if it gave one
+            kind, code = "invalid_request_error", str(error.data.get("upstream_code") or code)
     if isinstance(error, errors.NotAuthenticated):
         code, message = "invalid_api_key", "Incorrect or missing API key; pass `Authorization: Bearer sk-...`."
-    kind = OPENAI_TYPES.get(code)
     if isinstance(error, errors.DailyTokensExceeded):
         code = errors.QuotaExceeded.code  # OpenAI clients expect a 429 rate_limit_exceeded for any plan limit
     retry_after = error.data.get("retry_after")

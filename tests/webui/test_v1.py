@@ -313,6 +313,13 @@ async def test_an_upstream_refusal_is_the_callers_400_and_refunded(
     response = await caller.chat(stream=True)
     assert response.status_code == 400
     assert_openai_error(await response.get_json(), "context_length_exceeded")
+    fake.behaviour = Behaviour(status=400, error_code="invalid_value")
+    response = await caller.chat(stream=True)
+    assert response.status_code == 400  # the upstream's own code, typed as OpenAI types a refused request
+    assert_openai_error(await response.get_json(), "invalid_value", "invalid_request_error")
+    fake.behaviour = Behaviour(status=400)
+    response = await caller.chat()
+    assert_openai_error(await response.get_json(), "invalid_request_error")  # no code given: its type
     assert await window_count(store, caller.user_id) == 0
 
 
