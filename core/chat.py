@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ from core.moderation import OutputGuard
 from core.plans import Plan
 from core.quotas import QuotaTicket, consume_quota, refund_quota
 from core.relay import RelayStream, Usage
+from core.sse import DONE
 from core.subscriptions import Subscription, current_plan, plan_for
 from core.tokens import count_tokens
 from core.usage import record_usage
@@ -160,6 +163,7 @@ async def answer_charged(
         raise
     start = await charge.open(upstream)
     answer = _Answer(charge, upstream, services.moderation.output_guard(user_id=charged.user_id), start)
+    answer.usage_chunk = request.include_usage and request.turn is None  # /v1 asked for stream_options.include_usage
     return ChatStream(answer.events(), start, answer.finish)
 
 
@@ -265,6 +269,7 @@ class _Answer:
         self.completed = False
         self.failed = False
         self.finished = False
+        self.usage_chunk = False  # give the caller a usage chunk when the upstream sent none
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
         guard, delivered = self.guard, self.delivered
@@ -283,7 +288,10 @@ class _Answer:
                     return
                 if content:
                     delivered.append(content)
-                yield ChatDelta(content, event.raw)
+                raw = event.raw
+                if event.done and self.usage_chunk and event.error is None and self.upstream.usage.estimated:
+                    raw = with_usage_chunk(raw, self.upstream.usage, self.charge.model.id)
+                yield ChatDelta(content, raw)
                 if event.error is not None:
                     self.failed = True
                     yield ChatError(_upstream_failure(event.error), b"")
@@ -318,6 +326,18 @@ class _Answer:
             await self.charge.refund()  # the upstream failed before the first token: nothing is charged
             return
         await self.charge.settle(self.usage(), "".join(self.delivered))
+
+
+def with_usage_chunk(raw: bytes, usage: Usage, model: str) -> bytes:
+    """Put an OpenAI usage chunk (our count) before the stream's closing [DONE]."""
+    chunk = {
+        "id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion.chunk", "created": int(time.time()),
+        "model": model, "choices": [],
+        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                  "total_tokens": usage.total_tokens},
+    }  # fmt: skip
+    event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+    return raw[: -len(DONE)] + event + DONE if raw.endswith(DONE) else raw + event
 
 
 def _upstream_failure(error: Mapping[str, Any]) -> UpstreamError:

@@ -237,6 +237,25 @@ async def test_the_daily_token_cap_is_a_429_with_the_wait_until_midnight_utc(
     assert await window_count(store, caller.user_id) == 1
 
 
+async def test_a_usage_chunk_is_given_when_asked_for_and_the_upstream_sent_none(
+    make_app: MakeApp, store: Store, fake: FakeUpstream
+) -> None:
+    caller = await make_caller(make_app, store, fake)
+    fake.behaviour = Behaviour(usage=False)
+    for asked in (True, False, True):  # the ordinary path first, then the fast one
+        response = await caller.chat(stream=True, stream_options={"include_usage": asked})
+        events = sse_events(await response.get_data())
+        assert content_of(events) == text_of(8) and events[-1] == "[DONE]"
+        usage_chunks = [event for event in events[:-1] if event.get("usage")]
+        if not asked:
+            assert usage_chunks == []
+            continue
+        assert usage_chunks == [events[-2]] and events[-2]["choices"] == []
+        usage = events[-2]["usage"]
+        assert usage["completion_tokens"] == count_tokens(text_of(8), MODEL)
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > usage["completion_tokens"]
+
+
 async def test_a_non_stream_call_returns_the_upstream_json(make_app: MakeApp, store: Store, fake: FakeUpstream) -> None:
     caller = await make_caller(make_app, store, fake)
     response = await caller.chat()
