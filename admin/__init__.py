@@ -12,7 +12,7 @@ from pathlib import Path
 from quart import Blueprint, Quart
 
 from core.services import Services
-from webui import i18n, security
+from webui import compression, i18n, security
 from webui.errors import register_error_handlers
 from webui.pages import asset_url
 
@@ -44,7 +44,7 @@ def create_admin_app(services: Services) -> Quart:
     app.extensions["services"] = services
     app.extensions[i18n.USER_LOADER] = current_admin  # the admin's own language counts on dashboard pages
     register_error_handlers(app)
-    for blueprint in (security.bp, i18n.bp, _shared_ui(), views.bp):
+    for blueprint in (security.bp, compression.bp, i18n.bp, _shared_ui(), views.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["asset"] = asset_url
     return app

@@ -13,6 +13,7 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.api_auth",
     "webui.api_account",
     "webui.security",
+    "webui.compression",
     "webui.i18n",
     "webui.pages",
     "webui.chat_page",

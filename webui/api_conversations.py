@@ -9,6 +9,7 @@ from urllib.parse import quote
 from quart import Blueprint, Response, g, request
 
 from core.conversations import (
+    MODEL_MAX_CHARS,
     create_conversation,
     delete_conversation,
     export_markdown,
@@ -17,8 +18,8 @@ from core.conversations import (
     list_conversations,
     rename_conversation,
 )
-from core.errors import InvalidInput
-from core.models import list_models
+from core.errors import InvalidInput, ModelNotFound
+from core.models import cached_model, list_models
 from webui.auth import require_user
 from webui.context import services
 from webui.validation import Body, parse_body
@@ -64,6 +65,10 @@ async def create() -> tuple[dict[str, Any], int]:
     body = await parse_body(NewConversation)
     svc = services()
     model = body.model or await _default_model()
+    if body.model is not None and len(body.model) <= MODEL_MAX_CHARS:  # (a longer name is refused as too long)
+        known = await cached_model(svc.store, body.model)
+        if known is None or not known.enabled:
+            raise ModelNotFound(f"The model `{body.model}` does not exist.", model=body.model)
     conversation = await create_conversation(
         svc.store, g.user.id, model=model, channel="web", title=body.title, now=svc.clock(), settings=svc.settings
     )

@@ -55,6 +55,9 @@ async def test_signed_out_gets_401(client: QuartClient, method: str, path: str) 
 
 async def test_create_list_read_rename_delete(auth: AuthActions, store: Store) -> None:
     await auth.register()
+    for position, model_id in enumerate(("gpt-4o-mini", "gpt-4o")):
+        upstreams = [Upstream("u1", "http://127.0.0.1:9")]
+        await save_model(store, Model(model_id, model_id, 128_000, upstreams, position=position))
     first = await _create(auth, model="gpt-4o", title="Plans")
     second = await _create(auth)
     assert first["title"] == "Plans" and first["model"] == "gpt-4o" and first["channel"] == "web"
@@ -138,6 +141,15 @@ async def test_bad_create_is_400_and_writes_nothing(auth: AuthActions, body: dic
     await auth.register()
     response = await auth.client.post("/api/conversations", json=body, headers=auth.headers)
     assert await _error(response) == (400, "invalid_input")
+    assert (await _json(await auth.client.get("/api/conversations")))["conversations"] == []
+
+
+async def test_an_unknown_or_disabled_model_is_refused_and_nothing_written(auth: AuthActions, store: Store) -> None:
+    await auth.register()
+    await save_model(store, Model("off", "Off", 8_000, [Upstream("u1", "http://127.0.0.1:9")], enabled=False))
+    for model_id in ("nope", "off"):
+        response = await auth.client.post("/api/conversations", json={"model": model_id}, headers=auth.headers)
+        assert await _error(response) == (404, "model_not_found")
     assert (await _json(await auth.client.get("/api/conversations")))["conversations"] == []
 
 
