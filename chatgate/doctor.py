@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from chatgate.runtime import open_store, seed_runtime_config
 from core.services import Services, build_services
@@ -34,20 +33,22 @@ def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
 
 
 async def _provider_findings(services: Services) -> list[tuple[str, str]]:
+    """Ask every configured delivery and moderation provider once, with its real credentials."""
     findings: list[tuple[str, str]] = []
-    checks: list[tuple[str, Callable[[], Awaitable[list[str]]]]] = []
     for name in ("notifier", "moderation"):
         component = getattr(services, name, None)
-        if component is not None and hasattr(component, "check"):
-            checks.append((name, component.check))
-    for name, check in checks:
+        if component is None or not hasattr(component, "check"):
+            continue
         try:
-            problems = await check()
+            problems = await component.check()
         except Exception as exc:  # a doctor reports, it never crashes
             problems = [f"check failed: {type(exc).__name__}: {exc}"]
         findings.extend((FAIL, f"{name}: {problem}") for problem in problems)
         if not problems:
             findings.append((OK, f"{name}: configured providers look right"))
+        # What a check itself costs (Tencent TMS has no free call), so a paid doctor run is never a surprise.
+        notes: list[str] = component.check_notes() if hasattr(component, "check_notes") else []
+        findings.extend((OK, f"{name}: note: {note}") for note in notes)
     return findings
 
 

@@ -10,6 +10,7 @@ MODERATION_OUTPUT_CHUNK_CHARS plus some overlap with the previous chunk.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -158,15 +159,34 @@ class Moderation:
         raise ContentBlocked(message, provider=verdict.provider, label=verdict.label, direction=direction)
 
     async def check(self) -> list[str]:
-        """Name what is missing for each selected provider (for `chatgate doctor`)."""
-        problems = [
-            f"{provider.name}: missing {', '.join(missing)}"
-            for provider in self.providers
-            if (missing := provider.missing_settings())
-        ]
+        """Name what is missing for each selected provider, else ask it once (for `chatgate doctor`)."""
+        # Providers are asked concurrently (each within MODERATION_TIMEOUT_SECONDS), answers kept in pipeline order.
+        answers = await asyncio.gather(*map(_probe, self.providers))
+        problems = [problem for answer in answers for problem in answer]
         if self.keywords is not None and not await self.store.redis.scard(self.store.keys.moderation_words()):
             problems.append("keywords: the word list is empty (add words in the dashboard)")
         return problems
+
+    def check_notes(self) -> list[str]:
+        """Say what the doctor's provider calls cost, where they are not free (Tencent TMS)."""
+        return [
+            f"{provider.name}: {note}"
+            for provider in self.remote
+            if (note := getattr(provider, "CHECK_NOTE", "")) and not provider.missing_settings()
+        ]
+
+
+async def _probe(provider: Provider) -> list[str]:
+    """Name the settings a provider misses, else run its doctor call (keywords have none)."""
+    if missing := provider.missing_settings():
+        return [f"{provider.name}: missing {', '.join(missing)}"]
+    probe = getattr(provider, "probe", None)
+    if probe is None:
+        return []
+    try:
+        return list(await probe())
+    except Exception as exc:  # a doctor reports, it never crashes
+        return [f"{provider.name}: check failed ({type(exc).__name__})"]
 
 
 class OutputGuard:

@@ -88,6 +88,17 @@ class BaiduProvider:
         )
         return merge_chunks(results, NAME)
 
+    async def probe(self) -> list[str]:
+        """Fetch a fresh access token (free), for the doctor: proves BAIDU_APIKEY and BAIDU_SECRETKEY.
+
+        The shared token is left alone: a cached one would prove nothing about the keys set now.
+        """
+        try:
+            await self._fetch_token()
+        except ProviderError as exc:
+            return [f"{exc} (at {self._base}{TOKEN_PATH})"]
+        return []
+
     async def _check_chunk(self, chunk: str, user_id: str, token: str) -> Verdict:
         data = await self._censor(chunk, user_id, token)
         if data.get("error_code") in TOKEN_ERRORS:

@@ -44,6 +44,14 @@ class OpenAIProvider:
                 break
         return worst(verdicts, NAME)
 
+    async def probe(self) -> list[str]:
+        """Moderate "ok" once (moderations are free), for the doctor: proves the endpoint, the key and the model."""
+        try:
+            await self._check_batch(["ok"])
+        except ProviderError as exc:
+            return [f"{exc} (at {self._url})"]
+        return []
+
     async def _check_batch(self, chunks: list[str]) -> list[Verdict]:
         body = {"model": self._settings.OPENAI_MODERATION_MODEL, "input": chunks}
         headers = {"Authorization": f"Bearer {self._settings.OPENAI_API_KEY.get_secret_value()}"}

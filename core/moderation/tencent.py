@@ -33,6 +33,8 @@ class TencentProvider:
     """Check texts with TMS; one signed POST per chunk."""
 
     name = NAME
+    # TMS has no free read-only call, so the doctor spends one text check on "ok"; the doctor prints this.
+    CHECK_NOTE = 'checked by moderating the text "ok": one billed TextModeration call (one text check) per doctor run'
 
     def __init__(self, settings: Settings, http: httpx.AsyncClient, clock: Callable[[], float]) -> None:
         self._settings = settings
@@ -53,6 +55,14 @@ class TencentProvider:
         chunks = split_chars(text, MAX_CHARS, OVERLAP_CHARS)
         results = await asyncio.gather(*(self._check_chunk(c, user_id) for c in chunks), return_exceptions=True)
         return merge_chunks(results, NAME)
+
+    async def probe(self) -> list[str]:
+        """Moderate "ok" once (TC3-signed), for the doctor: proves the endpoint, the SecretId and the SecretKey."""
+        try:
+            await self._check_chunk("ok", "")
+        except ProviderError as exc:
+            return [f"{exc} (at {self._url})"]
+        return []
 
     def _body(self, chunk: str, user_id: str) -> bytes:
         body: dict[str, Any] = {"Content": base64.b64encode(chunk.encode("utf-8")).decode("ascii")}

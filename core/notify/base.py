@@ -27,7 +27,7 @@ class Provider(Protocol):
         ...
 
     async def check(self) -> list[str]:
-        """List problems, probing the provider only where that costs nothing (SMTP)."""
+        """List problems: the settings, then one harmless authenticated call to the provider."""
         ...
 
 
@@ -72,8 +72,12 @@ def missing_settings(settings: Settings, provider: str, names: tuple[str, ...]) 
     return [f"{provider}: set {', '.join(empty)}"] if empty else []
 
 
+# Query parameters that carry a code (Aliyun's signed query) or a key (Elastic v2 `apikey`): never logged.
+MASKED_PARAMS = ("TemplateParam", "apikey")
+
+
 class _HideCodesInUrls(logging.Filter):
-    """Mask the SMS template parameters (the code) in the URLs httpx logs at INFO level."""
+    """Mask codes and keys in the URLs httpx logs at INFO level."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -82,8 +86,10 @@ class _HideCodesInUrls(logging.Filter):
 
 
 def _masked(arg: object) -> object:
-    if isinstance(arg, httpx.URL) and "TemplateParam" in arg.params:
-        return arg.copy_set_param("TemplateParam", "***")
+    if isinstance(arg, httpx.URL):
+        for name in MASKED_PARAMS:
+            if name in arg.params:
+                arg = arg.copy_set_param(name, "***")
     return arg
 
 
@@ -91,7 +97,7 @@ _URL_MASK = _HideCodesInUrls()
 
 
 def hide_codes_in_http_logs() -> None:
-    """Keep codes out of httpx's request log: Aliyun carries them in the signed query string."""
+    """Keep codes and keys out of httpx's request log (Aliyun's signed query, Elastic's `apikey`)."""
     httpx_log = logging.getLogger("httpx")
     if _URL_MASK not in httpx_log.filters:
         httpx_log.addFilter(_URL_MASK)
@@ -102,3 +108,26 @@ def bad_base_url(provider: str, name: str, url: str) -> list[str]:
     if url.startswith(("https://", "http://")):
         return []
     return [f"{provider}: {name} must start with https:// (got {url!r})"]
+
+
+def check_timeout(settings: Settings) -> float:
+    """Seconds a doctor probe waits for a provider: the provider-call timeout the moderation probes use too."""
+    return settings.MODERATION_TIMEOUT_SECONDS
+
+
+def origin(url: str) -> str:
+    """Return scheme://host[:port] of a URL, the part of an endpoint safe to print (no path, query or userinfo)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+async def probe(
+    http: httpx.AsyncClient, provider: str, method: str, url: str, settings: Settings, **kwargs: Any
+) -> httpx.Response | str:
+    """Send one doctor request (short timeout); return the answer, or a problem line when it cannot be had."""
+    try:
+        return await http.request(method, url, timeout=check_timeout(settings), **kwargs)
+    except httpx.HTTPError as exc:
+        # The URL may carry a key (Elastic): name only its origin.
+        return f"{provider}: cannot reach {origin(url)}: {type(exc).__name__}"

@@ -9,6 +9,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiosmtplib
 import httpx
@@ -20,7 +21,9 @@ from core.notify.base import (
     json_object,
     log,
     missing_settings,
+    origin,
     post,
+    probe,
 )
 from core.notify.messages import EmailContent
 from core.settings import Settings
@@ -133,7 +136,18 @@ class MailgunEmail:
         )
 
     async def check(self) -> list[str]:
-        return self.problems()
+        """Read the sending domain (GET /v3/domains/{domain}): proves the key, the region and the domain."""
+        found = self.problems()
+        if found:
+            return found
+        s = self._settings
+        base = s.MAILGUN_API_BASE.rstrip("/")
+        url = f"{base}/v3/domains/{quote(s.MAILGUN_EMAIL_DOMAIN, safe='')}"
+        auth = ("api", s.MAILGUN_EMAIL_API_KEY.get_secret_value())
+        answer = await probe(self._http, self.name, "GET", url, s, auth=auth)
+        if isinstance(answer, str):
+            return [answer]
+        return _mailgun_domain_problems(answer, s.MAILGUN_EMAIL_DOMAIN, origin(base))
 
     async def send(self, to: str, content: EmailContent) -> None:
         s = self._settings
@@ -170,7 +184,23 @@ class ElasticEmail:
         )
 
     async def check(self) -> list[str]:
-        return self.problems()
+        """Load the account (GET /v2/account/load): proves the key; the key is masked in the httpx log."""
+        found = self.problems()
+        if found:
+            return found
+        s = self._settings
+        base = s.ELASTIC_EMAIL_API_BASE.rstrip("/")
+        params = {"apikey": s.ELASTICE_EMAIL_API_KEY.get_secret_value()}
+        answer = await probe(self._http, self.name, "GET", f"{base}/v2/account/load", s, params=params)
+        if isinstance(answer, str):
+            return [answer]
+        body = json_object(answer)
+        if answer.status_code == 200 and body.get("success") is True:
+            return []
+        if body.get("success") is False:
+            # The error text is Elastic's ("Incorrect apikey"); the answer to a good key would carry the key itself.
+            return [f"elastic: {origin(base)} refused ELASTICE_EMAIL_API_KEY: {str(body.get('error'))[:200]}"]
+        return [f"elastic: unexpected answer from {origin(base)}: HTTP {answer.status_code}"]
 
     async def send(self, to: str, content: EmailContent) -> None:
         s = self._settings
@@ -189,6 +219,28 @@ class ElasticEmail:
         if response.status_code == 200 and json_object(response).get("success") is True:
             return
         raise delivery_failed("email", self.name, excerpt(response))
+
+
+def _mailgun_domain_problems(answer: httpx.Response, domain: str, where: str) -> list[str]:
+    """Read Mailgun's answer to GET /v3/domains/{domain}: 401 bad key, 404 unknown domain, else its state."""
+    # Accounts, keys and domains live in one region: a refusal is often the other region's host.
+    region = (
+        "keys and domains belong to one region: MAILGUN_API_BASE is https://api.mailgun.net (US) "
+        "or https://api.eu.mailgun.net (EU)"
+    )
+    if answer.status_code == 401:
+        return [f"mailgun: {where} refused MAILGUN_EMAIL_API_KEY (HTTP 401); {region}"]
+    if answer.status_code == 404:
+        return [f"mailgun: {where} knows no domain {domain!r} in this account (HTTP 404); {region}"]
+    details = json_object(answer).get("domain")
+    if answer.status_code != 200 or not isinstance(details, dict):
+        return [f"mailgun: unexpected answer from {where}: HTTP {answer.status_code}"]
+    state = str(details.get("state") or "")
+    if details.get("is_disabled") or state == "disabled":
+        return [f"mailgun: the domain {domain!r} is disabled in Mailgun"]
+    if state == "unverified":
+        return [f"mailgun: the domain {domain!r} is unverified: Mailgun sends from it once its DNS records verify"]
+    return []
 
 
 class ConsoleEmail:

@@ -164,3 +164,33 @@ async def test_httpx_request_logs_never_show_the_token_or_secret(
     lines = [record.getMessage() for record in caplog.records if record.name == "httpx"]
     assert len(lines) == 2 and all("***" in line for line in lines)
     assert not any(token in line or baidu.secret_key in line for line in lines)
+
+
+# --- the doctor's check --------------------------------------------------------------------------------------------
+async def test_probe_fetches_a_fresh_token_and_leaves_the_shared_one(
+    settings: Settings, store: Store, baidu: FakeBaiduCensor, http: httpx.AsyncClient
+) -> None:
+    provider = BaiduProvider(baidu_settings(settings, baidu), store, http)
+    shared = await provider.access_token()
+    assert await provider.probe() == []
+    assert baidu.token_requests == 2 and baidu.censor_requests == []  # free: no text was censored
+    assert await store.redis.get(store.keys.baidu_token()) == shared
+
+
+async def test_probe_names_wrong_keys_without_echoing_them(
+    settings: Settings, store: Store, baidu: FakeBaiduCensor, http: httpx.AsyncClient
+) -> None:
+    wrong = baidu_settings(settings, baidu, BAIDU_SECRETKEY=SecretStr("wrong-baidu-secret"))
+    [problem] = await BaiduProvider(wrong, store, http).probe()
+    assert problem == f"baidu: token refused: Client authentication failed (at {baidu.url}/oauth/2.0/token)"
+    [unknown] = await BaiduProvider(baidu_settings(settings, baidu, BAIDU_APIKEY="nope"), store, http).probe()
+    assert "unknown client id" in unknown and baidu.secret_key not in unknown
+
+
+async def test_probe_reports_an_unreachable_endpoint(
+    settings: Settings, store: Store, baidu: FakeBaiduCensor, http: httpx.AsyncClient
+) -> None:
+    async with FakeBaiduCensor() as gone:
+        closed = gone.url
+    [down] = await BaiduProvider(baidu_settings(settings, baidu, BAIDU_API_BASE=closed), store, http).probe()
+    assert down == f"baidu: request failed (ConnectError) (at {closed}/oauth/2.0/token)"

@@ -80,3 +80,27 @@ async def test_a_separate_moderation_endpoint_wins(
         settings, fake, OPENAI_ENDPOINT="http://127.0.0.1:9", OPENAI_MODERATION_ENDPOINT=fake.url
     )
     assert (await OpenAIProvider(configured, http).check("kill them", "1")).decision == "block"
+
+
+# --- the doctor's check --------------------------------------------------------------------------------------------
+async def test_probe_moderates_ok_once(settings: Settings, fake: FakeOpenAIModeration, http: httpx.AsyncClient) -> None:
+    assert await OpenAIProvider(openai_settings(settings, fake), http).probe() == []
+    assert fake.inputs == [["ok"]]
+
+
+async def test_probe_names_a_wrong_key_without_echoing_it(
+    settings: Settings, fake: FakeOpenAIModeration, http: httpx.AsyncClient
+) -> None:
+    wrong = openai_settings(settings, fake, OPENAI_API_KEY=SecretStr("sk-wrong-key"))
+    [problem] = await OpenAIProvider(wrong, http).probe()
+    assert problem == f"openai: HTTP 401: invalid_api_key (at {fake.url}/v1/moderations)"
+    assert "sk-wrong-key" not in problem and fake.inputs == []
+
+
+async def test_probe_reports_an_unreachable_endpoint(
+    settings: Settings, fake: FakeOpenAIModeration, http: httpx.AsyncClient
+) -> None:
+    async with FakeOpenAIModeration() as gone:
+        closed = gone.url
+    [down] = await OpenAIProvider(openai_settings(settings, fake, OPENAI_ENDPOINT=closed), http).probe()
+    assert down == f"openai: request failed (ConnectError) (at {closed}/v1/moderations)"

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from core.errors import ContentBlocked
 from core.moderation import Moderation, Verdict, build_moderation, recent_blocks, set_words
+from core.moderation.tencent import TencentProvider
 from core.services import build_services
 from core.settings import Settings
 from core.store import Store
@@ -200,6 +201,21 @@ async def test_check_names_missing_keys_for_doctor(settings: Settings, store: St
     ]
     await set_words(store, ["x"])
     assert len(await build_moderation(selected, store, http).check()) == 3
+
+
+async def test_check_asks_each_configured_provider_once(
+    settings: Settings, store: Store, tms: FakeTencentTMS, baidu: FakeBaiduCensor, http: httpx.AsyncClient
+) -> None:
+    await set_words(store, ["x"])
+    selected = configure(settings, tms, baidu, "keywords", "tencent", "baidu")
+    moderation = build_moderation(selected, store, http)
+    assert await moderation.check() == []
+    assert [request.text for request in tms.requests] == ["ok"] and baidu.token_requests == 1
+    assert moderation.check_notes() == [f"tencent: {TencentProvider.CHECK_NOTE}"]
+    wrong = configure(settings, tms, baidu, "tencent", "baidu", TENCENT_SECRETKEY=SecretStr("wrong"), BAIDU_APIKEY="x")
+    problems = await build_moderation(wrong, store, http).check()
+    assert [problem.split(":")[0] for problem in problems] == ["tencent", "baidu"]  # pipeline order
+    assert "AuthFailure.SignatureFailure" in problems[0] and "token refused" in problems[1]
 
 
 async def test_services_carry_the_moderation(settings: Settings, store: Store) -> None:

@@ -136,3 +136,41 @@ async def test_fail_open_and_fail_closed_on_a_wrong_signature(
         await closed.check_input("hello", user_id=1)
     assert caught.value.data == {"provider": "tencent", "label": "provider_unavailable", "direction": "input"}
     assert "wrong" not in repr(caught.value)
+
+
+# --- the doctor's check --------------------------------------------------------------------------------------------
+async def test_probe_passes_with_one_signed_call(
+    settings: Settings, tms: FakeTencentTMS, http: httpx.AsyncClient
+) -> None:
+    provider = TencentProvider(tms_settings(settings, tms), http, time.time)
+    assert await provider.probe() == []
+    [seen] = tms.requests
+    assert (seen.text, seen.error, seen.headers["x-tc-action"]) == ("ok", "", "TextModeration")
+    assert "billed" in TencentProvider.CHECK_NOTE  # the doctor prints what the check costs
+
+
+async def test_probe_names_a_wrong_secret_without_echoing_it(
+    settings: Settings, tms: FakeTencentTMS, http: httpx.AsyncClient
+) -> None:
+    wrong = tms_settings(settings, tms, TENCENT_SECRETKEY=SecretStr("wrong-tms-secret"))
+    [problem] = await TencentProvider(wrong, http, time.time).probe()
+    assert problem.startswith("tencent: AuthFailure.SignatureFailure: ") and f"(at {tms.url}/)" in problem
+    assert "wrong-tms-secret" not in problem and tms.secret_key not in problem
+    [unknown_id] = await TencentProvider(
+        tms_settings(settings, tms, TENCENT_SECRETID="AKIDnope"), http, time.time
+    ).probe()
+    assert "AuthFailure.SecretIdNotFound" in unknown_id
+
+
+async def test_probe_reports_unreachable_and_slow_endpoints(
+    settings: Settings, tms: FakeTencentTMS, http: httpx.AsyncClient
+) -> None:
+    async with FakeTencentTMS() as gone:
+        closed = gone.url
+    [down] = await TencentProvider(tms_settings(settings, tms, TENCENT_TMS_ENDPOINT=closed), http, time.time).probe()
+    assert down == f"tencent: request failed (ConnectError) (at {closed}/)"
+    tms.fail = "timeout"
+    slow = tms_settings(settings, tms, MODERATION_TIMEOUT_SECONDS=0.3)
+    started = time.monotonic()
+    [late] = await TencentProvider(slow, http, time.time).probe()
+    assert "ReadTimeout" in late and time.monotonic() - started < 2

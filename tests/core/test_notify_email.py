@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -213,3 +215,94 @@ async def test_console_email_logs_the_code_for_development(
     record = caplog.records[-1]
     assert record.levelno == logging.WARNING
     assert "DEVELOPMENT ONLY" in record.getMessage() and CODE in record.getMessage()
+
+
+# --- doctor checks of the HTTP providers ---------------------------------------------------------------------------
+async def test_mailgun_check_reads_the_domain(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with MailgunFake() as mailgun:
+        assert await notifier(settings, http, **mailgun.settings_update()).check() == []
+        assert mailgun.domain_reads == 1 and mailgun.messages == []  # one read, nothing sent
+
+
+async def test_mailgun_check_names_a_wrong_key_without_echoing_it(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with MailgunFake() as mailgun:
+        update = {**mailgun.settings_update(), "MAILGUN_EMAIL_API_KEY": SecretStr("key-wrong-0123456789")}
+        problems = await notifier(settings, http, **update).check()
+    assert len(problems) == 1 and "refused MAILGUN_EMAIL_API_KEY (HTTP 401)" in problems[0]
+    assert "key-wrong" not in problems[0] and mailgun.domain_reads == 0
+
+
+async def test_mailgun_check_names_an_unknown_or_unusable_domain(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with MailgunFake() as mailgun:
+        update = {**mailgun.settings_update(), "MAILGUN_EMAIL_DOMAIN": "mg.other.test"}
+        [unknown] = await notifier(settings, http, **update).check()
+        assert "no domain 'mg.other.test'" in unknown and "HTTP 404" in unknown
+        mailgun.state = "unverified"
+        [unverified] = await notifier(settings, http, **mailgun.settings_update()).check()
+        assert "unverified" in unverified
+        mailgun.state = "disabled"
+        [disabled] = await notifier(settings, http, **mailgun.settings_update()).check()
+        assert "disabled" in disabled
+
+
+async def test_mailgun_check_reports_an_unreachable_host(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with MailgunFake() as mailgun:
+        update = mailgun.settings_update()
+    port = closed_port()
+    update["MAILGUN_API_BASE"] = f"http://127.0.0.1:{port}"
+    problems = await notifier(settings, http, **update).check()
+    assert problems == [f"mailgun: cannot reach http://127.0.0.1:{port}: ConnectError"]
+
+
+async def test_elastic_check_loads_the_account(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with ElasticFake() as elastic:
+        assert await notifier(settings, http, **elastic.settings_update()).check() == []
+        assert elastic.account_loads == 1 and elastic.messages == []
+
+
+async def test_elastic_check_names_a_wrong_key_and_never_logs_a_key(
+    settings: Settings, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with ElasticFake() as elastic:
+        assert await notifier(settings, http, **elastic.settings_update()).check() == []
+        wrong = "ELASTIC-WRONG-KEY-0000"
+        update = {**elastic.settings_update(), "ELASTICE_EMAIL_API_KEY": SecretStr(wrong)}
+        problems = await notifier(settings, http, **update).check()
+    assert len(problems) == 1 and "refused ELASTICE_EMAIL_API_KEY: Incorrect apikey" in problems[0]
+    assert wrong not in problems[0]
+    assert "account/load?apikey=%2A%2A%2A" in caplog.text  # httpx logged the request, with the key masked
+    assert elastic.api_key not in caplog.text and wrong not in caplog.text
+
+
+async def test_elastic_check_reports_an_unreachable_host(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with ElasticFake() as elastic:
+        update = elastic.settings_update()
+    port = closed_port()
+    update["ELASTIC_EMAIL_API_BASE"] = f"http://127.0.0.1:{port}"
+    problems = await notifier(settings, http, **update).check()
+    assert problems == [f"elastic: cannot reach http://127.0.0.1:{port}: ConnectError"]
+    assert elastic.api_key not in problems[0]
+
+
+async def test_http_checks_give_up_after_the_provider_timeout(settings: Settings, http: httpx.AsyncClient) -> None:
+    release = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # take the request, answer nothing until the test ends
+        await release.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with MailgunFake() as mailgun:
+            update = {**mailgun.settings_update(), "MAILGUN_API_BASE": f"http://127.0.0.1:{port}"}
+        started = time.monotonic()
+        problems = await notifier(settings, http, MODERATION_TIMEOUT_SECONDS=0.3, **update).check()
+        assert problems == [f"mailgun: cannot reach http://127.0.0.1:{port}: ReadTimeout"]
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+        server.close()
+        await server.wait_closed()

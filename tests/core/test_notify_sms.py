@@ -273,3 +273,119 @@ async def test_console_sms_logs_the_code_for_development(
     record = caplog.records[-1]
     assert record.levelno == logging.WARNING
     assert "DEVELOPMENT ONLY" in record.getMessage() and CODE in record.getMessage()
+
+
+# --- doctor checks -------------------------------------------------------------------------------------------------
+async def test_aliyun_check_lists_signatures_with_a_signed_call(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with AliyunSmsFake() as aliyun:
+        assert await notifier(settings, http, **aliyun.settings_update()).check() == []
+        assert aliyun.actions == ["QuerySmsSignList"] and aliyun.messages == []
+
+
+async def test_aliyun_check_names_wrong_credentials_without_echoing_them(
+    settings: Settings, http: httpx.AsyncClient
+) -> None:
+    async with AliyunSmsFake() as aliyun:
+        wrong_secret = {**aliyun.settings_update(), "SMS_ACCESS_KEY_SECRET": SecretStr("wrong-secret-0123")}
+        [bad_secret] = await notifier(settings, http, **wrong_secret).check()
+        [bad_id] = await notifier(
+            settings, http, **{**aliyun.settings_update(), "SMS_ACCESS_KEY_ID": "LTAI-nope"}
+        ).check()
+        late = await notifier(settings, http, clock=-3600, **aliyun.settings_update()).check()
+    assert "refused SMS_ACCESS_KEY_ID / SMS_ACCESS_KEY_SECRET (SignatureDoesNotMatch)" in bad_secret
+    assert "wrong-secret" not in bad_secret and aliyun.access_key_secret not in bad_secret
+    assert "(InvalidAccessKeyId.NotFound)" in bad_id
+    assert late == [
+        f"aliyun: {aliyun.url} refused the request time (InvalidTimeStamp.Expired): check this machine's clock"
+    ]
+    assert aliyun.actions == []  # nothing got past the signature check
+
+
+async def test_aliyun_check_looks_for_the_signature(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with AliyunSmsFake() as aliyun:
+        aliyun.signs = {f"Other{i:02}": "AUDIT_STATE_PASS" for i in range(3)}
+        [missing] = await notifier(settings, http, **aliyun.settings_update()).check()
+        assert missing == "aliyun: this account has no signature 'ChatGate' (SMS_SIGN_NAME)"
+        aliyun.signs = {f"Other{i:02}": "AUDIT_STATE_PASS" for i in range(60)}  # more than one page: no verdict
+        assert await notifier(settings, http, **aliyun.settings_update()).check() == []
+        aliyun.signs = {"ChatGate": "AUDIT_STATE_NOT_PASS"}
+        [rejected] = await notifier(settings, http, **aliyun.settings_update()).check()
+        assert rejected == "aliyun: SMS_SIGN_NAME 'ChatGate' is AUDIT_STATE_NOT_PASS, not approved"
+
+
+async def test_aliyun_check_accepts_a_send_only_ram_user(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with AliyunSmsFake() as aliyun:
+        aliyun.forbidden = {"QuerySmsSignList"}  # the signature was valid: the key works, listing is not allowed
+        assert await notifier(settings, http, **aliyun.settings_update()).check() == []
+        assert aliyun.actions == ["QuerySmsSignList"]
+
+
+async def test_aliyun_check_reports_an_unreachable_endpoint(settings: Settings, http: httpx.AsyncClient) -> None:
+    port = closed_port()
+    async with AliyunSmsFake() as aliyun:
+        update = {**aliyun.settings_update(), "ALIYUN_SMS_ENDPOINT": f"http://127.0.0.1:{port}"}
+    assert await notifier(settings, http, **update).check() == [
+        f"aliyun: cannot reach http://127.0.0.1:{port}: ConnectError"
+    ]
+
+
+async def test_tencent_check_reads_the_template_with_a_signed_call(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with TencentSmsFake() as tencent:
+        assert await notifier(settings, http, **tencent.settings_update()).check() == []
+        assert tencent.actions == ["DescribeSmsTemplateList"] and tencent.messages == []
+        tencent.templates = {int(tencent.template_id): (1, 0)}  # an international template: found on the 2nd ask
+        assert await notifier(settings, http, **tencent.settings_update()).check() == []
+        assert tencent.actions[1:] == ["DescribeSmsTemplateList", "DescribeSmsTemplateList"]
+
+
+async def test_tencent_check_names_wrong_credentials_without_echoing_them(
+    settings: Settings, http: httpx.AsyncClient
+) -> None:
+    async with TencentSmsFake() as tencent:
+        wrong_secret = {**tencent.settings_update(), "SMS_ACCESS_KEY_SECRET": SecretStr("wrong-secret-0123")}
+        [bad_secret] = await notifier(settings, http, **wrong_secret).check()
+        [bad_id] = await notifier(
+            settings, http, **{**tencent.settings_update(), "SMS_ACCESS_KEY_ID": "AKID-nope"}
+        ).check()
+        [late] = await notifier(settings, http, clock=-3600, **tencent.settings_update()).check()
+    assert bad_secret == (
+        f"tencent: {tencent.url} refused SMS_ACCESS_KEY_ID / SMS_ACCESS_KEY_SECRET (AuthFailure.SignatureFailure)"
+    )
+    assert "wrong-secret" not in bad_secret and tencent.secret_key not in bad_secret
+    assert "(AuthFailure.SecretIdNotFound)" in bad_id and "AuthFailure.SignatureExpire" in late
+    assert tencent.actions == []
+
+
+async def test_tencent_check_reports_the_template_state(settings: Settings, http: httpx.AsyncClient) -> None:
+    async with TencentSmsFake() as tencent:
+        template = int(tencent.template_id)
+        tencent.templates = {template: (0, -1)}
+        [rejected] = await notifier(settings, http, **tencent.settings_update()).check()
+        assert rejected == f"tencent: template {template} is rejected 模板内容不规范"
+        tencent.templates = {template: (0, 1)}
+        assert await notifier(settings, http, **tencent.settings_update()).check() == [
+            f"tencent: template {template} is still under review"
+        ]
+        tencent.templates = {}
+        assert await notifier(settings, http, **tencent.settings_update()).check() == [
+            f"tencent: no SMS template {template} in this account (SMS_TEMPLATE_CODE)"
+        ]
+        odd = await notifier(settings, http, **{**tencent.settings_update(), "SMS_TEMPLATE_CODE": "SMS_1"}).check()
+        assert odd == ["tencent: SMS_TEMPLATE_CODE must be the numeric template ID from the Tencent Cloud SMS console"]
+
+
+async def test_tencent_check_accepts_a_sub_account_without_read_rights(
+    settings: Settings, http: httpx.AsyncClient
+) -> None:
+    async with TencentSmsFake() as tencent:
+        tencent.forbidden = {"DescribeSmsTemplateList"}
+        assert await notifier(settings, http, **tencent.settings_update()).check() == []
+
+
+async def test_tencent_check_reports_an_unreachable_endpoint(settings: Settings, http: httpx.AsyncClient) -> None:
+    port = closed_port()
+    async with TencentSmsFake() as tencent:
+        update = {**tencent.settings_update(), "TENCENT_SMS_ENDPOINT": f"http://127.0.0.1:{port}"}
+    assert await notifier(settings, http, **update).check() == [
+        f"tencent: cannot reach http://127.0.0.1:{port}: ConnectError"
+    ]

@@ -4,9 +4,14 @@ The verifier is written independently of core/notify/aliyun.py: it rebuilds the 
 arrived on the wire (decoded query re-encoded, signed headers as received, hash of the received body).
 Gateway errors use the POP shape `{"RequestId","HostId","Code","Message","Recommend"}` with a 4xx status;
 business errors are HTTP 200 with `Code != "OK"` (isv.MOBILE_NUMBER_ILLEGAL, isv.SMS_SIGNATURE_ILLEGAL, ...).
+`QuerySmsSignList` (read-only, what the doctor calls; `PageIndex`, `PageSize` 1..50) answers `{"Code": "OK",
+"SmsSignList": [{"SignName", "AuditStatus", "CreateDate", "Reason", "BusinessType", "OrderId"}], "TotalCount",
+"CurrentPage", "PageSize", "RequestId"}` from `.signs` (name -> AuditStatus, e.g. AUDIT_STATE_PASS).
 API: `AliyunSmsFake(access_key_id=, access_key_secret=, sign_name=, template_code=)`, `async with`, `.url`,
 `.messages` (dicts with PhoneNumbers, SignName, TemplateCode, TemplateParam, code), `.code_for(number)`,
-`.fail_next(code, message)` to make the next valid request fail with a business error.
+`.fail_next(code, message)` to make the next valid request fail with a business error, `.signs`,
+`.forbidden` (actions answered 403 Forbidden.RAM after a valid signature, as for a RAM user without that right),
+`.actions` (the action of every request that passed the signature check).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 MAX_SKEW_SECONDS = 15 * 60
 MAINLAND = re.compile(r"1\d{10}")
 INTERNATIONAL = re.compile(r"(?!86)[1-9]\d{7,14}")
+ACTIONS = ("SendSms", "QuerySmsSignList")
 
 
 def rfc3986(value: str) -> str:
@@ -57,6 +63,9 @@ class AliyunSmsFake(LoopbackApp):
         self.template_code = template_code
         self._nonces: set[str] = set()
         self._next_failure: tuple[str, str] | None = None
+        self.signs: dict[str, str] = {sign_name: "AUDIT_STATE_PASS"}
+        self.forbidden: set[str] = set()
+        self.actions: list[str] = []
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/", self._handle)]
@@ -102,6 +111,13 @@ class AliyunSmsFake(LoopbackApp):
         problem = self._verify(request, body)
         if problem is not None:
             return problem
+        action = request.headers["x-acs-action"]
+        self.actions.append(action)
+        if action in self.forbidden:
+            message = "User not authorized to operate on the specified resource, or this API doesn't support RAM."
+            return self._gateway_error(403, "Forbidden.RAM", message)
+        if action == "QuerySmsSignList":
+            return self._sign_list(request)
         return self._send_sms(request)
 
     def _verify(self, request: web.Request, body: bytes) -> web.Response | None:
@@ -112,7 +128,7 @@ class AliyunSmsFake(LoopbackApp):
             return self._gateway_error(400, "IncompleteSignature", "The request signature does not conform.")
         if auth.get("Credential") != self.access_key_id:
             return self._gateway_error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        if request.headers.get("x-acs-action") != "SendSms":
+        if request.headers.get("x-acs-action") not in ACTIONS:
             return self._gateway_error(404, "InvalidAction.NotFound", "Specified api is not found.")
         if request.headers.get("x-acs-version") != "2017-05-25":
             return self._gateway_error(400, "InvalidVersion", "Specified parameter Version is not valid.")
@@ -142,6 +158,29 @@ class AliyunSmsFake(LoopbackApp):
         headers = "".join(f"{name}:{request.headers.get(name, '').strip()}\n" for name in sorted(signed))
         canonical = f"{request.method}\n{request.path}\n{query}\n{headers}\n{';'.join(sorted(signed))}\n{payload_hash}"
         return "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    def _sign_list(self, request: web.Request) -> web.Response:
+        try:
+            page = int(request.query.get("PageIndex", "1"))
+            size = int(request.query.get("PageSize", "10"))
+        except ValueError:
+            return self._gateway_error(400, "InvalidParameter", "PageIndex and PageSize must be integers.")
+        if page < 1 or not 1 <= size <= 50:
+            return self._gateway_error(400, "InvalidParameter", "PageSize must be between 1 and 50.")
+        names = sorted(self.signs)
+        listed = [
+            {
+                "SignName": name,
+                "AuditStatus": self.signs[name],
+                "CreateDate": "2024-06-03 10:02:34",
+                "Reason": {"RejectInfo": "无审核备注", "RejectSubInfo": "无审核备注", "RejectDate": ""},
+                "BusinessType": "验证码类型",
+                "OrderId": "20044156924",
+            }
+            for name in names[(page - 1) * size : page * size]
+        ]
+        page_info = {"SmsSignList": listed, "TotalCount": len(names), "CurrentPage": page, "PageSize": size}
+        return web.json_response({**page_info, "Code": "OK", "Message": "OK", "RequestId": str(uuid.uuid4()).upper()})
 
     def _send_sms(self, request: web.Request) -> web.Response:
         params = request.query

@@ -2,7 +2,10 @@
 
 Wrong apikey -> `{"success": false, "error": "Incorrect apikey"}`; unverified sender or missing recipient ->
 `success: false` too; accepted -> `{"success": true, "data": {"transactionid", "messageid"}}`.
-API: `ElasticFake(api_key=..., sender=...)`, `async with`, `.url`, `.messages`, `.last_to(addr)`, `.code_for(addr)`.
+`GET|POST /v2/account/load` (what the doctor reads) -> `{"success": true, "data": {account, its apikey included}}`,
+or the same `Incorrect apikey` failure.
+API: `ElasticFake(api_key=..., sender=...)`, `async with`, `.url`, `.messages`, `.last_to(addr)`, `.code_for(addr)`,
+`.account_loads` (account/load calls answered with success).
 """
 
 from __future__ import annotations
@@ -25,9 +28,14 @@ class ElasticFake(LoopbackApp):
         super().__init__()
         self.api_key = api_key
         self.sender = sender
+        self.account_loads = 0
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/v2/email/send", self._send)]
+        return [
+            web.post("/v2/email/send", self._send),
+            web.get("/v2/account/load", self._account),
+            web.post("/v2/account/load", self._account),
+        ]
 
     def settings_update(self) -> dict[str, Any]:
         return {
@@ -65,3 +73,21 @@ class ElasticFake(LoopbackApp):
         self.messages.append({field: str(params.get(field, "")) for field in FIELDS})
         data = {"transactionid": str(uuid.uuid4()), "messageid": secrets.token_urlsafe(16)}
         return web.json_response({"success": True, "data": data})
+
+    async def _account(self, request: web.Request) -> web.Response:
+        params = {**request.query, **(await request.post())}
+        if params.get("apikey") != self.api_key:
+            return self._failure("Incorrect apikey")
+        self.account_loads += 1
+        account = {
+            "apikey": self.api_key,  # the real answer carries the key: a client must never log this body
+            "email": self.sender,
+            "publicaccountid": "0f6a2c8e-3b1d-4c5e-9a7f-1b2c3d4e5f60",
+            "accounttype": 1,
+            "status": 1,
+            "statusformatted": "Active",
+            "credit": 0.0,
+            "requiresemailcredits": False,
+            "dailysendlimit": 1000,
+        }
+        return web.json_response({"success": True, "data": account})

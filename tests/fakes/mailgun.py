@@ -2,7 +2,10 @@
 
 Wrong key -> 401 with the plain-text body `Forbidden`; unknown domain -> 404 JSON; a missing field -> 400 JSON;
 accepted -> 200 `{"id", "message": "Queued. Thank you."}` and the form lands in `.messages`.
-API: `MailgunFake(api_key=..., domain=...)`, `async with`, `.url`, `.messages`, `.last_to(addr)`, `.code_for(addr)`.
+`GET /v3/domains/{domain}` (what the doctor reads) answers the same 401 / 404 `{"message": "Domain not found"}`, or
+200 `{"domain": {..., "name", "state", "is_disabled"}, "receiving_dns_records", "sending_dns_records"}`.
+API: `MailgunFake(api_key=..., domain=...)`, `async with`, `.url`, `.messages`, `.last_to(addr)`, `.code_for(addr)`,
+`.state` ("active" | "unverified" | "disabled"), `.domain_reads` (GET /v3/domains calls answered 200).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ class MailgunFake(LoopbackApp):
         self.api_key = api_key
         self.domain = domain
         self._ids = itertools.count(1)
+        self.state = "active"
+        self.domain_reads = 0
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/v3/{domain}/messages", self._send)]
+        return [web.post("/v3/{domain}/messages", self._send), web.get("/v3/domains/{domain}", self._domain)]
 
     def settings_update(self) -> dict[str, Any]:
         return {
@@ -71,3 +76,34 @@ class MailgunFake(LoopbackApp):
         fields = ("from", "to", "subject", "text", "html")
         self.messages.append({"id": message_id, **{field: str(form.get(field, "")) for field in fields}})
         return web.json_response({"id": message_id, "message": "Queued. Thank you."})
+
+    async def _domain(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401, text="Forbidden")
+        if request.match_info["domain"] != self.domain:
+            return web.json_response({"message": "Domain not found"}, status=404)
+        self.domain_reads += 1
+        details = {
+            "created_at": "Thu, 13 Oct 2011 18:02:00 GMT",
+            "id": "5d1a1ab1e4b0a1b2c3d4e5f6",
+            "is_disabled": self.state == "disabled",
+            "name": self.domain,
+            "require_tls": False,
+            "skip_verification": False,
+            "smtp_login": f"postmaster@{self.domain}",
+            "spam_action": "disabled",
+            "state": self.state,
+            "type": "custom",
+            "web_prefix": "email",
+            "web_scheme": "https",
+            "wildcard": False,
+        }
+        valid = "valid" if self.state == "active" else "unknown"
+        sending = [
+            {"record_type": "TXT", "name": self.domain, "value": "v=spf1 include:mailgun.org ~all", "valid": valid},
+            {"record_type": "CNAME", "name": f"email.{self.domain}", "value": "mailgun.org", "valid": valid},
+        ]
+        receiving = [{"record_type": "MX", "priority": "10", "value": "mxa.mailgun.org", "valid": valid}]
+        return web.json_response(
+            {"domain": details, "receiving_dns_records": receiving, "sending_dns_records": sending}
+        )

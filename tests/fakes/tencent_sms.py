@@ -9,6 +9,12 @@ AuthFailure.SignatureFailure, AuthFailure.SecretIdNotFound, AuthFailure.Signatur
 API: `TencentSmsFake(secret_id=, secret_key=, app_id=, sign_name=, template_id=)`, `async with`, `.url`,
 `.messages` (one dict per number accepted: PhoneNumber, code, TemplateParamSet...), `.code_for(e164)`,
 `.fail_next(code, message)` to make the next number fail with a per-number error.
+`DescribeSmsTemplateList` (read-only, what the doctor calls; `TemplateIdSet` of integers, `International` 0|1)
+answers `{"Response": {"DescribeTemplateStatusSet": [{"TemplateId", "International", "StatusCode",
+"ReviewReply", "TemplateName", "CreateTime"}], "RequestId"}}` for the IDs of `.templates` (id -> (International,
+StatusCode: 0 approved, 1 in review, -1 rejected)); IDs it does not hold are left out of the set.
+`.forbidden` names actions answered `AuthFailure.UnauthorizedOperation` after a valid signature (a CAM
+sub-account without that right); `.actions` lists the action of every request that passed the signature check.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from tests.fakes._loopback import LoopbackApp
 MAX_SKEW_SECONDS = 300
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MAINLAND = re.compile(r"\+861\d{10}")
+ACTIONS = ("SendSms", "DescribeSmsTemplateList")
 
 
 def _hmac(key: bytes, message: str) -> bytes:
@@ -61,6 +68,9 @@ class TencentSmsFake(LoopbackApp):
         self.sign_name = sign_name
         self.template_id = template_id
         self._next_failure: tuple[str, str] | None = None
+        self.templates: dict[int, tuple[int, int]] = {int(template_id): (0, 0)} if template_id.isdigit() else {}
+        self.forbidden: set[str] = set()
+        self.actions: list[str] = []
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/", self._handle)]
@@ -92,14 +102,41 @@ class TencentSmsFake(LoopbackApp):
         problem = self._verify(request, body)
         if problem is not None:
             return problem
+        action = request.headers["X-TC-Action"]
+        self.actions.append(action)
+        if action in self.forbidden:
+            return _error("AuthFailure.UnauthorizedOperation", "The request is not authorized by CAM.")
         try:
             params = json.loads(body)
         except ValueError:
             return _error("InvalidParameter", "The request body is not valid JSON.")
-        return self._send_sms(params if isinstance(params, dict) else {})
+        params = params if isinstance(params, dict) else {}
+        if action == "DescribeSmsTemplateList":
+            return self._describe_templates(params)
+        return self._send_sms(params)
+
+    def _describe_templates(self, params: dict[str, Any]) -> web.Response:
+        ids, international = params.get("TemplateIdSet"), params.get("International")
+        if not isinstance(ids, list) or not ids or not all(type(i) is int for i in ids):
+            return _error("InvalidParameter", "TemplateIdSet must be a non-empty array of integers.")
+        if international not in (0, 1):
+            return _error("MissingParameter", "The request is missing a required parameter `International`.")
+        statuses = [
+            {
+                "TemplateId": template,
+                "International": international,
+                "StatusCode": self.templates[template][1],
+                "ReviewReply": "模板内容不规范" if self.templates[template][1] == -1 else "",
+                "TemplateName": "验证码",
+                "CreateTime": 1700000000,
+            }
+            for template in ids
+            if template in self.templates and self.templates[template][0] == international
+        ]
+        return web.json_response({"Response": {"DescribeTemplateStatusSet": statuses, "RequestId": _rid()}})
 
     def _verify(self, request: web.Request, body: bytes) -> web.Response | None:
-        if request.headers.get("X-TC-Action") != "SendSms":
+        if request.headers.get("X-TC-Action") not in ACTIONS:
             return _error("InvalidAction", "The action does not exist.")
         if request.headers.get("X-TC-Version") != "2021-01-11":
             return _error("NoSuchVersion", "The version does not exist.")
