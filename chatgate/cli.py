@@ -14,8 +14,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from chatgate.doctor import run_doctor
-from chatgate.runtime import event_loop_factory, open_store, seed_runtime_config, serve_all
+from chatgate.runtime import (
+    StartupError,
+    describe_store,
+    event_loop_factory,
+    open_store,
+    scrub_secrets,
+    seed_runtime_config,
+    serve_all,
+)
 from core.errors import CoreError
 from core.services import build_services
 from core.settings import Settings
@@ -54,18 +64,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _admin_create(settings: Settings, args: argparse.Namespace) -> str:
-    from core.accounts import create_admin
+    from core.accounts import ensure_admin
 
     async with open_store(settings) as handle:
         services = await build_services(settings, handle.store)
         try:
-            user = await create_admin(
+            result = await ensure_admin(
                 services.store, settings, email=args.email, phone=args.phone, password=args.password,
                 now=services.clock(),
             )  # fmt: skip
         finally:
             await services.close()
-    return f"administrator #{user.id} ({user.email or user.phone}) is ready"
+    user = result.user
+    who = f"#{user.id} ({user.email or user.phone})"
+    if not result.promoted:
+        return f"administrator {who} is ready"
+    return (
+        f"existing account {who} promoted to administrator: its password was replaced and "
+        f"{result.sessions_ended} session(s) signed out"
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -156,6 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(settings, args)
     except CoreError as error:
         print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RedisError as error:  # unreachable, wrong password, TLS refused ...: one line, never the password
+        reason = scrub_secrets(str(error) or type(error).__name__, settings)
+        print(f"error: cannot use {describe_store(settings)}: {reason}", file=sys.stderr)
         return 2
     except ValueError as error:  # settings validation and unsafe secrets
         print(f"error: {error}", file=sys.stderr)

@@ -6,9 +6,13 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import signal
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -19,6 +23,10 @@ from core.settings import Settings
 from core.store import Store, connect
 
 log = logging.getLogger("chatgate")
+
+
+class StartupError(Exception):
+    """The process cannot start (e.g. a port is taken): the CLI prints the message as one line and exits 2."""
 
 
 @dataclass
@@ -34,8 +42,10 @@ async def open_store(settings: Settings) -> AsyncIterator[StoreHandle]:
     token = settings.REDIS_TOKEN.get_secret_value()
     if settings.REDIS_URL:
         store = connect(settings.REDIS_URL, token, settings.REDIS_KEY_PREFIX)
-        yield StoreHandle(store, f"external store {_redact(settings.REDIS_URL)}")
-        await store.close()
+        try:
+            yield StoreHandle(store, f"external store {_redact(settings.REDIS_URL)}")
+        finally:
+            await store.close()
         return
     embedded = EmbeddedStore(settings.DATA_DIR, settings.EMBEDDED_STORE_BINARY)
     url = embedded.running_url()
@@ -52,12 +62,39 @@ async def open_store(settings: Settings) -> AsyncIterator[StoreHandle]:
             await asyncio.to_thread(embedded.stop)
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+
+
 def _redact(url: str) -> str:
-    """Hide a password in a store URL before it is printed."""
-    if "@" not in url:
+    """Hide a password in a store URL (user info or a `password=` query argument) before it is printed."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
+    scheme, separator, rest = url.partition("://")
+    if not separator:
         return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    end = min((index for index in map(rest.find, "/?#") if index >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}://{netloc}{tail}"
+
+
+def describe_store(settings: Settings) -> str:
+    """Name the store the commands use, with no secret in it."""
+    if settings.REDIS_URL:
+        return f"the store at {_redact(settings.REDIS_URL)}"
+    return f"the embedded store in {EmbeddedStore(settings.DATA_DIR).store_dir}"
+
+
+def scrub_secrets(text: str, settings: Settings) -> str:
+    """Replace the store password (REDIS_TOKEN, or one inside REDIS_URL) wherever it appears in `text`."""
+    secrets = [settings.REDIS_TOKEN.get_secret_value()]
+    with contextlib.suppress(ValueError):
+        parts = urlsplit(settings.REDIS_URL)
+        found = [parts.password or "", *(m.group(1) for m in re.finditer(r"(?i)password=([^&#]*)", parts.query))]
+        secrets += found + [unquote(secret) for secret in found]  # as typed and as the server received it
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 async def seed_runtime_config(services: Services) -> None:
@@ -110,11 +147,45 @@ def _hypercorn_config(host: str, port: int) -> Config:
     return config
 
 
+def check_bindable(host: str, port: int) -> None:
+    """Fail early and plainly (StartupError) when `host:port` cannot be listened on, e.g. the port is taken."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as hypercorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+async def _serve_app(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
+    try:
+        await serve(app, _hypercorn_config(host, port), shutdown_trigger=stop.wait)
+    except OSError as exc:  # taken between check_bindable and now
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+async def _run_servers(servers: list[Coroutine[Any, Any, None]], stop: asyncio.Event) -> None:
+    """Run the servers until `stop`; when one fails, shut the others down gracefully before raising."""
+    tasks = [asyncio.ensure_future(server) for server in servers]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def serve_all(settings: Settings, host: str, port: int, admin_port: int, only: str | None = None) -> None:
     """Run the web app and the admin app (or `only` one of them) in this event loop until SIGINT/SIGTERM."""
     from admin import create_admin_app
     from webui import create_app
 
+    binds = [(host, port)] if only in (None, "web") else []
+    binds += [(settings.ADMIN_HOST, admin_port)] if only in (None, "admin") else []
+    if len(set(binds)) < len(binds):
+        raise StartupError(f"the web app and the dashboard cannot both listen on {host}:{port}")
+    for bind_host, bind_port in binds:
+        check_bindable(bind_host, bind_port)  # before the embedded store starts: nothing to undo
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -125,17 +196,14 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
             await seed_runtime_config(services)
             servers = []
             if only in (None, "web"):
-                config = _hypercorn_config(host, port)
-                servers.append(serve(create_app(services), config, shutdown_trigger=stop.wait))
+                servers.append(_serve_app(create_app(services), host, port, stop))
                 print(f"ChatGate web app   http://{host}:{port}", flush=True)
             if only in (None, "admin"):
-                config = _hypercorn_config(settings.ADMIN_HOST, admin_port)
-                admin = create_admin_app(services)
-                servers.append(serve(admin, config, shutdown_trigger=stop.wait))
+                servers.append(_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             print(f"Data: {handle.description}", flush=True)
             print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()
-            await asyncio.gather(*servers)
+            await _run_servers(servers, stop)
         finally:
             await services.close()

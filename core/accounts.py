@@ -174,9 +174,12 @@ async def _create_user(store: Store, settings: Settings, target: Target, templat
 async def register_user(
     store: Store, settings: Settings, notifier: CodeNotifier | None, *, email: str | None = None,
     phone: str | None = None, password: str, name: str = "", lang: str = "", invite_code: str | None = None,
-    code: str | None = None, role: Role = "user", now: float,
+    code: str | None = None, role: Role = "user", now: float, signs_in: bool = True,
 ) -> User:  # fmt: skip
-    """Create an account; a code is required exactly when a provider can deliver one to this kind of address."""
+    """Create an account; a code is required exactly when a provider can deliver one to this kind of address.
+
+    `signs_in`: the caller opens a session for the new user right away, so `now` is also its last sign-in.
+    """
     target = target_of(email, phone)
     check_password_rules(password)
     _check_profile(name, lang)
@@ -189,34 +192,61 @@ async def register_user(
         await verify_code(store, settings, target.value, "register", code)
     template = User(
         id=0, email="", phone="", password_hash=await hash_password(settings, password), name=name, role=role,
-        blocked=False, created_at=now, last_login_at=0, lang=lang or settings.DEFAULT_LANGUAGE, invite_code="",
+        blocked=False, created_at=now, last_login_at=now if signs_in else 0, lang=lang or settings.DEFAULT_LANGUAGE,
+        invite_code="",
         inviter_id=inviter_id, reset_chances=0, invitee_count=0,
     )  # fmt: skip
     return await _create_user(store, settings, target, template)
+
+
+@dataclass(frozen=True)
+class AdminCreated:
+    """What `ensure_admin` did: the administrator, whether it was an existing account, and its ended sessions."""
+
+    user: User
+    promoted: bool
+    sessions_ended: int
+
+
+async def ensure_admin(
+    store: Store, settings: Settings, *, email: str | None = None, phone: str | None = None, password: str,
+    now: float,
+) -> AdminCreated:  # fmt: skip
+    """Create an administrator, or make the existing account of that address an (unblocked) admin with this password.
+
+    Replacing an existing account's password ends all its sessions, as a password reset does.
+    """
+    try:
+        user = await register_user(
+            store, settings, None, email=email, phone=phone, password=password, role="admin", now=now,
+            signs_in=False,
+        )  # fmt: skip
+        return AdminCreated(user, promoted=False, sessions_ended=0)
+    except AlreadyRegistered:
+        target = target_of(email, phone)
+        existing = await find_user_by_target(store, target)
+        if existing is None:  # the address was released by a concurrent failed registration
+            raise
+    return await _promote(store, settings, existing.id, target, password)
 
 
 async def create_admin(
     store: Store, settings: Settings, *, email: str | None = None, phone: str | None = None, password: str,
     now: float,
 ) -> User:  # fmt: skip
-    """Create an administrator, or make the existing account of that address an (unblocked) admin with this password."""
-    try:
-        return await register_user(
-            store, settings, None, email=email, phone=phone, password=password, role="admin", now=now
-        )
-    except AlreadyRegistered:
-        existing = await find_user_by_target(store, target_of(email, phone))
-        if existing is None:  # the address was released by a concurrent failed registration
-            raise
-    return await _promote(store, settings, existing.id, password)
+    """Create or promote an administrator (see `ensure_admin`) and return it."""
+    return (await ensure_admin(store, settings, email=email, phone=phone, password=password, now=now)).user
 
 
-async def _promote(store: Store, settings: Settings, user_id: int, password: str) -> User:
+async def _promote(store: Store, settings: Settings, user_id: int, target: Target, password: str) -> AdminCreated:
+    check_password_rules(password)
     await store.redis.hset(
         store.keys.user(user_id),
         mapping={"role": "admin", "blocked": 0, "password_hash": await hash_password(settings, password)},
     )
-    return await _require_user(store, user_id)
+    ended = await sessions.revoke_sessions(store, user_id)  # whoever held the old password is signed out
+    await throttle.clear_account_failures(store, target.value)  # the operator may be recovering a locked-out admin
+    return AdminCreated(await _require_user(store, user_id), promoted=True, sessions_ended=ended)
 
 
 # --- signing in ----------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Emails are lower-cased (the account is case-insensitive) and checked against a deliberately simple, strict syntax.
 Phones are E.164: a leading ``+`` and 8-15 digits; an 11-digit mainland China mobile number (``1[3-9]...``)
-is accepted without the country code and becomes ``+86...``.
+is accepted without the country code and becomes ``+86...``. The spaces, dashes, dots and parentheses people type
+to group digits ("+86 138-1234-5678", "(138) 1234 5678") are dropped first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[a-z]{{2,63}}")
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# Grouping characters only: whitespace, ASCII and Unicode dashes, dots, ASCII and full-width parentheses.
+_PHONE_SEPARATORS = re.compile(r"[\s.()\-\u2010-\u2015\u2212\uff08\uff09\uff0d]")
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_phone(raw: str) -> str:
-    """Return the E.164 form or raise InvalidPhone."""
-    phone = raw.strip()
+    """Return the E.164 form (grouping characters dropped) or raise InvalidPhone."""
+    phone = _PHONE_SEPARATORS.sub("", raw)
     if _CN_MOBILE.fullmatch(phone):
         return f"+86{phone}"
     if not _E164.fullmatch(phone):

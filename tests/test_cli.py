@@ -28,11 +28,20 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(data_dir: Path, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chatgate", *args],
-        cwd=data_dir.parent, env=_env(data_dir), capture_output=True, text=True, timeout=60,
+        cwd=data_dir.parent, env={**_env(data_dir), **(extra_env or {})}, capture_output=True, text=True,
+        timeout=60,
     )  # fmt: skip
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """Assert the command failed with exit status 2 and exactly one `error: ...` line (no traceback); return it."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
 
 
 def _free_port() -> int:
@@ -146,3 +155,53 @@ def test_commands_use_the_running_embedded_server(tmp_path: Path) -> None:
         credentials = {"email": "live@example.com", "password": "live password 1"}
         response = httpx.post(f"{base}/api/auth/login", json=credentials, timeout=10)
         assert response.status_code == 200, response.text
+
+
+def test_an_existing_account_made_admin_gets_the_new_password_and_loses_its_sessions(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with _serving(data_dir) as (base, _process):
+        old = {"email": "bob@example.com", "password": "bob password 1"}
+        registered = httpx.post(f"{base}/api/auth/register", json=old, timeout=10).json()
+        token, user_id = registered["token"], registered["user"]["id"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base}/api/me", headers=bearer, timeout=10).status_code == 200
+        result = _cli(data_dir, "admin", "create", "--email", "BOB@example.com", "--password", "new admin pw 1")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == (
+            f"existing account #{user_id} (bob@example.com) promoted to administrator: its password was replaced "
+            "and 1 session(s) signed out"
+        )
+        assert httpx.get(f"{base}/api/me", headers=bearer, timeout=10).status_code == 401
+        assert httpx.post(f"{base}/api/auth/login", json=old, timeout=10).status_code == 401
+        new = {**old, "password": "new admin pw 1"}
+        assert httpx.post(f"{base}/api/auth/login", json=new, timeout=10).json()["user"]["role"] == "admin"
+        fresh = _cli(data_dir, "admin", "create", "--phone", "139 0013 9000", "--password", "new admin pw 1")
+        assert fresh.stdout.endswith("(+8613900139000) is ready\n"), fresh.stdout
+
+
+def test_an_unreachable_store_is_one_clear_line_without_the_password(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    closed = _free_port()
+    env = {"REDIS_URL": f"redis://chatgate:url-secret-1@127.0.0.1:{closed}/0", "REDIS_TOKEN": "token-secret-2"}
+    serve = ["serve", "--port", str(_free_port()), "--admin-port", str(_free_port())]
+    for args in (["admin", "create", "--email", "a@example.com", "--password", "long password 1"], serve,
+                 ["plans", "export"]):  # fmt: skip
+        result = _cli(data_dir, *args, extra_env=env)
+        line = _one_error_line(result)
+        assert f"cannot use the store at redis://***@127.0.0.1:{closed}/0" in line and "Connect" in line, line
+        assert "secret" not in result.stderr + result.stdout
+    assert not (data_dir / "store").exists()  # REDIS_URL set: no embedded store was started
+
+
+def test_serve_on_a_taken_port_is_one_clear_line_and_starts_no_store(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for ports in (["--port", str(port), "--admin-port", str(_free_port())],
+                      ["--port", str(_free_port()), "--admin-port", str(port)]):  # fmt: skip
+            result = _cli(data_dir, "serve", *ports)
+            assert _one_error_line(result) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+            assert result.stdout == ""  # it did not claim to listen anywhere
+    assert not (data_dir / "store").exists()  # refused before the embedded store was started

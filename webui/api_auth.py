@@ -16,6 +16,7 @@ from core.errors import NotAuthenticated
 from core.sessions import revoke_session
 from core.subscriptions import active_subscription, current_plan
 from webui.auth import (
+    check_csrf,
     check_same_origin,
     clear_session_cookie,
     client_ip,
@@ -125,10 +126,14 @@ async def login() -> tuple[Response, int]:
 
 @bp.post("/api/auth/logout")
 async def logout() -> Response:
-    """End this request's session (cookie or bearer token) and drop the cookie; signed out already is fine."""
+    """End this request's session (cookie or bearer token) and drop the cookie; signed out already is fine.
+
+    A live cookie session needs the X-CSRF-Token header here too (403 csrf_failed), like every cookie write.
+    """
     user = await current_user()
     session = g.get("session")
     if user is not None and session is not None:
+        check_csrf()
         await revoke_session(services().store, user.id, session.id)
     response = jsonify({"ok": True})
     clear_session_cookie(response)

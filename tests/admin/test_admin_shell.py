@@ -180,3 +180,23 @@ async def test_shared_assets_are_served(client: quart_typing.TestClientProtocol)
         response = await client.get(url)
         assert response.status_code == 200, url
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_page_titles_name_the_dashboard_once(
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User, services: Services
+) -> None:
+    site = services.settings.NEXT_PUBLIC_TITLE
+
+    async def title(path: str) -> str:
+        html = await (await client.get(path)).get_data(as_text=True)
+        match = re.search(r"<title>(.*?)</title>", html, re.S)
+        assert match is not None, path
+        return match.group(1)
+
+    assert await title("/login") == f"管理员登录 · 管理后台 · {site}"
+    await sign_in(client)
+    assert await title("/") == f"管理后台 · {site}"
+    assert await title("/plans") == f"套餐 · 管理后台 · {site}"
+    await client.get("/lang/en?next=/")
+    assert await title("/") == f"Dashboard · {site}"
+    assert await title("/plans") == f"Plans · Dashboard · {site}"

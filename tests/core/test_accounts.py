@@ -75,14 +75,19 @@ def test_invalid_emails_are_refused(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("+8613800138000", "+8613800138000"), ("13800138000", "+8613800138000"), ("+14155550123", "+14155550123")],
-)
+    [("+8613800138000", "+8613800138000"), ("13800138000", "+8613800138000"), ("+14155550123", "+14155550123"),
+     # grouping characters people type are dropped: spaces, dashes, dots, parentheses (ASCII and full-width)
+     ("138 1234 5678", "+8613812345678"), ("+86 138-1234-5679", "+8613812345679"),
+     ("(138) 1234 5678", "+8613812345678"), ("138.0013.8000", "+8613800138000"), ("+1 (415) 555-0123", "+14155550123"),
+     (" +86\u3000138\uff080013\uff09\u20148000 ", "+8613800138000")],
+)  # fmt: skip
 def test_phones_become_e164(raw: str, expected: str) -> None:
     assert normalize_phone(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["8613800138000", "12345", "+0123456789", "+1234567", "+1234567890123456",
-                                 "138 0013 8000", "+86-138-0013-8000", "23800138000"])  # fmt: skip
+                                 "23800138000", "138_0013_8000", "138/0013/8000", "138 0013 8000 x", "++8613800138000",
+                                 "13800138000+", " - . ( ) ", "８６13800138000"])  # fmt: skip
 def test_invalid_phones_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhone):
         normalize_phone(raw)
@@ -106,6 +111,31 @@ async def test_phone_accounts(store: Store, settings: Settings) -> None:
     assert user.phone == "+8613800138000" and user.email == ""
     found = await accounts.find_user_by_target(store, "+8613800138000")
     assert found is not None and found.id == user.id
+
+
+async def test_phones_typed_with_grouping_work_everywhere(store: Store, settings: Settings) -> None:
+    user = await accounts.register_user(store, settings, None, phone="138 1234 5678", password=PASSWORD, now=1.0)
+    assert user.phone == "+8613812345678"
+    with pytest.raises(AlreadyRegistered):
+        await accounts.register_user(store, settings, None, phone="(138) 1234-5678", password=PASSWORD, now=1.0)
+    signed_in = await accounts.authenticate_password(store, settings, "+86 138-1234-5678", PASSWORD, ip=IP, now=2.0)
+    assert signed_in.id == user.id
+    sent: list[tuple[str, str]] = []
+
+    class Recorder:
+        email_enabled = sms_enabled = True
+
+        async def send_code(self, target: str, code: str, purpose: str, lang: str) -> None:
+            sent.append((target, code))
+
+    await codes.send_code(store, settings, Recorder(), "138.1234.5678", "login", ip=IP, now=3.0)
+    assert sent[-1][0] == "+8613812345678"  # the provider gets the E.164 form
+    by_code = await accounts.authenticate_code(store, settings, "(138) 1234 5678", sent[-1][1], ip=IP, now=4.0)
+    assert by_code.id == user.id
+    other = await _register(store, settings)
+    await codes.send_code(store, settings, Recorder(), "+86 139 0013 9000", "bind", ip=IP, now=5.0)
+    bound = await accounts.bind_target(store, settings, other.id, "139-0013-9000", sent[-1][1])
+    assert bound.phone == "+8613900139000"
 
 
 @pytest.mark.parametrize("count", [2, 20])
@@ -271,6 +301,36 @@ async def test_profile_role_listing_and_admin_creation(store: Store, settings: S
     promoted = await accounts.create_admin(store, settings, email="BOB@example.com", password="bob admin pw", now=2.0)
     assert promoted.id == second.id and promoted.is_admin
     await accounts.authenticate_password(store, settings, "bob@example.com", "bob admin pw", ip=IP, now=3.0)
+
+
+async def test_making_an_existing_account_admin_replaces_its_password_and_ends_its_sessions(
+    store: Store, settings: Settings
+) -> None:
+    user = await _register(store, settings)
+    now = time.time()
+    held = [await sessions.create_session(store, settings, "s" * 32, user.id, ip=IP, agent=f"a{i}", now=now)
+            for i in range(2)]  # fmt: skip
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            await accounts.authenticate_password(store, settings, EMAIL, "wrong password", ip=IP, now=now)
+    assert await store.redis.exists(store.keys.login_fails_account(EMAIL))
+    result = await accounts.ensure_admin(store, settings, email="ALICE@example.com", password="new admin pw", now=now)
+    assert (result.user.id, result.user.is_admin, result.promoted, result.sessions_ended) == (user.id, True, True, 2)
+    assert await sessions.list_sessions(store, user.id, now) == []
+    for issued in held:
+        assert not await store.redis.exists(store.keys.session(user.id, issued.session.id))
+    assert not await store.redis.exists(store.keys.login_fails_account(EMAIL))  # a locked-out admin gets back in
+    with pytest.raises(InvalidCredentials):
+        await accounts.authenticate_password(store, settings, EMAIL, PASSWORD, ip=IP, now=now)
+    fresh = await accounts.ensure_admin(store, settings, phone="139 0013 9000", password="new admin pw", now=now)
+    assert (fresh.promoted, fresh.sessions_ended, fresh.user.last_login_at) == (False, 0, 0)  # made, not signed in
+
+
+async def test_registering_counts_as_the_first_sign_in(store: Store, settings: Settings) -> None:
+    user = await accounts.register_user(store, settings, None, email=EMAIL, password=PASSWORD, now=1234.5)
+    assert (user.created_at, user.last_login_at) == (1234.5, 1234.5)
+    stored = await accounts.get_user(store, user.id)
+    assert stored is not None and stored.last_login_at == 1234.5
 
 
 async def test_bind_adds_a_proven_phone(store: Store, settings: Settings) -> None:

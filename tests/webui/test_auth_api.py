@@ -76,6 +76,29 @@ async def test_phone_register_sign_in_me_sign_out_with_the_code_read_at_aliyun(m
         assert await auth.me() is None
 
 
+async def test_phones_typed_with_spaces_dashes_and_parentheses_are_normalised(make_app: MakeApp) -> None:
+    async with AliyunSmsFake() as sms:
+        app = await make_app(**sms.settings_update())
+        auth = AuthActions(app.test_client())
+        sent = await auth.client.post("/api/auth/code", json={"target": "138 1234 5678", "purpose": "register"})
+        assert sent.status_code == 200, await sent.get_json()
+        data = await auth.register("+86 138-1234-5678", code=sms.code_for("13812345678"))
+        assert data["user"]["phone"] == "+8613812345678"
+        await auth.logout()
+        await auth.login("(138) 1234 5678")
+        assert (await auth.me() or {})["user"]["id"] == data["user"]["id"]
+        taken = await auth.client.post("/api/auth/register", json={"phone": "138.1234.5678", "password": "pw12345678"})
+        assert (taken.status_code, await _error_code(taken)) == (409, "already_registered")
+
+
+async def test_register_signs_in_and_records_the_sign_in_time(make_app: MakeApp, clock: FakeClock) -> None:
+    app = await make_app(clock=clock)
+    auth = AuthActions(app.test_client())
+    data = await auth.register(EMAIL)
+    assert data["user"]["last_login_at"] == clock.now == data["user"]["created_at"]
+    assert (await auth.me() or {})["user"]["last_login_at"] == clock.now
+
+
 async def test_sign_in_by_mailed_code(make_app: MakeApp) -> None:
     async with SmtpFake() as smtp:
         app = await make_app(**smtp.settings_update())
@@ -245,9 +268,22 @@ async def test_cookie_requests_need_the_csrf_token_and_our_origin(auth: AuthActi
         await auth.client.post(path, headers={**auth.headers, "Origin": "http://localhost:8000"})
     ).status_code == 200
     assert (await auth.client.post(path, headers=auth.bearer)).status_code == 200  # bearer: no CSRF token needed
+    for headers in ({}, {"X-CSRF-Token": "wrong"}):  # signing out with the cookie needs the token too
+        refused = await auth.client.post("/api/auth/logout", headers=headers)
+        assert (refused.status_code, await _error_code(refused)) == (403, "csrf_failed")
+        assert "Set-Cookie" not in refused.headers and await auth.me() is not None  # still signed in
     cross_site = await auth.client.post("/api/auth/login", headers={"Origin": "https://evil.example"},
                                         json={"email": EMAIL, "password": DEFAULT_PASSWORD})  # fmt: skip
     assert (cross_site.status_code, await _error_code(cross_site)) == (403, "csrf_failed")
+
+
+async def test_bearer_sign_out_needs_no_csrf_token(app: Quart, auth: AuthActions) -> None:
+    await auth.register(EMAIL)
+    bare = app.test_client(use_cookies=False)
+    assert (await bare.post("/api/auth/logout", headers=auth.bearer)).status_code == 200
+    assert (await bare.get("/api/me", headers=auth.bearer)).status_code == 401
+    assert await auth.me() is None  # the cookie carried the same session
+    assert (await auth.client.post("/api/auth/logout")).status_code == 200  # a dead cookie is just dropped
 
 
 async def test_api_keys_authenticate_but_cannot_manage_sessions(app: Quart, store: Store, auth: AuthActions) -> None:
