@@ -26,7 +26,6 @@ bp = Blueprint("compression", __name__)
 def _wants_gzip(response: Response) -> bool:
     return (
         response.status_code == 200
-        and response.mimetype in COMPRESSIBLE
         and "Content-Encoding" not in response.headers
         and "Range" not in request.headers
         and request.accept_encodings["gzip"] > 0
@@ -35,6 +34,8 @@ def _wants_gzip(response: Response) -> bool:
 
 @bp.after_app_request
 async def _compress(response: Response) -> Response:
+    if response.mimetype not in COMPRESSIBLE:  # first: the /v1 and chat streams leave here at once
+        return response
     response.vary.add("Accept-Encoding")  # a cache must not give a gzip body to a client that did not ask
     if not _wants_gzip(response):
         return response
