@@ -103,10 +103,21 @@ def _read_plans(path: Path) -> list[object]:
 
 
 async def _plans_import(settings: Settings, data: list[object]) -> str:
+    from core.models import list_models
     from core.plans import import_plans
 
     async with open_store(settings) as handle:
-        plans = await import_plans(handle.store, data)
+        services = await build_services(settings, handle.store)
+        try:
+            await seed_runtime_config(services)  # as `serve` would: the models the limits name are known
+            plans = await import_plans(handle.store, data)
+            known = {model.id for model in await list_models(handle.store)}
+        finally:
+            await services.close()
+    for plan in plans:
+        for model in sorted(set(plan.limits) - known):
+            print(f"warning: plan {plan.name!r} has a limit for {model!r}, which is not a configured model "
+                  "(calls to it are refused until it is added)", file=sys.stderr)  # fmt: skip
     return f"imported {len(plans)} plan(s): {', '.join(plan.name for plan in plans)}"
 
 

@@ -112,6 +112,11 @@ def test_plans_export_import_round_trip(tmp_path: Path) -> None:
     plan_file.write_text(json.dumps(plans), encoding="utf-8")
     imported = _cli(data_dir, "plans", "import", str(plan_file))
     assert imported.returncode == 0, imported.stderr
+    assert "warning" not in imported.stderr  # gpt-4o is one of the seeded models
+    plans[-1]["limits"]["gpt-9"] = {"limit": 1, "window": "1d"}
+    plan_file.write_text(json.dumps(plans), encoding="utf-8")
+    warned = _cli(data_dir, "plans", "import", str(plan_file))
+    assert warned.returncode == 0 and "'pro' has a limit for 'gpt-9', which is not a configured model" in warned.stderr
     again = json.loads(_cli(data_dir, "plans", "export").stdout)
     assert {plan["name"] for plan in again} >= {"free", "pro"}
     assert next(p for p in again if p["name"] == "pro")["limits"]["gpt-4o"] == {"limit": 50, "window": "3h"}
