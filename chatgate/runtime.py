@@ -140,7 +140,7 @@ def _hypercorn_config(host: str, port: int) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None  # no per-request log line on the hot path
-    config.errorlog = "-"
+    config.errorlog = logging.getLogger("hypercorn.error")  # through our logging set-up: each line once
     config.backlog = 2048  # a burst of clients opening streams at once is queued, not refused (default 100)
     config.graceful_timeout = 5.0
     config.keep_alive_timeout = 75.0
