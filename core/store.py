@@ -38,5 +38,6 @@ def connect(url: str, password: str = "", prefix: str = "cg", max_connections: i
         max_connections=max_connections,
         timeout=10,
         health_check_interval=30,
+        socket_connect_timeout=5,  # a store that never answers is an error after 5 s, not a hang
     )
     return Store(redis=Redis.from_pool(pool), keys=Keys(prefix=prefix))  # the client owns and closes the pool

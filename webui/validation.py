@@ -19,10 +19,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _describe(error: ValidationError) -> str:
+def _invalid(error: ValidationError) -> InvalidInput:
+    """Name the first bad field (`field`, as the hand-made errors do) and say what is wrong with it."""
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InvalidInput(f"{where}: {message}", field=where)
 
 
 async def parse_body(model: type[ModelT]) -> ModelT:
@@ -40,4 +42,4 @@ async def parse_body(model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc)) from exc
+        raise _invalid(exc) from exc
