@@ -45,6 +45,7 @@ Families (type, TTL):
   mod:log                            stream  capped blocked items for the dashboard
   mod:pass:<sha256>                  string  1d     a caller text the remote moderation providers passed
   notice                             hash    none   announcement: version, markdown, updated_at
+  {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
   lock:<name>                        string  short  job / refresher locks
 """
@@ -189,6 +190,9 @@ class Keys:
 
     def notice(self) -> str:
         return self._global("notice")
+
+    def notice_seen(self, user_id: int | str) -> str:
+        return self._user(user_id, "notice_seen")
 
     def baidu_token(self) -> str:
         return self._global("tok", "baidu")

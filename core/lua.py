@@ -252,6 +252,14 @@ end
 return 1
 """
 
+# Raise a counter to at least a value (never lower it). KEYS[1] the counter, ARGV[1] the value. Returns the result.
+SET_MAX = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local wanted = tonumber(ARGV[1])
+if wanted > current then redis.call('SET', KEYS[1], ARGV[1]); return wanted end
+return current
+"""
+
 SCRIPTS: dict[str, str] = {
     "claim_code_send": CLAIM_CODE_SEND,
     "release_code_send": RELEASE_CODE_SEND,
@@ -266,6 +274,7 @@ SCRIPTS: dict[str, str] = {
     "resolve_api_key": RESOLVE_API_KEY,
     "record_usage": RECORD_USAGE,
     "authorize_api_key_chat": AUTHORIZE_API_KEY_CHAT,
+    "set_max": SET_MAX,
 }
 
 

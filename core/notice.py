@@ -1,7 +1,8 @@
 """The site announcement (Markdown), versioned so each new version is shown to every user once.
 
 Key ``notice``: hash with ``version`` (only ever grows), ``markdown`` and ``updated_at``. Clearing keeps the version,
-so the next notice still counts as new for users who saw an older one.
+so the next notice still counts as new for users who saw an older one. What a user has seen is kept per account
+(``{u:ID}:notice_seen``), not per browser: an announcement read on the phone does not open again on the laptop.
 """
 
 from __future__ import annotations
@@ -31,6 +32,25 @@ async def get_notice(store: Store) -> Notice | None:
     if not data or not data.get("markdown"):
         return None
     return Notice(int(data["version"]), str(data["markdown"]), float(data.get("updated_at", 0)))
+
+
+async def notice_for(store: Store, user_id: int | str) -> tuple[Notice | None, bool]:
+    """Return the current announcement and whether this user has seen its version (one round trip)."""
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(store.keys.notice())
+        pipe.get(store.keys.notice_seen(user_id))
+        data, seen = await pipe.execute()
+    if not data or not data.get("markdown"):
+        return None, False
+    notice = Notice(int(data["version"]), str(data["markdown"]), float(data.get("updated_at", 0)))
+    return notice, int(seen or 0) >= notice.version
+
+
+async def mark_notice_seen(store: Store, user_id: int | str, version: int) -> None:
+    """Remember that this user has seen `version` (never moves back: an older tab cannot reopen a newer one)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInput("version must be a positive whole number.", field="version")
+    await store.scripts.run("set_max", [store.keys.notice_seen(user_id)], [version])
 
 
 async def set_notice(store: Store, markdown: str, now: float) -> Notice:

@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import Blueprint, g
 
-from core.notice import get_notice
+from core.notice import mark_notice_seen, notice_for
 from core.presets import delete_preset, list_presets, save_preset
 from webui.auth import require_user
 from webui.context import services
@@ -54,5 +54,17 @@ async def delete(preset_id: str) -> dict[str, Any]:
 @bp.get("/api/notice")
 @require_user
 async def notice() -> dict[str, Any]:
-    current = await get_notice(services().store)
-    return current.public() if current else {}
+    current, seen = await notice_for(services().store, g.user.id)
+    return {**current.public(), "seen": seen} if current else {}
+
+
+class NoticeSeen(Body):
+    version: int
+
+
+@bp.post("/api/notice/seen")
+@require_user
+async def notice_seen() -> dict[str, Any]:
+    body = await parse_body(NoticeSeen)
+    await mark_notice_seen(services().store, g.user.id, body.version)
+    return {"ok": True}

@@ -122,12 +122,19 @@ def test_announcement_opens_once_per_version_and_stays_in_the_menu(open_chat: An
     expect(dialog.locator("h1")).to_have_text("Maintenance")
     expect(dialog.locator("strong")).to_have_text("upgrade")
     tab.shot("chat-notice")
-    page.keyboard.press("Escape")
+    with page.expect_response(lambda response: response.url.endswith("/api/notice/seen")) as seen:
+        page.keyboard.press("Escape")
+    assert seen.value.ok
     expect(dialog).to_be_hidden()
     page.reload()
     expect(page.locator("body.is-ready")).to_have_count(1)
     page.wait_for_timeout(300)
     expect(dialog).to_be_hidden()
+    laptop: ChatTab = open_chat("en", DESKTOP)  # the same account on another device: already seen there too
+    laptop.log_in("reader@example.com")
+    expect(laptop.page.locator("body.is-ready")).to_have_count(1)
+    laptop.page.wait_for_timeout(300)
+    expect(laptop.page.locator("#notice-dialog")).to_be_hidden()
 
     page.locator("#drawer-open").click()
     page.locator("#user-menu-button").click()

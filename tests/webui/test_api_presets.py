@@ -24,7 +24,7 @@ async def _error(response: Any) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/api/presets"), ("POST", "/api/presets"), ("PUT", "/api/presets/a"), ("DELETE", "/api/presets/a"),
-     ("GET", "/api/notice")],
+     ("GET", "/api/notice"), ("POST", "/api/notice/seen")],
 )  # fmt: skip
 async def test_signed_out_gets_401(client: QuartClient, method: str, path: str) -> None:
     response = await client.open(path, method=method, json={"name": "n", "prompt": "p"})
@@ -78,6 +78,27 @@ async def test_notice_versions(auth: AuthActions, store: Store) -> None:
     assert await _json(await auth.client.get("/api/notice")) == {}
     await set_notice(store, "# 公告\n\n新模型上线", 1_700_000_000.0)
     first = await _json(await auth.client.get("/api/notice"))
-    assert first == {"version": 1, "markdown": "# 公告\n\n新模型上线", "updated_at": 1_700_000_000.0}
+    assert first == {"version": 1, "markdown": "# 公告\n\n新模型上线", "updated_at": 1_700_000_000.0, "seen": False}
     await set_notice(store, "Maintenance tonight", 1_700_000_100.0)
     assert (await _json(await auth.client.get("/api/notice")))["version"] == 2
+
+
+async def test_a_seen_notice_stays_seen_on_every_device_until_a_new_version(
+    auth: AuthActions, store: Store, app: Quart
+) -> None:
+    await auth.register()
+    await set_notice(store, "v1", 1_700_000_000.0)
+    seen = await auth.client.post("/api/notice/seen", json={"version": 1}, headers=auth.headers)
+    assert await _json(seen) == {"ok": True}
+    laptop = AuthActions(app.test_client())
+    await laptop.login()  # another browser of the same account
+    assert (await _json(await laptop.client.get("/api/notice")))["seen"] is True
+    old_tab = await auth.client.post("/api/notice/seen", json={"version": 0}, headers=auth.headers)
+    assert await _error(old_tab) == (400, "invalid_input")
+    await set_notice(store, "v2", 1_700_000_100.0)
+    assert (await _json(await laptop.client.get("/api/notice")))["seen"] is False
+    await laptop.client.post("/api/notice/seen", json={"version": 2}, headers=laptop.headers)
+    await auth.client.post("/api/notice/seen", json={"version": 1}, headers=auth.headers)  # a stale tab
+    assert (await _json(await auth.client.get("/api/notice")))["seen"] is True  # never moves back
+    refused = await auth.client.post("/api/notice/seen", json={"version": 2})
+    assert await _error(refused) == (403, "csrf_failed")

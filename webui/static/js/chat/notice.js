@@ -1,10 +1,11 @@
-/* The site announcement (GET /api/notice: Markdown + version): opens by itself once per new version (the last seen
-   version is remembered on this device) and stays readable from the user menu. */
+/* The site announcement (GET /api/notice: Markdown + version + seen): opens by itself once per new version (what
+   the user has seen is kept on the account, POST /api/notice/seen, so it follows them across devices) and stays
+   readable from the user menu. */
 (function () {
   "use strict";
   const CG = window.CG;
   const chat = CG.chat;
-  const { api, saved } = chat;
+  const { api } = chat;
 
   const dialog = document.getElementById("notice-dialog");
   const body = document.getElementById("notice-body");
@@ -19,7 +20,10 @@
   }
 
   dialog.addEventListener("close", () => {
-    if (notice) saved.set("notice.seen", notice.version);
+    if (notice && !notice.seen) {
+      notice.seen = true;
+      api.noticeSeen(notice.version).catch(() => {});
+    }
   });
   menuItem.addEventListener("click", () => {
     chat.closePopover();
@@ -30,7 +34,7 @@
     const data = await api.notice();
     notice = data && data.version && data.markdown ? data : null;
     menuItem.hidden = !notice;
-    if (notice && Number(saved.get("notice.seen") || 0) < Number(notice.version)) show();
+    if (notice && !notice.seen) show();
   }
 
   chat.notice = { load, show };

@@ -66,6 +66,7 @@
     updatePreset: (id, name, prompt) => call("PUT", "/api/presets/" + enc(id), { name: name, prompt: prompt }),
     deletePreset: (id) => call("DELETE", "/api/presets/" + enc(id)),
     notice: () => call("GET", "/api/notice"),
+    noticeSeen: (version) => call("POST", "/api/notice/seen", { version: version }),
   };
 
   /** Build an element: `el("button", {class: "x", "aria-label": "..."}, [child, "text"])`. Text is never HTML. */
