@@ -192,7 +192,7 @@ async def register_user(
         await verify_code(store, settings, target.value, "register", code)
     template = User(
         id=0, email="", phone="", password_hash=await hash_password(settings, password), name=name, role=role,
-        blocked=False, created_at=now, last_login_at=now if signs_in else 0, lang=lang or settings.DEFAULT_LANGUAGE,
+        blocked=False, created_at=now, last_login_at=now if signs_in else 0, lang=lang,  # "": follow the browser
         invite_code="",
         inviter_id=inviter_id, reset_chances=0, invitee_count=0,
     )  # fmt: skip

@@ -200,3 +200,14 @@ async def test_page_titles_name_the_dashboard_once(
     await client.get("/lang/en?next=/")
     assert await title("/") == f"Dashboard · {site}"
     assert await title("/plans") == f"Plans · Dashboard · {site}"
+
+
+async def test_an_admin_made_by_the_cli_gets_the_browsers_language(
+    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+) -> None:
+    assert admin_user.lang == ""  # never chosen: the browser decides, then the language switch
+    await sign_in(client)
+    english = await (await client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})).get_data(as_text=True)
+    assert '<html lang="en">' in english
+    chinese = await (await client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in chinese
