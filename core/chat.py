@@ -24,7 +24,6 @@ from core.chat_request import (
     caller_texts,
     check_messages,
     fit_messages,
-    new_user_text,
 )
 from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
 from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
@@ -55,7 +54,6 @@ __all__ = [
     "ChatTurn",
     "answer_charged",
     "fit_messages",
-    "new_user_text",
     "relay_chat",
 ]
 

@@ -140,18 +140,6 @@ PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def new_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    """Return the text of the user messages after the last answer (the only part input moderation sees)."""
-    parts: list[str] = []
-    for message in reversed(messages):
-        role = message.get("role")
-        if role in ("assistant", "tool", "function"):
-            break
-        if role == "user":
-            parts.append(_text_of(message.get("content")))
-    return "\n".join(reversed(parts)).strip()
-
-
 def caller_texts(messages: Sequence[Mapping[str, Any]]) -> list[str]:
     """Return the text of every message the caller wrote (all but the assistant's), for input moderation.
 

@@ -65,7 +65,7 @@ MESSAGES = {
 
 
 class Moderation:
-    """The configured pipeline; `check_input` for the user's new message, `output_guard` for a streamed answer."""
+    """The configured pipeline; `check_texts` / `check_input` for what the caller wrote, `output_guard` for answers."""
 
     def __init__(self, settings: Settings, store: Store, providers: list[Provider], clock: Callable[[], float]) -> None:
         self.settings = settings
@@ -80,38 +80,33 @@ class Moderation:
         return bool(self.providers)
 
     async def check_input(self, text: str, user_id: int | str) -> None:
-        """Check only the user's new message; raise ContentBlocked (before any quota is consumed)."""
-        verdict = await self.judge(text, str(user_id), self.providers)
-        if verdict is not None:
-            await self.blocked(verdict, "input", text, str(user_id))
+        """Check one new message; raise ContentBlocked (before any quota is consumed)."""
+        await self.check_texts([text], user_id)
 
     async def check_texts(self, texts: Sequence[str], user_id: int | str) -> None:
         """Check everything a caller wrote for one call (an API call resends its history, system prompt included).
 
-        Keywords run over all of it; remote providers only over the texts they have not passed before (see
-        core.moderation.passed), so an honest client's history costs nothing more than its new message, and a
-        made-up history cannot carry text past them. Raises ContentBlocked before any quota is consumed.
+        Providers run in TEXT_SECURITY order: keywords over all of it, remote providers only over the texts they
+        have not passed before (see core.moderation.passed), so an honest client's history costs nothing more than
+        its new message, and a made-up history cannot carry text past them. Raises ContentBlocked before any quota
+        is consumed.
         """
         texts = [text for text in texts if text.strip()]
-        uid = str(user_id)
         if not texts:
             return
-        if self.keywords is not None:
-            joined = "\n".join(texts)
-            verdict = await self._ask(self.keywords, joined, uid)
-            if verdict.decision == "block":
-                await self.blocked(verdict, "input", joined, uid)
+        uid = str(user_id)
         names = ",".join(provider.name for provider in self.remote)
         fresh = await not_yet_passed(self.store, names, texts) if self.remote else []
-        if not fresh:
-            return
-        text, answered = "\n".join(fresh), True
-        for provider in self.remote:
+        everything, new, answered = "\n".join(texts), "\n".join(fresh), True
+        for provider in self.providers:
+            text = everything if provider is self.keywords else new
+            if not text:
+                continue
             verdict = await self._ask(provider, text, uid)
             if verdict.decision == "block":
                 await self.blocked(verdict, "input", text, uid)
             answered = answered and verdict.label != UNAVAILABLE
-        if answered:
+        if fresh and answered:
             await remember_passed(self.store, names, fresh)
 
     def output_guard(self, user_id: int | str) -> OutputGuard:

@@ -20,9 +20,9 @@ from core.chat import (
     ChatStart,
     ChatTurn,
     fit_messages,
-    new_user_text,
     relay_chat,
 )
+from core.chat_request import caller_texts
 from core.conversations import get_conversation, get_messages
 from core.errors import (
     ContentBlocked,
@@ -323,16 +323,15 @@ async def test_a_blocked_input_consumes_nothing_and_the_assistants_answers_are_n
     assert await window_count(store, user.id) == 1 and len(fake.chat_requests) == 1
 
 
-def test_new_user_text_is_what_follows_the_last_answer() -> None:
+def test_caller_texts_are_every_message_but_the_assistants() -> None:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "be nice"},
         {"role": "user", "content": "old"},
         {"role": "assistant", "content": "answer"},
         {"role": "user", "content": [{"type": "text", "text": "new"}, {"type": "image_url", "image_url": {}}]},
-        {"role": "user", "content": "more"},
+        {"role": "tool", "content": "result"},
     ]
-    assert new_user_text(messages) == "new\nmore"
-    assert new_user_text([*messages, {"role": "tool", "content": "result"}]) == ""
+    assert caller_texts(messages) == ["be nice", "old", "new", "result"]
 
 
 async def test_a_blocked_output_stops_the_stream(

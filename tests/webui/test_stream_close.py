@@ -17,9 +17,10 @@ import pytest
 from quart import Quart
 
 from core.store import Store
-from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, set_plan, usage_totals
+from tests.chat_support import MODEL, eventually, usage_totals
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream
 from tests.webui.conftest import AuthActions, MakeApp
+from tests.webui.v1_support import make_caller
 
 
 @pytest.fixture
@@ -63,13 +64,8 @@ async def hang_up_at_response_start(app: Quart, path: str, body: dict[str, Any],
 
 
 async def keyed_user(make_app: MakeApp, store: Store, fake: FakeUpstream) -> tuple[Quart, AuthActions, str]:
-    app = await make_app(**CHEAP_HASHING)
-    await add_model(store, [fake])
-    await set_plan(store, {MODEL: (10, "3h")})
-    auth = AuthActions(app.test_client())
-    await auth.register()
-    response = await auth.client.post("/api/keys", json={"name": "tests"}, headers=auth.headers)
-    return app, auth, (await response.get_json())["key"]
+    caller = await make_caller(make_app, store, fake)
+    return caller.app, caller.auth, caller.key
 
 
 @pytest.mark.parametrize("repeat", [1, 2])  # the first call of a key takes the ordinary path, the next the fast one

@@ -16,7 +16,8 @@ from core.store import Store
 from core.subscriptions import add_subscription
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, set_plan, usage_totals, window_count
 from tests.fakes.openai_upstream import FakeUpstream
-from tests.webui.conftest import AuthActions, Client, MakeApp
+from tests.webui.conftest import Client, MakeApp
+from tests.webui.v1_support import make_caller
 
 CHAT = "/v1/chat/completions"
 BODY = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": True}
@@ -30,15 +31,8 @@ async def fake() -> AsyncIterator[FakeUpstream]:
 
 async def keyed_client(make_app: MakeApp, store: Store, fake: FakeUpstream, limit: int) -> tuple[Client, Any, int]:
     """Return a client, the API-key headers and the user id of a fresh user on a free plan with `limit`."""
-    app = await make_app(**CHEAP_HASHING)
-    await add_model(store, [fake])
-    await set_plan(store, {MODEL: (limit, "3h")})
-    client = app.test_client()
-    auth = AuthActions(client)
-    await auth.register()
-    response = await client.post("/api/keys", json={"name": "tests"}, headers=auth.headers)
-    headers = {"Authorization": f"Bearer {(await response.get_json())['key']}"}
-    return client, headers, auth.user["id"]
+    caller = await make_caller(make_app, store, fake, limit)
+    return caller.client, caller.headers, caller.user_id
 
 
 async def status_of(client: Client, headers: dict[str, str]) -> int:
@@ -110,11 +104,9 @@ async def test_a_remembered_key_takes_the_one_round_trip_path_with_the_same_answ
         return done
 
     monkeypatch.setattr(webui.v1, "relay_api_key_chat", counted)
-    app = await make_app(**CHEAP_HASHING, TEXT_SECURITY=["keywords"])
-    await add_model(store, [fake])
-    await set_plan(store, {MODEL: (10, "3h")})
+    caller = await make_caller(make_app, store, fake, TEXT_SECURITY=["keywords"])
     await set_words(store, ["forbidden"])
-    client, headers, user_id = await keyed_client_of(app, store)
+    client, headers, user_id = caller.client, caller.headers, caller.user_id
     assert await status_of(client, headers) == 200 and fast == []  # the first use resolves the key the usual way
     assert await status_of(client, headers) == 200 and fast == [True]
     blocked = await client.post(
@@ -139,11 +131,3 @@ async def test_an_unknown_key_is_refused_before_its_body_is_read(make_app: MakeA
     )  # fmt: skip
     assert response.status_code == 401
     assert (await response.get_json())["error"]["code"] == "invalid_api_key"
-
-
-async def keyed_client_of(app: Any, store: Store) -> tuple[Client, dict[str, str], int]:
-    client = app.test_client()
-    auth = AuthActions(client)
-    await auth.register()
-    response = await client.post("/api/keys", json={"name": "tests"}, headers=auth.headers)
-    return client, {"Authorization": f"Bearer {(await response.get_json())['key']}"}, auth.user["id"]
