@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
 
-from core.accounts import User, authenticate_token
+from core.accounts.sessions import session_ttl
+from core.accounts.users import User, authenticate_token
 from core.errors import CsrfFailed, NotAuthenticated
-from core.sessions import session_ttl
 from webui.auth import AnyResponse
 from webui.context import services
 

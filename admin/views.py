@@ -18,9 +18,9 @@ from admin.auth import (
     require_admin,
     set_admin_cookie,
 )
-from core import accounts
+from core.accounts import users as accounts
+from core.accounts.sessions import create_session, revoke_session
 from core.errors import InvalidInput, NotAdmin
-from core.sessions import create_session, revoke_session
 from webui.auth import client_ip
 from webui.context import services
 from webui.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie

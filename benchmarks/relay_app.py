@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/relay_app.py --upstream http://127.0.0.1:P/v1 --port Q --store unix:///...
 One POST /v1/chat/completions route: bearer key checked against a dict, the request's messages relayed through
-core.relay (health read from the store, failover, SSE byte forwarding, usage read from the stream).
+core.relay.engine (health read from the store, failover, SSE byte forwarding, usage read from the stream).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from quart import Quart, Response, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.models import Model, Upstream
-from core.relay import Relay, build_relay
+from core.relay.catalogue import Model, Upstream
+from core.relay.engine import Relay, build_relay
 from core.settings import Settings
-from core.store import connect
+from core.store.connection import connect
 
 UNAUTHORIZED = orjson.dumps(
     {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}}

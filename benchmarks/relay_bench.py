@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, rss_mb, wait_idle  # noqa: E402
 from benchmarks.relay_full import start_full_app  # noqa: E402
 from benchmarks.relay_load import LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
-from core.embedded import EmbeddedStore  # noqa: E402
+from core.store.embedded import EmbeddedStore  # noqa: E402
 
 TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
 

@@ -15,13 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from core.accounts import register_user
-from core.apikeys import create_api_key
-from core.embedded import EmbeddedStore
+from core.accounts.api_keys import create_api_key
+from core.accounts.users import register_user
+from core.billing.plans import MAX_LIMIT, Limit, Plan, save_plan
 from core.moderation.keywords import set_words
-from core.plans import MAX_LIMIT, Limit, Plan, save_plan
 from core.settings import Settings
-from core.store import connect
+from core.store.connection import connect
+from core.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKED_WORDS = ["forbidden-bench-word", "另一个禁词", "never-in-the-answer"]

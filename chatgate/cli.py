@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _admin_create(settings: Settings, args: argparse.Namespace) -> str:
-    from core.accounts import ensure_admin
+    from core.accounts.users import ensure_admin
 
     async with open_store(settings) as handle:
         services = await build_services(settings, handle.store)
@@ -103,8 +103,8 @@ def _read_plans(path: Path) -> list[object]:
 
 
 async def _plans_import(settings: Settings, data: list[object]) -> str:
-    from core.models import list_models
-    from core.plans import import_plans
+    from core.billing.plans import import_plans
+    from core.relay.catalogue import list_models
 
     async with open_store(settings) as handle:
         services = await build_services(settings, handle.store)
@@ -122,7 +122,7 @@ async def _plans_import(settings: Settings, data: list[object]) -> str:
 
 
 async def _plans_export(settings: Settings) -> str:
-    from core.plans import export_plans
+    from core.billing.plans import export_plans
 
     async with open_store(settings) as handle:
         services = await build_services(settings, handle.store)
@@ -135,7 +135,7 @@ async def _plans_export(settings: Settings) -> str:
 
 
 async def _notice_set(settings: Settings, markdown: str) -> str:
-    from core.notice import set_notice
+    from core.site.notice import set_notice
 
     async with open_store(settings) as handle:
         import time
@@ -145,7 +145,7 @@ async def _notice_set(settings: Settings, markdown: str) -> str:
 
 
 async def _notice_show(settings: Settings) -> str:
-    from core.notice import get_notice
+    from core.site.notice import get_notice
 
     async with open_store(settings) as handle:
         notice = await get_notice(handle.store)

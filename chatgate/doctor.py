@@ -54,8 +54,8 @@ async def _provider_findings(services: Services) -> list[tuple[str, str]]:
 
 async def _upstream_findings(services: Services) -> list[tuple[str, str]]:
     """Ask every upstream of every enabled model for its model list (no tokens spent)."""
-    from core.models import list_models
-    from core.upstreams import list_upstream_models
+    from core.relay.catalogue import list_models
+    from core.relay.upstreams import list_upstream_models
 
     findings: list[tuple[str, str]] = []
     seen: dict[str, list[str] | str] = {}

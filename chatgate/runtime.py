@@ -17,10 +17,10 @@ from urllib.parse import unquote, urlsplit
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from core.embedded import EmbeddedStore
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import Store, connect
+from core.store.connection import Store, connect
+from core.store.embedded import EmbeddedStore
 
 log = logging.getLogger("chatgate")
 
@@ -99,8 +99,8 @@ def scrub_secrets(text: str, settings: Settings) -> str:
 
 async def seed_runtime_config(services: Services) -> None:
     """Seed models/upstreams and the free plan on first start (later starts keep what the admin changed)."""
-    from core.models import list_models, seed_models
-    from core.plans import ensure_free_plan
+    from core.billing.plans import ensure_free_plan
+    from core.relay.catalogue import list_models, seed_models
 
     await seed_models(services.store, services.settings)
     models = await list_models(services.store)

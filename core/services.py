@@ -14,9 +14,9 @@ import httpx
 
 from core.moderation import Moderation, build_moderation
 from core.notify import Notifier
-from core.relay import Relay, build_relay
+from core.relay.engine import Relay, build_relay
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 Clock = Callable[[], float]
 

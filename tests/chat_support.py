@@ -12,12 +12,12 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from core.accounts import User, register_user
-from core.models import Model, Upstream, save_model
-from core.plans import Limit, Plan, save_plan
+from core.accounts.users import User, register_user
+from core.billing.plans import Limit, Plan, save_plan
+from core.billing.usage import user_usage
+from core.relay.catalogue import Model, Upstream, save_model
 from core.settings import Settings
-from core.store import Store
-from core.usage import user_usage
+from core.store.connection import Store
 from tests.fakes.openai_upstream import FakeUpstream
 
 MODEL = "gpt-4o-mini"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.embedded import EmbeddedStore
 from core.settings import Settings
-from core.store import Store, connect
+from core.store.connection import Store, connect
+from core.store.embedded import EmbeddedStore
 
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 

@@ -1,4 +1,4 @@
-from core.store import Store
+from core.store.connection import Store
 
 
 async def test_store_is_real_and_empty(store: Store) -> None:

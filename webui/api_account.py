@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from pydantic import StringConstraints
 from quart import Blueprint, Response, g, jsonify
 
-from core import accounts
+from core.accounts import users as accounts
+from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
 from core.errors import Forbidden, NotFound
-from core.sessions import list_sessions, revoke_session, revoke_sessions
 from webui.auth import clear_session_cookie, client_ip, require_user
 from webui.context import services
 from webui.validation import Body, parse_body

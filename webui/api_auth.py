@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import StringConstraints, model_validator
 from quart import Blueprint, Response, g, jsonify
 
-from core import accounts, codes
-from core.codes import CodeNotifier
+from core.accounts import users as accounts
+from core.accounts import verification as codes
+from core.accounts.sessions import revoke_session
+from core.accounts.verification import CodeNotifier
+from core.billing.subscriptions import active_subscription, current_plan
 from core.errors import NotAuthenticated
-from core.sessions import revoke_session
-from core.subscriptions import active_subscription, current_plan
 from webui.auth import (
     check_csrf,
     check_same_origin,

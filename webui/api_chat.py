@@ -12,7 +12,7 @@ from typing import Any, Literal
 import orjson
 from quart import Blueprint, Response, g
 
-from core.chat import (
+from core.chat.pipeline import (
     ChatDelta,
     ChatDone,
     ChatError,

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, g, request
 
-from core.conversations import (
+from core.chat.conversations import (
     MODEL_MAX_CHARS,
     create_conversation,
     delete_conversation,
@@ -19,7 +19,7 @@ from core.conversations import (
     rename_conversation,
 )
 from core.errors import InvalidInput, ModelNotFound
-from core.models import cached_model, list_models
+from core.relay.catalogue import cached_model, list_models
 from webui.auth import require_user
 from webui.context import services
 from webui.validation import Body, parse_body

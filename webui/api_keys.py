@@ -6,7 +6,7 @@ from typing import Any
 
 from quart import Blueprint, g
 
-from core.apikeys import create_api_key, list_api_keys, revoke_api_key
+from core.accounts.api_keys import create_api_key, list_api_keys, revoke_api_key
 from core.errors import Forbidden
 from webui.auth import require_user
 from webui.context import services

@@ -6,8 +6,8 @@ from typing import Any
 
 from quart import Blueprint, g
 
-from core.notice import mark_notice_seen, notice_for
-from core.presets import delete_preset, list_presets, save_preset
+from core.chat.presets import delete_preset, list_presets, save_preset
+from core.site.notice import mark_notice_seen, notice_for
 from webui.auth import require_user
 from webui.context import services
 from webui.validation import Body, parse_body

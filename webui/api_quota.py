@@ -6,9 +6,9 @@ from typing import Any
 
 from quart import Blueprint, g
 
-from core.models import Model, list_models
-from core.quotas import QuotaStatus, quota_status, use_reset_chance
-from core.subscriptions import current_plan
+from core.billing.quotas import QuotaStatus, quota_status, use_reset_chance
+from core.billing.subscriptions import current_plan
+from core.relay.catalogue import Model, list_models
 from webui.auth import require_user
 from webui.context import services
 

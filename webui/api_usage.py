@@ -6,8 +6,8 @@ from typing import Any
 
 from quart import Blueprint, g, request
 
+from core.billing.usage import RETENTION_DAYS, user_usage
 from core.errors import InvalidInput
-from core.usage import RETENTION_DAYS, user_usage
 from webui.auth import require_user
 from webui.context import services
 

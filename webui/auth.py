@@ -3,7 +3,7 @@
 `await current_user()` resolves once per request and caches on `g`:
   g.user       the User, or None (blocked users are None: their sessions stop at once)
   g.auth_kind  "cookie" | "bearer" | "api_key" | None
-  g.session    the core.sessions.Session (cookie / bearer), else None
+  g.session    the core.accounts.sessions.Session (cookie / bearer), else None
   g.api_key_id the key id (api_key), else None
   g.subscriptions the user's subscriptions ending after now, read with the API key (api_key), else None;
                pass them to `relay_chat(..., subscriptions=)` / `plan_for` to skip a store read
@@ -25,9 +25,9 @@ from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from core.accounts import User, authenticate_token, user_from_fields
+from core.accounts.sessions import IssuedSession, create_session, session_ttl
+from core.accounts.users import User, authenticate_token, user_from_fields
 from core.errors import CsrfFailed, Forbidden, NotAuthenticated
-from core.sessions import IssuedSession, create_session, session_ttl
 from webui.context import services
 
 SESSION_COOKIE = "cg_session"
@@ -116,7 +116,7 @@ async def _from_token(token: str, kind: str) -> None:
 
 
 async def _from_api_key(key: str) -> None:
-    from core.apikeys import resolve_api_key_caller  # imported late: API keys are an optional feature module
+    from core.accounts.api_keys import resolve_api_key_caller  # imported late: API keys are an optional feature module
 
     svc = services()
     caller = await resolve_api_key_caller(svc.store, key, svc.clock())
@@ -128,7 +128,7 @@ async def _from_api_key(key: str) -> None:
 
 def api_key_credential() -> str | None:
     """Return the `Authorization: Bearer sk-...` API key of this request, or None (another credential or none)."""
-    from core.apikeys import looks_like_api_key
+    from core.accounts.api_keys import looks_like_api_key
 
     scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
     credential = credential.strip()

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from quart import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
-from core.codes import delivery_available
+from core.accounts.verification import delivery_available
 from webui.auth import current_user
 from webui.context import services
 from webui.i18n import SUPPORTED_LANGUAGES, USER_LOADER, request_language, set_language_cookie

@@ -16,11 +16,11 @@ from quart import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
-from core.apikeys import remembered_api_key
-from core.chat import ChatDelta, ChatError, ChatEvent, ChatRequest, ChatStream, relay_chat
-from core.chat_apikey import relay_api_key_chat
-from core.models import list_models
-from core.subscriptions import current_plan, plan_for
+from core.accounts.api_keys import remembered_api_key
+from core.billing.subscriptions import current_plan, plan_for
+from core.chat.api_key_fast_path import relay_api_key_chat
+from core.chat.pipeline import ChatDelta, ChatError, ChatEvent, ChatRequest, ChatStream, relay_chat
+from core.relay.catalogue import list_models
 from webui.auth import api_key_credential, remember_api_key_user, require_user
 from webui.context import services
 from webui.errors import status_for
@@ -130,7 +130,7 @@ async def _json_body() -> dict[str, Any]:
 
 
 async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
-    """An API-key call with one store round trip before the upstream (core.chat_apikey); None: the ordinary path."""
+    """An API-key call with one store round trip before the upstream (core.chat.api_key_fast_path); None: the ordinary path."""
     key, svc = api_key_credential(), services()
     if key is None or not remembered_api_key(svc.store, key):
         return None  # an unknown key is refused before its body is even read

@@ -35,7 +35,7 @@ from core.moderation.passed import not_yet_passed, remember_passed
 from core.moderation.tencent import TencentProvider
 from core.moderation.verdicts import Provider, ProviderError, Verdict
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 __all__ = [
     "BlockRecord",

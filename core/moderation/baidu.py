@@ -19,7 +19,7 @@ import httpx
 
 from core.moderation.verdicts import Decision, ProviderError, Verdict, merge_chunks, split_utf8
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 NAME = "baidu"
 MAX_BYTES = 20_000

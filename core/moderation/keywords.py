@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from core.errors import InvalidInput
 from core.moderation.verdicts import ProviderError, Verdict
-from core.store import Store
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.moderation.verdicts import Verdict, excerpt
-from core.store import Store
+from core.store.connection import Store
 
 MAX_ENTRIES = 10_000
 Direction = Literal["input", "output"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from core.store import Store
+from core.store.connection import Store
 
 PASS_TTL_SECONDS = 86_400
 

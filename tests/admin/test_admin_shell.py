@@ -13,10 +13,10 @@ from quart import typing as quart_typing
 from admin import create_admin_app
 from admin.auth import ADMIN_COOKIE
 from admin.views import SECTIONS
-from core import accounts
+from core.accounts import users as accounts
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.webui.test_pages import EXPECTED_CSP, assert_csp_clean, parse
 from webui import create_app
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from core.accounts import User, register_user
-from core.models import Model, Upstream, save_model
-from core.plans import Limit, Plan, save_plan
+from core.accounts.users import User, register_user
+from core.billing.plans import Limit, Plan, save_plan
+from core.relay.catalogue import Model, Upstream, save_model
 from tests.browser.conftest import LiveServer
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, _choice, _event
 from webui.i18n import translate

@@ -28,7 +28,7 @@ from hypercorn.config import Config
 from admin import create_admin_app
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import connect
+from core.store.connection import connect
 from tests.conftest import TEST_JWT_SECRET
 from tests.fakes.smtp import SmtpFake
 from webui import create_app

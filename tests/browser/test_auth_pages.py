@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from core import accounts
+from core.accounts import users as accounts
 from tests.browser.conftest import CODE_COOLDOWN, DESKTOP, PHONE, WECHAT_OA, LiveServer
 from webui.i18n import translate
 

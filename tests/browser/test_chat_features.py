@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from core.moderation import build_moderation
 from core.moderation.keywords import set_words
-from core.notice import set_notice
+from core.site.notice import set_notice
 from tests.browser.chat_helpers import (  # noqa: F401  (fixtures are used by name)
     SLOW,
     ChatTab,

@@ -12,7 +12,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from core import accounts, codes, sessions
+from core.accounts import sessions
+from core.accounts import users as accounts
+from core.accounts import verification as codes
+from core.accounts.addresses import normalize_email, normalize_phone
+from core.accounts.passwords import hash_password, needs_rehash, verify_password
 from core.errors import (
     AccountBlocked,
     AlreadyRegistered,
@@ -26,11 +30,9 @@ from core.errors import (
     TooManyAttempts,
     WeakPassword,
 )
-from core.identity import normalize_email, normalize_phone
 from core.notify import Notifier
-from core.passwords import hash_password, needs_rehash, verify_password
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.smtp import SmtpFake
 from tests.webui.conftest import FAST_HASHING
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from core.apikeys import create_api_key, resolve_api_key_caller, revoke_api_key
-from core.plans import Limit, Plan, save_plan
-from core.quotas import DAILY_TOKENS_TTL_SECONDS, tokens_used_today
-from core.store import Store
-from core.subscriptions import add_subscription
-from core.usage import RETENTION_SECONDS, record_usage, site_usage, user_usage
+from core.accounts.api_keys import create_api_key, resolve_api_key_caller, revoke_api_key
+from core.billing.plans import Limit, Plan, save_plan
+from core.billing.quotas import DAILY_TOKENS_TTL_SECONDS, tokens_used_today
+from core.billing.subscriptions import add_subscription
+from core.billing.usage import RETENTION_SECONDS, record_usage, site_usage, user_usage
+from core.store.connection import Store
 
 T0 = 1_700_000_000.0
 

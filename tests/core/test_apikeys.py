@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from core.apikeys import (
+from core.accounts.api_keys import (
     MAX_KEYS_PER_USER,
     ApiKeyOwner,
     create_api_key,
@@ -12,7 +12,7 @@ from core.apikeys import (
     revoke_api_key,
 )
 from core.errors import InvalidInput, LimitReached, NotFound
-from core.store import Store
+from core.store.connection import Store
 
 T0 = 1_700_000_000.0
 

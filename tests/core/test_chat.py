@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from core.accounts import User
-from core.chat import (
+from core.accounts.users import User
+from core.billing.quotas import tokens_used_today, use_reset_chance
+from core.billing.subscriptions import add_subscription
+from core.chat.conversations import get_conversation, get_messages
+from core.chat.pipeline import (
     ChatDelta,
     ChatDone,
     ChatError,
@@ -22,8 +25,8 @@ from core.chat import (
     fit_messages,
     relay_chat,
 )
-from core.chat_request import caller_texts
-from core.conversations import get_conversation, get_messages
+from core.chat.request import caller_texts
+from core.chat.token_count import count_tokens
 from core.errors import (
     ContentBlocked,
     InvalidInput,
@@ -32,14 +35,11 @@ from core.errors import (
     QuotaExceeded,
     UpstreamUnavailable,
 )
-from core.models import Model
 from core.moderation import set_words
-from core.quotas import tokens_used_today, use_reset_chance
+from core.relay.catalogue import Model
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import Store
-from core.subscriptions import add_subscription
-from core.tokens import count_tokens
+from core.store.connection import Store
 from tests.chat_support import MODEL, add_model, new_user, set_plan, usage_totals, window_count
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, piece, text_of
 

@@ -9,18 +9,18 @@ from typing import Any
 
 import pytest
 
-from core.accounts import User, set_blocked
-from core.apikeys import authorize_api_key_chat, create_api_key, resolve_api_key_caller, revoke_api_key
-from core.chat import ChatDone, ChatRequest
-from core.chat_apikey import KeyChat, relay_api_key_chat
+from core.accounts.api_keys import authorize_api_key_chat, create_api_key, resolve_api_key_caller, revoke_api_key
+from core.accounts.users import User, set_blocked
+from core.billing.plans import cached_plans, delete_plan
+from core.billing.quotas import plan_table
+from core.billing.subscriptions import add_subscription, current_plan
+from core.chat.api_key_fast_path import KeyChat, relay_api_key_chat
+from core.chat.pipeline import ChatDone, ChatRequest
 from core.errors import LimitReached, ModelNotInPlan, QuotaExceeded
 from core.moderation import set_words
-from core.plans import cached_plans, delete_plan
-from core.quotas import plan_table
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import Store
-from core.subscriptions import add_subscription, current_plan
+from core.store.connection import Store
 from tests.chat_support import MODEL, add_model, new_user, set_plan, usage_totals, window_count
 from tests.fakes.openai_upstream import FakeUpstream
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core import codes
-from core.accounts import register_user
+from core.accounts import verification as codes
+from core.accounts.users import register_user
 from core.errors import (
     AlreadyRegistered,
     CodeCooldown,
@@ -22,7 +22,7 @@ from core.errors import (
     InvalidPhone,
 )
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.webui.conftest import FAST_HASHING
 
 EMAIL = "alice@example.com"

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-import core.config_cache
-from core.config_cache import cached_config, forget_config
-from core.models import Model, Upstream, cached_model, delete_model, save_model
-from core.plans import Limit, Plan, cached_plans, delete_plan, save_plan
-from core.store import Store, connect
-from core.subscriptions import add_subscription, current_plan
+import core.store.config_cache
+from core.billing.plans import Limit, Plan, cached_plans, delete_plan, save_plan
+from core.billing.subscriptions import add_subscription, current_plan
+from core.relay.catalogue import Model, Upstream, cached_model, delete_model, save_model
+from core.store.config_cache import cached_config, forget_config
+from core.store.connection import Store, connect
 
 T0 = 1_700_000_000.0
 
@@ -44,7 +44,7 @@ async def test_a_write_through_this_client_is_seen_at_once(store: Store) -> None
 async def test_another_processs_write_is_seen_within_the_ttl(
     store: Store, other_process: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.config_cache, "CONFIG_CACHE_SECONDS", 0.2)
+    monkeypatch.setattr(core.store.config_cache, "CONFIG_CACHE_SECONDS", 0.2)
     await save_plan(store, Plan("free", "Free", {}, {"m": Limit(5, "1h")}))
     assert (await cached_plans(store))["free"].limits["m"].limit == 5
     await save_plan(other_process, Plan("free", "Free", {}, {"m": Limit(7, "1h")}))

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from core.context import fit_context
+from core.chat.context_fit import fit_context
+from core.chat.token_count import count_message_tokens
 from core.errors import ContextTooLong, InvalidInput
-from core.tokens import count_message_tokens
 
 MODEL = "gpt-4o-mini"
 

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from core.conversations import (
+from core.chat.conversations import (
     Conversation,
     Message,
     append_message,
@@ -25,7 +25,7 @@ from core.conversations import (
 )
 from core.errors import InvalidInput, NotFound
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 T0 = 1_700_000_000.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.crc import key_slot
 
-from core.keys import Keys
+from core.store.keys import Keys
 
 
 def slots(*keys: str) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InvalidInput
-from core.models import (
+from core.relay.catalogue import (
     Model,
     Upstream,
     delete_model,
@@ -16,7 +16,7 @@ from core.models import (
     seed_models,
 )
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 
 async def test_seed_uses_the_original_endpoint_convention_once(settings: Settings, store: Store) -> None:

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from core.moderation.baidu import BaiduProvider, token_ttl
 from core.moderation.verdicts import ProviderError
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.baidu_censor import FakeBaiduCensor
 
 

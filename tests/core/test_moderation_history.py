@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from core.errors import ContentBlocked
 from core.moderation import Moderation, build_moderation, set_words
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.tencent_tms import FakeTencentTMS
 
 

@@ -10,7 +10,7 @@ import pytest
 from core.errors import InvalidInput
 from core.moderation import add_words, get_words, remove_words, set_words
 from core.moderation.keywords import Automaton, KeywordProvider, KeywordStream
-from core.store import Store
+from core.store.connection import Store
 
 
 def naive(words: list[str], text: str) -> set[str]:

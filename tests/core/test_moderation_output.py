@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from core.errors import ContentBlocked
 from core.moderation import OutputGuard, build_moderation, recent_blocks, set_words
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.tencent_tms import FakeTencentTMS
 
 

@@ -16,7 +16,7 @@ from core.moderation import Moderation, Verdict, build_moderation, recent_blocks
 from core.moderation.tencent import TencentProvider
 from core.services import build_services
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.baidu_censor import FakeBaiduCensor
 from tests.fakes.tencent_tms import FakeTencentTMS
 

@@ -17,7 +17,7 @@ from core.moderation import build_moderation
 from core.moderation.tencent import TencentProvider
 from core.moderation.verdicts import ProviderError
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from core.tc3 import tc3_headers
 from tests.fakes.tencent_tms import FakeTencentTMS
 

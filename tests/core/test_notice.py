@@ -1,8 +1,8 @@
 import pytest
 
 from core.errors import InvalidInput
-from core.notice import MARKDOWN_MAX_CHARS, Notice, clear_notice, get_notice, set_notice
-from core.store import Store
+from core.site.notice import MARKDOWN_MAX_CHARS, Notice, clear_notice, get_notice, set_notice
+from core.store.connection import Store
 
 T0 = 1_700_000_000.0
 

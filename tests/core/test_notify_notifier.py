@@ -13,7 +13,7 @@ from core.notify import PURPOSES, Notifier
 from core.notify.messages import code_email, pick_lang
 from core.services import build_services
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.fakes.aliyun_sms import AliyunSmsFake
 from tests.fakes.mailgun import MailgunFake
 from tests.fakes.smtp import SmtpFake

@@ -2,8 +2,7 @@ from typing import Any
 
 import pytest
 
-from core.errors import Forbidden, InvalidInput, NotFound
-from core.plans import (
+from core.billing.plans import (
     FREE_PLAN,
     Limit,
     Plan,
@@ -16,7 +15,8 @@ from core.plans import (
     plan_from_dict,
     save_plan,
 )
-from core.store import Store
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.store.connection import Store
 
 
 def pro(**changes: Any) -> dict[str, Any]:

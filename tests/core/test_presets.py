@@ -1,8 +1,8 @@
 import pytest
 
+from core.chat.presets import MAX_PRESETS_PER_USER, delete_preset, get_preset, list_presets, save_preset
 from core.errors import InvalidInput, LimitReached, NotFound
-from core.presets import MAX_PRESETS_PER_USER, delete_preset, get_preset, list_presets, save_preset
-from core.store import Store
+from core.store.connection import Store
 
 T0 = 1_700_000_000.0
 

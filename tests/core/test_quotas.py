@@ -2,9 +2,8 @@ import asyncio
 
 import pytest
 
-from core.errors import DailyTokensExceeded, LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
-from core.plans import Limit, Plan
-from core.quotas import (
+from core.billing.plans import Limit, Plan
+from core.billing.quotas import (
     QuotaStatus,
     add_tokens,
     consume_quota,
@@ -14,7 +13,8 @@ from core.quotas import (
     tokens_used_today,
     use_reset_chance,
 )
-from core.store import Store
+from core.errors import DailyTokensExceeded, LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
+from core.store.connection import Store
 
 NOW = 1_700_000_000.0
 HOUR = 3600

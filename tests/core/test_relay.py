@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
+from core.chat.token_count import count_message_tokens, count_tokens
 from core.errors import ContextTooLong, UpstreamError, UpstreamUnavailable
-from core.models import Model, Upstream
-from core.relay import Relay, RelayStream
+from core.relay.catalogue import Model, Upstream
+from core.relay.engine import Relay, RelayStream
+from core.relay.upstream_sse import RelayEvent
+from core.relay.upstreams import upstream_health
 from core.settings import Settings
-from core.sse import RelayEvent
-from core.store import Store
-from core.tokens import count_message_tokens, count_tokens
-from core.upstreams import upstream_health
+from core.store.connection import Store
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, text_of
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say some words."}]

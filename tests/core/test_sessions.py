@@ -7,10 +7,10 @@ import time
 import jwt
 import pytest
 
-from core import sessions
-from core.accounts import User, authenticate_token, register_user, set_blocked
+from core.accounts import sessions
+from core.accounts.users import User, authenticate_token, register_user, set_blocked
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from tests.webui.conftest import FAST_HASHING
 
 SECRET = "session-test-secret-0123456789abcdef0123"

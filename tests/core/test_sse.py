@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from core.sse import DONE, SSEParser
+from core.relay.upstream_sse import DONE, SSEParser
 
 
 def chunk(content: str | None = None, finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:

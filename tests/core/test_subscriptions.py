@@ -2,15 +2,15 @@ import asyncio
 
 import pytest
 
-from core.errors import InvalidInput, NotFound
-from core.plans import FREE_PLAN, Limit, Plan, delete_plan, ensure_free_plan, save_plan
-from core.store import Store
-from core.subscriptions import (
+from core.billing.plans import FREE_PLAN, Limit, Plan, delete_plan, ensure_free_plan, save_plan
+from core.billing.subscriptions import (
     active_subscription,
     add_subscription,
     current_plan,
     list_subscriptions,
 )
+from core.errors import InvalidInput, NotFound
+from core.store.connection import Store
 
 NOW = 1_700_000_000
 DAY = 86_400

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.tokens import cache_file, count_message_tokens, count_tokens, encoding_name_for
+from core.chat.token_count import cache_file, count_message_tokens, count_tokens, encoding_name_for
 
 OFFLINE_SCRIPT = """
 import socket, sys
@@ -16,7 +16,7 @@ def refuse(*args, **kwargs):
 
 socket.socket.connect = refuse
 socket.create_connection = refuse
-from core.tokens import configure_tokens, count_tokens
+from core.chat.token_count import configure_tokens, count_tokens
 configure_tokens(sys.argv[1])
 print(count_tokens("hello world", "gpt-4o"), count_tokens("hello world", "gpt-3.5-turbo"))
 """

@@ -10,11 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.errors import UpstreamError, UpstreamUnavailable
-from core.models import Model, Upstream
-from core.relay import Relay
-from core.settings import Settings
-from core.store import Store
-from core.upstreams import (
+from core.relay.catalogue import Model, Upstream
+from core.relay.engine import Relay
+from core.relay.upstreams import (
     Attempt,
     Health,
     HealthCache,
@@ -27,6 +25,8 @@ from core.upstreams import (
     reset_health,
     upstream_health,
 )
+from core.settings import Settings
+from core.store.connection import Store
 from tests.fakes.openai_upstream import MODELS, Behaviour, FakeUpstream
 
 BODY = {"messages": [{"role": "user", "content": "hi"}]}

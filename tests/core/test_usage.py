@@ -3,9 +3,9 @@ import calendar
 
 import pytest
 
+from core.billing.usage import RETENTION_SECONDS, UsageRow, record_usage, site_usage, user_usage
 from core.errors import InvalidInput
-from core.store import Store
-from core.usage import RETENTION_SECONDS, UsageRow, record_usage, site_usage, user_usage
+from core.store.connection import Store
 
 DAY = 86_400
 # 2024-03-10 12:00:00 UTC

@@ -1,7 +1,7 @@
 import pytest
 
+from core.billing.rate_windows import normalize_window, parse_window
 from core.errors import InvalidInput
-from core.windows import normalize_window, parse_window
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from quart.typing import TestClientProtocol
 
 from core.services import build_services
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 from webui import create_app
 
 DEFAULT_PASSWORD = "correct horse battery"

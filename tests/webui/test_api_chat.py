@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from core.moderation import set_words
-from core.store import Store
+from core.store.connection import Store
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, set_plan, window_count
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, piece, text_of
 from tests.webui.conftest import AuthActions, Client, MakeApp

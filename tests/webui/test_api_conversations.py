@@ -9,9 +9,9 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from core.conversations import append_message, new_message
-from core.models import Model, Upstream, save_model
-from core.store import Store
+from core.chat.conversations import append_message, new_message
+from core.relay.catalogue import Model, Upstream, save_model
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions
 
 T0 = 1_700_000_000.0

@@ -8,8 +8,8 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from core.apikeys import MAX_KEYS_PER_USER
-from core.store import Store
+from core.accounts.api_keys import MAX_KEYS_PER_USER
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions
 
 

@@ -8,8 +8,8 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from core.notice import set_notice
-from core.store import Store
+from core.site.notice import set_notice
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions
 
 

@@ -3,11 +3,11 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from core.models import Model, Upstream, save_model
-from core.plans import import_plans
-from core.quotas import consume_quota
-from core.store import Store
-from core.subscriptions import add_subscription, current_plan
+from core.billing.plans import import_plans
+from core.billing.quotas import consume_quota
+from core.billing.subscriptions import add_subscription, current_plan
+from core.relay.catalogue import Model, Upstream, save_model
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions, Client, FakeClock, MakeApp
 
 UPSTREAM = Upstream(id="fake", base_url="http://127.0.0.1:9/v1", keys=["sk-test"])

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from quart.testing import QuartClient
 
-from core.store import Store
-from core.usage import day_stamp, record_usage
+from core.billing.usage import day_stamp, record_usage
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions, FakeClock, MakeApp
 
 DAY = 86_400

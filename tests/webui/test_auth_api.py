@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from core.accounts import set_blocked
-from core.apikeys import create_api_key
-from core.store import Store
+from core.accounts.api_keys import create_api_key
+from core.accounts.users import set_blocked
+from core.store.connection import Store
 from tests.fakes.aliyun_sms import AliyunSmsFake
 from tests.fakes.smtp import SmtpFake
 from tests.webui.conftest import DEFAULT_PASSWORD, AuthActions, Client, FakeClock, MakeApp

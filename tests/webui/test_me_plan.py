@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from core.plans import Limit, Plan, save_plan
-from core.store import Store
-from core.subscriptions import add_subscription
+from core.billing.plans import Limit, Plan, save_plan
+from core.billing.subscriptions import add_subscription
+from core.store.connection import Store
 from tests.webui.conftest import AuthActions, Client
 
 

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from quart import Quart
 
-from core.store import Store
+from core.store.connection import Store
 from tests.chat_support import MODEL, eventually, usage_totals
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream
 from tests.webui.conftest import AuthActions, MakeApp

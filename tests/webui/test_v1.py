@@ -15,13 +15,13 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 from quart import Quart
 
-from core.accounts import User
-from core.apikeys import create_api_key
+from core.accounts.api_keys import create_api_key
+from core.accounts.users import User
+from core.chat.token_count import count_tokens
 from core.moderation import set_words
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store import Store
-from core.tokens import count_tokens
+from core.store.connection import Store
 from tests.chat_support import (
     CHEAP_HASHING,
     MODEL,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from core.accounts import set_blocked
-from core.models import save_model
+from core.accounts.users import set_blocked
+from core.billing.subscriptions import add_subscription
 from core.moderation import recent_blocks, set_words
-from core.store import Store
-from core.subscriptions import add_subscription
+from core.relay.catalogue import save_model
+from core.store.connection import Store
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, set_plan, usage_totals, window_count
 from tests.fakes.openai_upstream import FakeUpstream
 from tests.webui.conftest import Client, MakeApp

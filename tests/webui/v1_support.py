@@ -7,7 +7,7 @@ from typing import Any
 
 from quart import Quart
 
-from core.store import Store
+from core.store.connection import Store
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, set_plan
 from tests.fakes.openai_upstream import FakeUpstream
 from tests.webui.conftest import AuthActions, Client, MakeApp

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from core.keys import Keys
-from core.lua import Scripts
+from core.store.keys import Keys
+from core.store.lua import Scripts
 
 
 @dataclass

@@ -19,11 +19,11 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from core.billing.plans import FREE_PLAN
+from core.billing.quotas import day_stamp
+from core.billing.subscriptions import Subscription, parse_subscriptions
 from core.errors import InvalidInput, LimitReached, NotFound
-from core.plans import FREE_PLAN
-from core.quotas import day_stamp
-from core.store import Store
-from core.subscriptions import Subscription, parse_subscriptions
+from core.store.connection import Store
 
 KEY_PREFIX = "sk-"
 KEY_RANDOM_CHARS = 48
@@ -65,8 +65,10 @@ class ApiKeyOwner:
 @dataclass(frozen=True)
 class ApiKeyCaller:
     owner: ApiKeyOwner
-    user_fields: dict[str, str]  # the owner's user hash (core.accounts.user_from_fields)
-    subscriptions: list[Subscription]  # the owner's subscriptions ending after `now` (core.subscriptions.plan_for)
+    user_fields: dict[str, str]  # the owner's user hash (core.accounts.users.user_from_fields)
+    subscriptions: list[
+        Subscription
+    ]  # the owner's subscriptions ending after `now` (core.billing.subscriptions.plan_for)
 
 
 def digest_key(key: str) -> str:
@@ -223,7 +225,7 @@ async def authorize_api_key_chat(
 ) -> ApiKeyChat | None:
     """Resolve a key this process has seen live and take the call's quota slot, in one round trip.
 
-    `plans` is `core.quotas.plan_table(every plan, model)`. None when the key's owner is not remembered, or the
+    `plans` is `core.billing.quotas.plan_table(every plan, model)`. None when the key's owner is not remembered, or the
     key is gone (revoked): the caller takes the ordinary path (resolve_api_key_caller, then the quota).
     Nothing is taken for a revoked key or a missing or blocked user (status "refused").
     """

@@ -1,10 +1,10 @@
 """Models and their upstreams: runtime config in the store (hash cfg:models, model id -> JSON), seeded once.
 
-The chat path reads `cached_model`, this process's copy of the hash (core.config_cache): a change made through
+The chat path reads `cached_model`, this process's copy of the hash (core.store.config_cache): a change made through
 this process is seen at once, one made by another process within a second.
 
 An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
-(core.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
+(core.relay.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
 masks them for anything that reaches a browser.
 """
 
@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import orjson
 
-from core.config_cache import cached_config, forget_config
 from core.errors import InvalidInput
 from core.settings import Settings
-from core.store import Store
+from core.store.config_cache import cached_config, forget_config
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ UpstreamKind = Literal["openai", "azure"]
 DEFAULT_CONTEXT_WINDOW = 128_000
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
-CONFIG_NAME = "models"  # this process's cached copy (core.config_cache)
+CONFIG_NAME = "models"  # this process's cached copy (core.store.config_cache)
 UPSTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 # Context windows of common models, matched by the longest prefix of the id.

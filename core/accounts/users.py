@@ -15,8 +15,16 @@ from typing import Any, Literal
 
 from redis.typing import EncodableT, FieldT
 
-from core import sessions, throttle
-from core.codes import CodeNotifier, delivery_available, verify_code
+from core.accounts import sessions, throttle
+from core.accounts.addresses import Target, index_key, parse_target, target_of
+from core.accounts.passwords import (
+    burn_verification,
+    check_password_rules,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from core.accounts.verification import CodeNotifier, delivery_available, verify_code
 from core.errors import (
     AccountBlocked,
     AlreadyRegistered,
@@ -27,10 +35,8 @@ from core.errors import (
     InvalidInviteCode,
     NotFound,
 )
-from core.identity import Target, index_key, parse_target, target_of
-from core.passwords import burn_verification, check_password_rules, hash_password, needs_rehash, verify_password
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 Role = Literal["user", "admin"]
 ROLES: tuple[str, ...] = ("user", "admin")

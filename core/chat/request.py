@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
-from core.chat_turns import ChatTurn
-from core.context import fit_context
+from core.chat.context_fit import fit_context
+from core.chat.token_count import count_message_tokens
+from core.chat.turns import ChatTurn
 from core.errors import InvalidInput
-from core.models import Model
-from core.tokens import count_message_tokens
+from core.relay.catalogue import Model
 
 # Sampling and tool parameters a client may pass through to the upstream; anything else is dropped.
 PASSTHROUGH_PARAMS = frozenset(

@@ -1,7 +1,7 @@
 """Plans: name, title, prices per cycle in integer fen, per-model limits `{limit, window}`, optional daily token cap.
 
 Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, seen by every process within a second:
-`cached_plans` is each process's copy, see core.config_cache).
+`cached_plans` is each process's copy, see core.store.config_cache).
 `free` always exists and cannot be deleted. A model missing from a plan is not allowed on it: there is no
 "unlimited" anywhere, neither for a missing model nor for a missing plan record (the original's defects).
 The import/export shape is `[{"name","title","prices":{"monthly":0,...},"limits":{"<model>":{"limit":10,
@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.config_cache import cached_config, forget_config
+from core.billing.rate_windows import normalize_window, parse_window
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.store import Store
-from core.windows import normalize_window, parse_window
+from core.store.config_cache import cached_config, forget_config
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ FREE_FIRST_MODEL_LIMIT = (10, "3h")
 FREE_OTHER_MODEL_LIMIT = (5, "1d")
 MAX_PRICE_FEN = 100_000_000  # one million yuan: anything above is a typo
 MAX_LIMIT = 1_000_000
-CONFIG_NAME = "plans"  # this process's cached copy (core.config_cache)
+CONFIG_NAME = "plans"  # this process's cached copy (core.store.config_cache)
 
 
 @dataclass(frozen=True)

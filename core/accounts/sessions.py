@@ -17,7 +17,7 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 ALGORITHM = "HS256"
 REISSUE_AFTER_SECONDS = 86_400  # slide the expiry (new token, renewed TTL) at most once a day

@@ -14,6 +14,7 @@ import secrets
 import time
 from typing import Literal, Protocol, get_args
 
+from core.accounts.addresses import Target, TargetKind, index_key, parse_target
 from core.errors import (
     AlreadyRegistered,
     CodeCooldown,
@@ -24,9 +25,8 @@ from core.errors import (
     InvalidCode,
     InvalidInput,
 )
-from core.identity import Target, TargetKind, index_key, parse_target
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 

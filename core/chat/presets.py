@@ -11,7 +11,7 @@ import orjson
 from redis.asyncio.client import Pipeline
 
 from core.errors import InvalidInput, LimitReached, NotFound
-from core.store import Store
+from core.store.connection import Store
 
 MAX_PRESETS_PER_USER = 50
 NAME_MAX_CHARS = 60

@@ -10,7 +10,7 @@ Families (type, TTL):
 
   config:jwt_secret                  string  none   generated JWT secret when JWT_SECRET is unset
   seq:user                           string  none   INCR counter for user ids
-  {u:ID}:user                        hash    none   user record (see core.accounts.User)
+  {u:ID}:user                        hash    none   user record (see core.accounts.users.User)
   idx:email:<email>                  string  none   lower-cased email -> user id (claimed with SET NX)
   idx:phone:<e164>                   string  none   phone -> user id
   idx:invite:<code>                  string  none   invitation code -> user id

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.conversations import (
+from core.chat.conversations import (
     CHANNELS,
     Conversation,
     Message,
@@ -30,7 +30,7 @@ from core.conversations import (
 )
 from core.errors import CoreError, InvalidInput
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 

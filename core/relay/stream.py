@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 
-from core.models import Model, Upstream
-from core.sse import DONE, RelayEvent, SSEParser, error_event
-from core.tokens import count_message_tokens, count_tokens
+from core.chat.token_count import count_message_tokens, count_tokens
+from core.relay.catalogue import Model, Upstream
+from core.relay.upstream_sse import DONE, RelayEvent, SSEParser, error_event
 
 DRAIN_SECONDS = 0.5  # after [DONE], wait this long for the end of the body so the connection can be reused
 OnFault = Callable[[Upstream, str], Awaitable[None]]

@@ -193,7 +193,7 @@ return cjson.encode({meta = meta, user = user, subs = subs})
 # ARGV[1] key id, ARGV[2] now (s), ARGV[3] now ms, ARGV[4] ticket id, ARGV[5] free plan name, ARGV[6] key digest,
 # ARGV[7..] every plan, 4 values each: name, limit for the model (0 = not in the plan), window ms, daily token cap.
 # The plan: the first active (starts_at <= now < ends_at) non-free subscription by end time, if its plan exists,
-# else the free plan (core.subscriptions.plan_of).
+# else the free plan (core.billing.subscriptions.plan_of).
 # Returns nil when the key's meta is gone or is another key's, else the JSON of RESOLVE_API_KEY plus "plan" and
 # "status": "refused" (no such user, or blocked), "not_in_plan", 1 consumed ("value" = slots left), 0 window
 # full ("value" = ms until a slot frees), -1 daily cap reached ("value" = tokens used).

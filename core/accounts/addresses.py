@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.errors import InvalidEmail, InvalidInput, InvalidPhone
-from core.keys import Keys
+from core.store.keys import Keys
 
 TargetKind = Literal["email", "phone"]
 

@@ -22,15 +22,15 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from core.chat.token_count import configure_tokens, preload_in_background
 from core.errors import CoreError, UpstreamUnavailable
-from core.models import Model, Upstream
-from core.relay_failures import Retry, describe, refusal
-from core.relay_stream import RelayStream, Usage, usage_from
+from core.relay.catalogue import Model, Upstream
+from core.relay.failures import Retry, describe, refusal
+from core.relay.stream import RelayStream, Usage, usage_from
+from core.relay.upstream_sse import RelayEvent, SSEParser
+from core.relay.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 from core.settings import Settings
-from core.sse import RelayEvent, SSEParser
-from core.store import Store
-from core.tokens import configure_tokens, preload_in_background
-from core.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
+from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

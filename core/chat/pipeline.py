@@ -1,7 +1,7 @@
 """The chat path: `relay_chat`, the one function behind /v1, the web chat and the bots.
 
 In order: model lookup, plan, input moderation of the new user message only, atomic quota consume, context
-fitting, upstream selection with failover (core.relay), streaming with output moderation, usage accounting.
+fitting, upstream selection with failover (core.relay.engine), streaming with output moderation, usage accounting.
 Nothing is consumed when the request is refused, and the slot is refunded when the upstream fails before the
 first token. Usage counts the upstream's figures for a complete answer, else what was actually delivered.
 """
@@ -18,27 +18,27 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from core.chat_request import (
+from core.billing.plans import Plan
+from core.billing.quotas import QuotaTicket, consume_quota, refund_quota
+from core.billing.subscriptions import Subscription, current_plan, plan_for
+from core.billing.usage import record_usage
+from core.chat.request import (
     PASSTHROUGH_PARAMS,
     ChatRequest,
     caller_texts,
     check_messages,
     fit_messages,
 )
-from core.chat_turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
+from core.chat.token_count import count_tokens
+from core.chat.turns import ChatStart, ChatTurn, PreparedTurn, close_turn, open_turn, prepare_turn
 from core.errors import ContentBlocked, CoreError, InvalidInput, ModelNotFound, ModelNotInPlan, UpstreamError
-from core.models import Model, cached_model
 from core.moderation import OutputGuard
-from core.plans import Plan
-from core.quotas import QuotaTicket, consume_quota, refund_quota
-from core.relay import RelayStream, Usage
-from core.sse import DONE
-from core.subscriptions import Subscription, current_plan, plan_for
-from core.tokens import count_tokens
-from core.usage import record_usage
+from core.relay.catalogue import Model, cached_model
+from core.relay.engine import RelayStream, Usage
+from core.relay.upstream_sse import DONE
 
 if TYPE_CHECKING:
-    from core.accounts import User
+    from core.accounts.users import User
     from core.services import Services
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.errors import TooManyAttempts
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 
 async def _take(store: Store, key: str, window: int, limit: int) -> None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import UpstreamError
-from core.models import Model, Upstream
+from core.relay.catalogue import Model, Upstream
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 if TYPE_CHECKING:
     import openai

@@ -2,7 +2,7 @@
 
 The ordinary path (authenticate, then `relay_chat`) reads the caller, then takes the quota slot once the checks
 passed. Here the checks that need no store run first (model, messages, keyword moderation, context fitting), then
-one script resolves the key, the user and the plan and takes the slot (core.lua AUTHORIZE_API_KEY_CHAT). Anything
+one script resolves the key, the user and the plan and takes the slot (core.store.lua AUTHORIZE_API_KEY_CHAT). Anything
 unusual returns None and the caller takes the ordinary path, which gives the ordinary errors in their ordinary
 order (401 before anything else; a blocked message is logged with its user): a key this process has not seen yet,
 a revoked key, a missing or blocked user, an unknown model, bad messages, text the moderation blocks, remote
@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.accounts import User, user_from_fields
-from core.apikeys import authorize_api_key_chat, remembered_api_key
-from core.chat import Charged, ChatStream, answer_charged
-from core.chat_request import ChatRequest, caller_texts, check_messages, fit_messages
+from core.accounts.api_keys import authorize_api_key_chat, remembered_api_key
+from core.accounts.users import User, user_from_fields
+from core.billing.plans import cached_plans, empty_free_plan
+from core.billing.quotas import QuotaTicket, new_ticket_id, plan_table, ticket_from
+from core.billing.subscriptions import Subscription
+from core.chat.pipeline import Charged, ChatStream, answer_charged
+from core.chat.request import ChatRequest, caller_texts, check_messages, fit_messages
 from core.errors import CoreError, ModelNotInPlan
-from core.models import cached_model
-from core.plans import cached_plans, empty_free_plan
-from core.quotas import QuotaTicket, new_ticket_id, plan_table, ticket_from
-from core.subscriptions import Subscription
+from core.relay.catalogue import cached_model
 
 if TYPE_CHECKING:
     from core.services import Services

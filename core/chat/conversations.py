@@ -19,7 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from core.errors import InvalidInput, NotFound
 from core.settings import Settings
-from core.store import Store
+from core.store.connection import Store
 
 CHANNELS = ("web", "wechat", "telegram", "api")
 ROLES = ("system", "user", "assistant")

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.billing.plans import Limit, Plan
 from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded
-from core.plans import Limit, Plan
-from core.store import Store
+from core.store.connection import Store
 
 DAILY_TOKENS_TTL_SECONDS = 2 * 86_400
 RESET_CHANCES_FIELD = "reset_chances"

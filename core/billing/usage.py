@@ -10,9 +10,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.billing.quotas import DAILY_TOKENS_TTL_SECONDS
 from core.errors import InvalidInput
-from core.quotas import DAILY_TOKENS_TTL_SECONDS
-from core.store import Store
+from core.store.connection import Store
 
 RETENTION_DAYS = 400
 RETENTION_SECONDS = RETENTION_DAYS * 86_400
@@ -48,7 +48,7 @@ async def record_usage(
 ) -> None:
     """Count one request and its tokens for the user and the site, in one round trip.
 
-    With `daily_tokens`, the tokens also count against the user's daily cap (as core.quotas.add_tokens does) in
+    With `daily_tokens`, the tokens also count against the user's daily cap (as core.billing.quotas.add_tokens does) in
     that same round trip.
     """
     if prompt_tokens < 0 or completion_tokens < 0:

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
+from core.billing.plans import FREE_PLAN, Plan, cached_plans, empty_free_plan, get_plan
 from core.errors import InvalidInput, NotFound
-from core.plans import FREE_PLAN, Plan, cached_plans, empty_free_plan, get_plan
-from core.store import Store
+from core.store.connection import Store
 
 MAX_SUBSCRIPTION_SECONDS = 20 * 366 * 86_400
 
@@ -103,7 +103,7 @@ async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
     """Return the plan of the subscription active at `now`, else `free` (never unlimited).
 
     One store read: the user's subscriptions are read every time, the plans come from this process's copy of
-    the runtime config (core.config_cache, at most ~1 s old).
+    the runtime config (core.store.config_cache, at most ~1 s old).
     """
     return await plan_of(store, await active_subscription(store, user_id, now))
 

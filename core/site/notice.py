@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.errors import InvalidInput
-from core.store import Store
+from core.store.connection import Store
 
 MARKDOWN_MAX_CHARS = 50_000
 

@@ -1,7 +1,7 @@
 """This process's copy of runtime config (models, plans), re-read from the store at most every second.
 
 Runtime config is edited by admins while every process runs. A change made through this process's store client is
-seen at once (the writers in core.models / core.plans call `forget_config`), a change made by another process by the
+seen at once (the writers in core.relay.catalogue / core.billing.plans call `forget_config`), a change made by another process by the
 first call more than CONFIG_CACHE_SECONDS after the copy was read. The copy hangs off the store client, so a new
 client (a test, a restart) starts cold. Only runtime config belongs here: per-user state (API keys, blocked flags,
 subscriptions, quotas) is always read from the store, so revoking a key or blocking a user takes effect on the next
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from core.store import Store
+from core.store.connection import Store
 
 CONFIG_CACHE_SECONDS = 1.0
 T = TypeVar("T")
