@@ -18,7 +18,8 @@ from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
 
 from core.accounts.sessions import session_ttl
-from core.accounts.users import User, authenticate_token
+from core.accounts.signin import authenticate_token
+from core.accounts.users import User
 from core.errors import CsrfFailed, NotAuthenticated
 from webui.auth import AnyResponse
 from webui.context import services

@@ -18,8 +18,8 @@ from admin.auth import (
     require_admin,
     set_admin_cookie,
 )
-from core.accounts import users as accounts
 from core.accounts.sessions import create_session, revoke_session
+from core.accounts.signin import authenticate_password
 from core.errors import InvalidInput, NotAdmin
 from webui.auth import client_ip
 from webui.context import services
@@ -110,9 +110,7 @@ async def login() -> Response:
     body = await parse_body(AdminLogin)
     svc = services()
     target = body.email or body.phone or ""
-    user = await accounts.authenticate_password(
-        svc.store, svc.settings, target, body.password, ip=client_ip(), now=svc.clock()
-    )
+    user = await authenticate_password(svc.store, svc.settings, target, body.password, ip=client_ip(), now=svc.clock())
     if not user.is_admin:
         raise NotAdmin()
     agent = request.headers.get("User-Agent", "")

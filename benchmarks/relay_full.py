@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from core.accounts.api_keys import create_api_key
-from core.accounts.users import register_user
+from core.accounts.registration import register_user
 from core.billing.plans import MAX_LIMIT, Limit, Plan, save_plan
 from core.moderation.keywords import set_words
 from core.settings import Settings

@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _admin_create(settings: Settings, args: argparse.Namespace) -> str:
-    from core.accounts.users import ensure_admin
+    from core.accounts.registration import ensure_admin
 
     async with open_store(settings) as handle:
         services = await build_services(settings, handle.store)

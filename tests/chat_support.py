@@ -12,7 +12,8 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from core.accounts.users import User, register_user
+from core.accounts.registration import register_user
+from core.accounts.users import User
 from core.billing.plans import Limit, Plan, save_plan
 from core.billing.usage import user_usage
 from core.relay.catalogue import Model, Upstream, save_model

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from pydantic import StringConstraints
 from quart import Blueprint, Response, g, jsonify
 
-from core.accounts import users as accounts
+from core.accounts import signin, users
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
 from core.errors import Forbidden, NotFound
 from webui.auth import clear_session_cookie, client_ip, require_user
@@ -80,7 +80,7 @@ async def change_password() -> dict[str, Any]:
     current = _session_id()
     body = await parse_body(PasswordChange)
     svc = services()
-    revoked = await accounts.change_password(
+    revoked = await signin.change_password(
         svc.store, svc.settings, g.user.id, body.old_password, body.new_password, ip=client_ip(),
         keep_session=current,
     )  # fmt: skip
@@ -91,7 +91,7 @@ async def change_password() -> dict[str, Any]:
 @require_user
 async def update_profile() -> dict[str, Any]:
     body = await parse_body(ProfileChange)
-    user = await accounts.update_profile(services().store, g.user.id, name=body.name, lang=body.lang)
+    user = await users.update_profile(services().store, g.user.id, name=body.name, lang=body.lang)
     return {"user": user.public()}
 
 
@@ -101,7 +101,7 @@ async def bind() -> dict[str, Any]:
     _session_id()
     body = await parse_body(Bind)
     svc = services()
-    user = await accounts.bind_target(svc.store, svc.settings, g.user.id, body.target, body.code)
+    user = await signin.bind_target(svc.store, svc.settings, g.user.id, body.target, body.code)
     return {"user": user.public()}
 
 

@@ -10,10 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import StringConstraints, model_validator
 from quart import Blueprint, Response, g, jsonify
 
-from core.accounts import users as accounts
-from core.accounts import verification as codes
+from core.accounts import verification
+from core.accounts.registration import register_user
 from core.accounts.sessions import revoke_session
-from core.accounts.verification import CodeNotifier
+from core.accounts.signin import authenticate_code, authenticate_password, reset_password
+from core.accounts.users import User
+from core.accounts.verification import CodeNotifier, delivery_available
 from core.billing.subscriptions import active_subscription, current_plan
 from core.errors import NotAuthenticated
 from webui.auth import (
@@ -79,7 +81,7 @@ def notifier() -> CodeNotifier:
     return services().notifier
 
 
-async def _signed_in(user: accounts.User, status: int = 200) -> tuple[Response, int]:
+async def _signed_in(user: User, status: int = 200) -> tuple[Response, int]:
     issued = await start_session(user)
     response = jsonify({"token": issued.token, "user": user.public()})
     set_session_cookie(response, issued.token)
@@ -90,7 +92,7 @@ async def _signed_in(user: accounts.User, status: int = 200) -> tuple[Response, 
 async def send_code() -> dict[str, Any]:
     body = await parse_body(CodeRequest)
     svc = services()
-    cooldown = await codes.send_code(
+    cooldown = await verification.send_code(
         svc.store, svc.settings, notifier(), body.target, body.purpose, ip=client_ip(), now=svc.clock(),
         lang=request_language(),
     )  # fmt: skip
@@ -101,7 +103,7 @@ async def send_code() -> dict[str, Any]:
 async def register() -> tuple[Response, int]:
     body = await parse_body(Register)
     svc = services()
-    user = await accounts.register_user(
+    user = await register_user(
         svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
         name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
         now=svc.clock(),
@@ -115,11 +117,9 @@ async def login() -> tuple[Response, int]:
     svc = services()
     target = body.email or body.phone or ""
     if body.code is not None:
-        user = await accounts.authenticate_code(
-            svc.store, svc.settings, target, body.code, ip=client_ip(), now=svc.clock()
-        )
+        user = await authenticate_code(svc.store, svc.settings, target, body.code, ip=client_ip(), now=svc.clock())
     else:
-        user = await accounts.authenticate_password(
+        user = await authenticate_password(
             svc.store, svc.settings, target, body.password or "", ip=client_ip(), now=svc.clock()
         )
     return await _signed_in(user)
@@ -145,7 +145,7 @@ async def logout() -> Response:
 async def reset() -> Response:
     body = await parse_body(Reset)
     svc = services()
-    await accounts.reset_password(svc.store, svc.settings, body.target, body.code, body.password)
+    await reset_password(svc.store, svc.settings, body.target, body.code, body.password)
     response = jsonify({"ok": True})
     clear_session_cookie(response)  # every session ended, this browser's too
     return response
@@ -155,8 +155,8 @@ async def reset() -> Response:
 async def options() -> dict[str, Any]:
     """Say which kinds of address can receive codes (a code is then required to register with one)."""
     current = notifier()
-    return {"email_codes": codes.delivery_available(current, "email"),
-            "sms_codes": codes.delivery_available(current, "phone")}  # fmt: skip
+    return {"email_codes": delivery_available(current, "email"),
+            "sms_codes": delivery_available(current, "phone")}  # fmt: skip
 
 
 @bp.get("/api/me")

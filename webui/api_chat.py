@@ -12,16 +12,10 @@ from typing import Any, Literal
 import orjson
 from quart import Blueprint, Response, g
 
-from core.chat.pipeline import (
-    ChatDelta,
-    ChatDone,
-    ChatError,
-    ChatEvent,
-    ChatRequest,
-    ChatStart,
-    ChatTurn,
-    relay_chat,
-)
+from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
+from core.chat.pipeline import relay_chat
+from core.chat.request import ChatRequest
+from core.chat.turns import ChatTurn
 from webui.auth import require_user
 from webui.context import services
 from webui.streaming import stream_response

@@ -12,12 +12,11 @@ from core.chat.conversations import (
     MODEL_MAX_CHARS,
     create_conversation,
     delete_conversation,
-    export_markdown,
     get_conversation,
-    get_messages,
     list_conversations,
     rename_conversation,
 )
+from core.chat.messages import export_markdown, get_messages
 from core.errors import InvalidInput, ModelNotFound
 from core.relay.catalogue import cached_model, list_models
 from webui.auth import require_user

@@ -5,8 +5,8 @@
   g.auth_kind  "cookie" | "bearer" | "api_key" | None
   g.session    the core.accounts.sessions.Session (cookie / bearer), else None
   g.api_key_id the key id (api_key), else None
-  g.subscriptions the user's subscriptions ending after now, read with the API key (api_key), else None;
-               pass them to `relay_chat(..., subscriptions=)` / `plan_for` to skip a store read
+  g.plan       the user's current plan, read with the API key (api_key), else None; pass it to
+               `relay_chat(..., plan=)` to skip a store read
 `@require_user` answers 401 not_authenticated, and for cookie-authenticated POST/PUT/PATCH/DELETE checks the
 Origin (same site only) and the `X-CSRF-Token` header against the session's token (403 csrf_failed).
 Bearer tokens and API keys are not sent by browsers on their own, so they need no CSRF token.
@@ -25,8 +25,10 @@ from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from core.accounts.api_keys import ApiKeyCaller, looks_like_api_key, resolve_api_key_caller
 from core.accounts.sessions import IssuedSession, create_session, session_ttl
-from core.accounts.users import User, authenticate_token, user_from_fields
+from core.accounts.signin import authenticate_token
+from core.accounts.users import User, user_from_fields
 from core.errors import CsrfFailed, Forbidden, NotAuthenticated
 from webui.context import services
 
@@ -100,7 +102,7 @@ async def start_session(user: User) -> IssuedSession:
 
 def _remember(user: User | None, kind: str | None, session: Any = None, api_key_id: str | None = None) -> None:
     g.user, g.auth_kind, g.session, g.api_key_id = user, kind, session, api_key_id
-    g.subscriptions = None
+    g.plan = None
 
 
 async def _from_token(token: str, kind: str) -> None:
@@ -116,30 +118,26 @@ async def _from_token(token: str, kind: str) -> None:
 
 
 async def _from_api_key(key: str) -> None:
-    from core.accounts.api_keys import resolve_api_key_caller  # imported late: API keys are an optional feature module
-
     svc = services()
     caller = await resolve_api_key_caller(svc.store, key, svc.clock())
     user = user_from_fields(caller.user_fields) if caller else None
     if caller is not None and user is not None and not user.blocked:
         _remember(user, "api_key", api_key_id=caller.owner.key_id)
-        g.subscriptions = caller.subscriptions  # read in the same round trip: /v1 needs no second one for the plan
+        g.plan = caller.choice.plan  # read in the same round trip: /v1 needs no second one for the plan
 
 
 def api_key_credential() -> str | None:
     """Return the `Authorization: Bearer sk-...` API key of this request, or None (another credential or none)."""
-    from core.accounts.api_keys import looks_like_api_key
-
     scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
     credential = credential.strip()
     return credential if scheme.lower() == "bearer" and looks_like_api_key(credential) else None
 
 
-def remember_api_key_user(user: User, key_id: str, subscriptions: list[Any]) -> None:
-    """Record the caller an API key was resolved to elsewhere (the /v1 hot path), as `current_user` would."""
+def remember_api_key_user(user: User, caller: ApiKeyCaller) -> None:
+    """Record the caller an API key was resolved to elsewhere (the /v1 fast path), as `current_user` would."""
     g._auth_resolved = True
-    _remember(user, "api_key", api_key_id=key_id)
-    g.subscriptions = subscriptions
+    _remember(user, "api_key", api_key_id=caller.owner.key_id)
+    g.plan = caller.choice.plan
 
 
 async def _clear_cookie_hook(response: AnyResponse) -> AnyResponse:

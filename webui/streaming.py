@@ -16,7 +16,7 @@ from typing import Any
 from quart import Response
 from quart.asgi import ASGIHTTPConnection
 
-from core.chat.pipeline import ChatEvent, ChatStream
+from core.chat.events import ChatEvent, ChatStream
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering either
 

@@ -17,9 +17,11 @@ from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
 from core.accounts.api_keys import remembered_api_key
-from core.billing.subscriptions import current_plan, plan_for
+from core.billing.subscriptions import current_plan
 from core.chat.api_key_fast_path import relay_api_key_chat
-from core.chat.pipeline import ChatDelta, ChatError, ChatEvent, ChatRequest, ChatStream, relay_chat
+from core.chat.events import ChatDelta, ChatError, ChatEvent, ChatStream
+from core.chat.pipeline import relay_chat
+from core.chat.request import ChatRequest
 from core.relay.catalogue import list_models
 from webui.auth import api_key_credential, remember_api_key_user, require_user
 from webui.context import services
@@ -130,7 +132,7 @@ async def _json_body() -> dict[str, Any]:
 
 
 async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
-    """An API-key call with one store round trip before the upstream (core.chat.api_key_fast_path); None: the ordinary path."""
+    """An API-key call with one store round trip before the upstream (core.chat.api_key_fast_path), or None."""
     key, svc = api_key_credential(), services()
     if key is None or not remembered_api_key(svc.store, key):
         return None  # an unknown key is refused before its body is even read
@@ -141,7 +143,7 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
     done = await relay_api_key_chat(svc, key, chat)
     if done is None:
         return None
-    remember_api_key_user(done.user, done.key_id, done.subscriptions)
+    remember_api_key_user(done.user, done.caller)
     if done.error is not None:
         raise done.error
     assert done.stream is not None
@@ -152,7 +154,7 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
 async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
     """The ordinary path: authenticate (401; CSRF for cookie sessions), then check and charge the call."""
     chat = ChatRequest.from_openai(await _json_body())
-    return chat, await relay_chat(services(), g.user, chat, subscriptions=g.get("subscriptions"))
+    return chat, await relay_chat(services(), g.user, chat, plan=g.get("plan"))
 
 
 @bp.post("/v1/chat/completions")
@@ -198,11 +200,7 @@ async def model(model_id: str) -> dict[str, Any]:
 async def _usable_models() -> list[dict[str, Any]]:
     """The enabled models the caller's plan includes, in OpenAI's model shape."""
     svc = services()
-    subscriptions, now = g.get("subscriptions"), svc.clock()
-    if subscriptions is None:
-        plan = await current_plan(svc.store, g.user.id, now)
-    else:
-        plan = await plan_for(svc.store, subscriptions, now)
+    plan = g.get("plan") or await current_plan(svc.store, g.user.id, svc.clock())
     return [
         {"id": m.id, "object": "model", "created": 0, "owned_by": "chatgate"}
         for m in await list_models(svc.store)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from core.billing.plans import FREE_PLAN
-from core.billing.quotas import day_stamp
-from core.billing.subscriptions import Subscription, parse_subscriptions
+from core.billing.plans import FREE_PLAN, Plan, cached_plans
+from core.billing.quotas import plan_table
+from core.billing.subscriptions import PlanChoice, Subscription, parse_subscriptions, plan_choice
+from core.days import day_stamp
 from core.errors import InvalidInput, LimitReached, NotFound
 from core.store.connection import Store
 
@@ -30,10 +30,7 @@ KEY_RANDOM_CHARS = 48
 MAX_KEYS_PER_USER = 20
 NAME_MAX_CHARS = 64
 TOUCH_INTERVAL_SECONDS = 60
-MAX_REMEMBERED_OWNERS = 10_000  # digest -> owner entries this process keeps (per store client)
-
-# Per store client: digest -> "<uid>:<key id>" of keys seen live (immutable for a key; see resolve_api_key_user).
-_OWNERS: weakref.WeakKeyDictionary[Redis, dict[str, str]] = weakref.WeakKeyDictionary()
+MAX_REMEMBERED_OWNERS = 10_000  # digest -> owner entries this process keeps (Store.api_key_owners)
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,8 @@ class ApiKeyOwner:
 class ApiKeyCaller:
     owner: ApiKeyOwner
     user_fields: dict[str, str]  # the owner's user hash (core.accounts.users.user_from_fields)
-    subscriptions: list[
-        Subscription
-    ]  # the owner's subscriptions ending after `now` (core.billing.subscriptions.plan_for)
+    subscriptions: list[Subscription]  # the owner's subscriptions ending after `now`
+    choice: PlanChoice  # the current subscription and plan (core.billing.subscriptions.plan_choice)
 
 
 def digest_key(key: str) -> str:
@@ -162,20 +158,12 @@ async def revoke_api_key(store: Store, user_id: int | str, key_id: str) -> None:
 
 async def resolve_api_key(store: Store, key: str, now: float | None = None) -> ApiKeyOwner | None:
     """Return the owner of a live key, or None; record its use at most once a minute."""
-    found = await resolve_api_key_user(store, key, now)
-    return found[0] if found else None
-
-
-async def resolve_api_key_user(
-    store: Store, key: str, now: float | None = None
-) -> tuple[ApiKeyOwner, dict[str, str]] | None:
-    """Return the owner of a live key and the owner's user fields (see resolve_api_key_caller)."""
     caller = await resolve_api_key_caller(store, key, now)
-    return (caller.owner, caller.user_fields) if caller else None
+    return caller.owner if caller else None
 
 
 async def resolve_api_key_caller(store: Store, key: str, now: float | None = None) -> ApiKeyCaller | None:
-    """Return the owner of a live key, the owner's user fields and live subscriptions in one round trip.
+    """Return the owner of a live key, the owner's user fields, subscriptions and plan in one round trip.
 
     The digest -> owner entry never changes for a key (keys are random and never reissued), so this process
     remembers it once the key was seen live; the key's meta, the user record and the subscriptions are read on
@@ -185,83 +173,82 @@ async def resolve_api_key_caller(store: Store, key: str, now: float | None = Non
         return None
     moment = time.time() if now is None else now
     digest = digest_key(key)
-    owners = _owners(store)
-    owner = owners.get(digest)
+    owner = store.api_key_owners.get(digest)
     if owner is None:
         stored = await store.redis.get(store.keys.api_key_digest(digest))
         if not stored:
             return None
         owner = str(stored)
-    user_id, _, key_id = owner.partition(":")
-    keys = [store.keys.api_keys(user_id), store.keys.user(user_id), store.keys.subscriptions(user_id)]
-    found = await store.scripts.run("resolve_api_key", keys, [key_id, repr(moment)])
-    data = orjson.loads(found) if found else None
-    meta = _load(data["meta"]) if data else None
-    if data is None or meta is None or (meta.digest and meta.digest != digest):
-        owners.pop(digest, None)  # revoked: forget it, so a later lookup goes to the store again
-        return None
-    _remember_owner(owners, digest, owner)
-    if meta.last_used_at is None or moment - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
-        await _touch(store, user_id, key_id, moment)
-    user_fields, live = data["user"] or {}, data["subs"] or []  # Lua's cjson writes an empty list as {}
-    return ApiKeyCaller(ApiKeyOwner(int(user_id), key_id), user_fields, parse_subscriptions(list(live)))
+    plans = await cached_plans(store)
+    _, key_id, keys = _owner_keys(store, owner)
+    found = await store.scripts.run("resolve_api_key", keys, [key_id, digest, repr(moment), FREE_PLAN, *plans])
+    caller = await _caller(store, digest, owner, found, plans, moment)
+    if caller is not None:
+        _remember_owner(store.api_key_owners, digest, owner)
+    return caller
 
 
 def remembered_api_key(store: Store, key: str) -> bool:
     """Tell whether this process has seen this key live (its owner is remembered); no store access."""
-    return looks_like_api_key(key) and digest_key(key) in _owners(store)
+    return looks_like_api_key(key) and digest_key(key) in store.api_key_owners
 
 
 @dataclass(frozen=True)
 class ApiKeyChat:
     caller: ApiKeyCaller
-    plan: str  # the plan the call is charged against ("" when refused)
     status: int | str  # "refused", "not_in_plan", or the consume reply: 1 taken, 0 window full, -1 daily cap
     value: float  # with 0: ms until a slot frees; with -1: tokens used today
 
 
 async def authorize_api_key_chat(
-    store: Store, key: str, model: str, plans: list[str | int], ticket_id: str, now: float
+    store: Store, key: str, model: str, plans: Mapping[str, Plan], ticket_id: str, now: float
 ) -> ApiKeyChat | None:
     """Resolve a key this process has seen live and take the call's quota slot, in one round trip.
 
-    `plans` is `core.billing.quotas.plan_table(every plan, model)`. None when the key's owner is not remembered, or the
-    key is gone (revoked): the caller takes the ordinary path (resolve_api_key_caller, then the quota).
+    `plans`: every plan by name (core.billing.plans.cached_plans). None when the key's owner is not remembered, or
+    the key is gone (revoked): the caller takes the ordinary path (resolve_api_key_caller, then the quota).
     Nothing is taken for a revoked key or a missing or blocked user (status "refused").
     """
     if not looks_like_api_key(key):
         return None
     digest = digest_key(key)
-    owners = _owners(store)
-    owner = owners.get(digest)
+    owner = store.api_key_owners.get(digest)
     if owner is None:
         return None
+    user_id, key_id, keys = _owner_keys(store, owner)
+    keys += [store.keys.quota_window(user_id, model), store.keys.daily_tokens(user_id, day_stamp(now))]
+    table = plan_table(plans.values(), model)
+    args = [key_id, digest, repr(now), FREE_PLAN, int(now * 1000), ticket_id, *table]
+    found = await store.scripts.run("authorize_api_key_chat", keys, args)
+    caller = await _caller(store, digest, owner, found, plans, now)
+    if caller is None:
+        return None
+    data = orjson.loads(found)
+    return ApiKeyChat(caller, data["status"], float(data.get("value") or 0))
+
+
+def _owner_keys(store: Store, owner: str) -> tuple[str, str, list[str]]:
+    """Split "<uid>:<key id>" and return the keys every API-key script reads first (one `{u:ID}` tag)."""
     user_id, _, key_id = owner.partition(":")
     k = store.keys
-    keys = [
-        k.api_keys(user_id), k.user(user_id), k.subscriptions(user_id), k.quota_window(user_id, model),
-        k.daily_tokens(user_id, day_stamp(now)),
-    ]  # fmt: skip
-    args = [key_id, repr(now), int(now * 1000), ticket_id, FREE_PLAN, digest, *plans]
-    found = await store.scripts.run("authorize_api_key_chat", keys, args)
-    data = orjson.loads(found) if found else None
-    if data is None:
-        owners.pop(digest, None)
+    return user_id, key_id, [k.api_keys(user_id), k.user(user_id), k.subscriptions(user_id)]
+
+
+async def _caller(
+    store: Store, digest: str, owner: str, found: str | None, plans: Mapping[str, Plan], now: float
+) -> ApiKeyCaller | None:
+    """Read a RESOLVE_API_KEY-shaped reply (core.store.lua.api_keys); None (and forgotten) for a revoked key."""
+    if not found:
+        store.api_key_owners.pop(digest, None)  # revoked: a later lookup goes to the store again
         return None
+    data = orjson.loads(found)
+    user_id, _, key_id = owner.partition(":")
     meta = _load(data["meta"])
     if meta.last_used_at is None or now - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
         await _touch(store, user_id, key_id, now)
-    caller = ApiKeyCaller(
-        ApiKeyOwner(int(user_id), key_id), data["user"] or {}, parse_subscriptions(list(data["subs"] or []))
-    )
-    return ApiKeyChat(caller, str(data.get("plan") or ""), data["status"], float(data.get("value") or 0))
-
-
-def _owners(store: Store) -> dict[str, str]:
-    owners = _OWNERS.get(store.redis)
-    if owners is None:
-        owners = _OWNERS[store.redis] = {}
-    return owners
+    subscriptions = parse_subscriptions(list(data["subs"] or []))  # Lua's cjson writes an empty list as {}
+    choice = plan_choice(plans, data.get("current"), str(data.get("plan") or FREE_PLAN))
+    return ApiKeyCaller(ApiKeyOwner(int(user_id), key_id), data["user"] or {}, subscriptions, choice)
 
 
 def _remember_owner(owners: dict[str, str], digest: str, owner: str) -> None:

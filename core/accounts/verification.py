@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import time
 from typing import Literal, Protocol, get_args
 
 from core.accounts.addresses import Target, TargetKind, index_key, parse_target
+from core.days import day_stamp
 from core.errors import (
     AlreadyRegistered,
     CodeCooldown,
@@ -67,7 +67,7 @@ def _check_purpose(purpose: str) -> None:
 
 
 def _counter_keys(store: Store, target: str, ip: str, now: float) -> list[str]:
-    day = time.strftime("%Y%m%d", time.gmtime(now))
+    day = day_stamp(now)
     keys = store.keys
     return [keys.code_cooldown(target), keys.code_daily_target(target, day), keys.code_daily_ip(ip, day)]
 

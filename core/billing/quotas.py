@@ -8,14 +8,13 @@ Daily tokens: `{u:ID}:tok:<yyyymmdd>` (UTC day) counts tokens used; consume refu
 
 from __future__ import annotations
 
-import functools
 import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from core.billing.plans import Limit, Plan
+from core.days import day_stamp, seconds_to_midnight
 from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded
 from core.store.connection import Store
 
@@ -38,16 +37,6 @@ class QuotaStatus:
     remaining: int
     window: str
     resets_in: int  # seconds until the next slot frees; 0 while slots remain
-
-
-def day_stamp(now: float) -> str:
-    """Return the UTC day of `now` as yyyymmdd (the daily token counter's key part)."""
-    return _day_stamp(int(now // 86_400))
-
-
-@functools.lru_cache(maxsize=4)
-def _day_stamp(day: int) -> str:  # formatted once per day, not on every request
-    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
 
 
 def _limit_for(plan: Plan, model: str) -> Limit:
@@ -86,7 +75,7 @@ def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan, now:
             "You have used today's token allowance; it renews at 00:00 UTC.",
             daily_tokens=plan.daily_tokens,
             used=int(value),
-            retry_after=max(1, math.ceil(86_400 - now % 86_400)),
+            retry_after=seconds_to_midnight(now),
         )
     if status == 0:
         limit = _limit_for(plan, ticket.model)
@@ -114,16 +103,6 @@ async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:
     """Give back the slot of a request whose upstream failed before the first token; True if it was there."""
     removed = await store.redis.zrem(store.keys.quota_window(ticket.user_id, ticket.model), ticket.member)
     return bool(removed)
-
-
-async def add_tokens(store: Store, user_id: int | str, tokens: int, now: float) -> int:
-    """Count `tokens` against today's cap after an answer; return today's total."""
-    key = store.keys.daily_tokens(user_id, day_stamp(now))
-    async with store.redis.pipeline(transaction=True) as pipe:
-        pipe.incrby(key, max(0, int(tokens)))
-        pipe.expire(key, DAILY_TOKENS_TTL_SECONDS)
-        total, _ = await pipe.execute()
-    return int(total)
 
 
 async def tokens_used_today(store: Store, user_id: int | str, now: float) -> int:

@@ -6,12 +6,14 @@ new subscription starts when the user's last non-free subscription ends (or now)
 rather than upgrading at once (an immediate upgrade would need refunds or proration, which we do not do).
 Adding is idempotent by order id, atomically (a replayed payment callback credits once).
 The user's plan is the plan of the subscription active at `now` (starts_at <= now < ends_at), else `free`; an
-ended subscription or a deleted plan record falls back to free, never to "unlimited".
+ended subscription or a deleted plan record falls back to free, never to "unlimited". That rule is written once,
+in Lua (core.store.lua.billing PICK_PLAN), and run by every path that needs the plan, the /v1 fast path included.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,50 +76,44 @@ async def list_subscriptions(store: Store, user_id: int | str) -> list[Subscript
     return [_parse(raw) for raw in await store.redis.zrange(store.keys.subscriptions(user_id), 0, -1)]
 
 
-def live_range(now: float) -> tuple[str, str]:
-    """Return the zset score range of the subscriptions that can be active at `now` (those ending after it)."""
-    return f"({now}", "+inf"
-
-
 def parse_subscriptions(raws: list[Any]) -> list[Subscription]:
     """Parse the JSON members read from `{u:ID}:subs`."""
     return [_parse(raw) for raw in raws]
 
 
-def active_of(subscriptions: list[Subscription], now: float) -> Subscription | None:
-    """Return the paid subscription active at `now` (free ones only when no paid one is), or None."""
-    active = [sub for sub in subscriptions if sub.active_at(now)]
-    paid = [sub for sub in active if sub.plan != FREE_PLAN]
-    chosen = paid or active
-    return chosen[0] if chosen else None
+@dataclass(frozen=True)
+class PlanChoice:
+    """The user's current subscription (None: none is active) and the plan it gives (free when none)."""
+
+    subscription: Subscription | None
+    plan: Plan
 
 
-async def active_subscription(store: Store, user_id: int | str, now: float) -> Subscription | None:
-    """Return the paid subscription active at `now` (free ones only when no paid one is), or None."""
-    # Only subscriptions ending after `now` can be active; the zset score is ends_at.
-    live = await store.redis.zrangebyscore(store.keys.subscriptions(user_id), *live_range(now))
-    return active_of(parse_subscriptions(live), now)
+def plan_choice(plans: Mapping[str, Plan], current: object, plan_name: str) -> PlanChoice:
+    """Read a `pick_plan` reply (core.store.lua.billing PICK_PLAN, the one rule for choosing the plan)."""
+    subscription = _parse(current) if current else None
+    plan = plans.get(plan_name) or plans.get(FREE_PLAN) or empty_free_plan()
+    return PlanChoice(subscription, plan)
+
+
+async def current_choice(store: Store, user_id: int | str, now: float) -> PlanChoice:
+    """Return the user's current subscription and plan at `now` (never unlimited: free when nothing is active).
+
+    One store call: the subscriptions are read and the plan chosen in the store by PICK_PLAN; the plans come from
+    this process's copy of the runtime config (core.store.config_cache, at most ~1 s old).
+    """
+    plans = await cached_plans(store)
+    current, plan_name = await store.scripts.run(
+        "current_subscription", [store.keys.subscriptions(user_id)], [repr(now), FREE_PLAN, *plans]
+    )
+    return plan_choice(plans, current, str(plan_name))
 
 
 async def current_plan(store: Store, user_id: int | str, now: float) -> Plan:
-    """Return the plan of the subscription active at `now`, else `free` (never unlimited).
-
-    One store read: the user's subscriptions are read every time, the plans come from this process's copy of
-    the runtime config (core.store.config_cache, at most ~1 s old).
-    """
-    return await plan_of(store, await active_subscription(store, user_id, now))
+    """Return the plan of the subscription active at `now`, else `free` (never unlimited)."""
+    return (await current_choice(store, user_id, now)).plan
 
 
-async def plan_for(store: Store, subscriptions: list[Subscription], now: float) -> Plan:
-    """Return the plan at `now` from subscriptions the caller already read (those ending after an earlier moment)."""
-    return await plan_of(store, active_of(subscriptions, now))
-
-
-async def plan_of(store: Store, subscription: Subscription | None) -> Plan:
-    """Return the plan of an active subscription, else `free`; a deleted plan falls back to free."""
-    plans = await cached_plans(store)
-    if subscription is not None and subscription.plan != FREE_PLAN:
-        plan = plans.get(subscription.plan)
-        if plan is not None:
-            return plan
-    return plans.get(FREE_PLAN) or empty_free_plan()
+async def active_subscription(store: Store, user_id: int | str, now: float) -> Subscription | None:
+    """Return the paid subscription active at `now` (a free one only when no paid one is), or None."""
+    return (await current_choice(store, user_id, now)).subscription

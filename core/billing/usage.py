@@ -6,11 +6,11 @@ Keys: ``{u:ID}:usage:<yyyymmdd>`` and ``usage:day:<yyyymmdd>``, hashes with fiel
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.billing.quotas import DAILY_TOKENS_TTL_SECONDS
+from core.days import day_stamp
 from core.errors import InvalidInput
 from core.store.connection import Store
 
@@ -29,11 +29,6 @@ class UsageRow:
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def day_stamp(now: float) -> str:
-    """Return the UTC day of `now` as yyyymmdd (the key suffix)."""
-    return time.strftime("%Y%m%d", time.gmtime(now))
 
 
 async def record_usage(

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ContextTooLong, InvalidInput
+from core.chat.messages import last_user_index
+from core.errors import ContextTooLong
 
 Message = Mapping[str, Any]
 Counter = Callable[[Sequence[Message]], int]
@@ -28,7 +29,7 @@ def fit_context(messages: Sequence[Message], window: int, reserve_for_output: in
     not fit, raise ContextTooLong. `count(messages)` must count a list the way the upstream bills it.
     """
     budget = window - reserve_for_output
-    last_user = _last_user_index(messages)
+    last_user = last_user_index(messages)
     base = count([])  # reply priming: the part of count() that is not per message
     cost = [count([message]) - base for message in messages]
     fixed = [i for i, message in enumerate(messages) if message.get("role") in SYSTEM_ROLES or i >= last_user]
@@ -49,14 +50,6 @@ def fit_context(messages: Sequence[Message], window: int, reserve_for_output: in
         kept.update(turn)
     chosen = [messages[i] for i in sorted(kept)]
     return FittedContext(messages=chosen, prompt_tokens=used, dropped=len(messages) - len(chosen))
-
-
-def _last_user_index(messages: Sequence[Message]) -> int:
-    """Return the index of the newest user message; InvalidInput when there is none."""
-    for index in range(len(messages) - 1, -1, -1):
-        if messages[index].get("role") == "user":
-            return index
-    raise InvalidInput("The conversation has no user message.")
 
 
 def _turns(messages: Sequence[Message], end: int) -> list[list[int]]:

@@ -1,4 +1,4 @@
-"""Conversation turns (web chat, later the bots): what a turn sends upstream, and saving both sides of it.
+"""Conversation turns (the web chat and the bots): what a turn sends upstream, and saving both sides of it.
 
 A turn is read in `prepare_turn` (nothing written), saved in `open_turn` once an upstream has answered (so a
 refused or failed request leaves the conversation as it was), and its answer saved in `close_turn` when the stream
@@ -17,16 +17,20 @@ from typing import Any, Literal
 from core.chat.conversations import (
     CHANNELS,
     Conversation,
-    Message,
-    append_message,
     create_conversation,
     current_conversation,
-    edit_last_user_message,
     get_conversation,
+    set_current_conversation,
+)
+from core.chat.events import ChatStart
+from core.chat.messages import (
+    Message,
+    append_message,
+    edit_last_user_message,
     get_messages,
+    last_user_index,
     new_message,
     replace_last_assistant,
-    set_current_conversation,
 )
 from core.errors import CoreError, InvalidInput
 from core.settings import Settings
@@ -48,16 +52,6 @@ class ChatTurn:
     system: str | None = None  # a system prompt (preset) for this call; saved when it starts a conversation
     channel: str = "web"
     use_current: bool = False  # bots: continue the channel's current conversation when no id is given
-
-
-@dataclass(frozen=True, slots=True)
-class ChatStart:
-    """The first event of a conversation turn: where the answer will be saved."""
-
-    conversation_id: str
-    message_id: str  # the assistant message being written
-    user_message_id: str
-    title: str
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,7 @@ async def prepare_turn(store: Store, settings: Settings, user_id: int, turn: Cha
     if turn.action == "send":
         context = [*history, Message("new", "user", content, 0.0)]
     else:
-        last = _last_user_index(history)
+        last = last_user_index(history, field="conversation_id")
         context = history[: last + 1] if turn.action == "regenerate" else history[:last]
         if turn.action == "edit":
             context.append(Message("new", "user", content, 0.0))
@@ -109,13 +103,6 @@ async def _find_conversation(store: Store, user_id: int, turn: ChatTurn) -> Conv
     if turn.use_current:
         return await current_conversation(store, user_id, turn.channel)
     return None
-
-
-def _last_user_index(history: Sequence[Message]) -> int:
-    for index in range(len(history) - 1, -1, -1):
-        if history[index].role == "user":
-            return index
-    raise InvalidInput("The conversation has no user message to resend.", field="conversation_id")
 
 
 def _upstream_messages(context: Sequence[Message], system: str | None) -> list[dict[str, Any]]:
@@ -147,7 +134,7 @@ async def open_turn(
         kept = await edit_last_user_message(store, user_id, conversation.id, content, now=now, settings=settings)
         user_message_id = kept[-1].id
     else:
-        user_message_id = prepared.history[_last_user_index(prepared.history)].id
+        user_message_id = prepared.history[last_user_index(prepared.history, field="conversation_id")].id
     await set_current_conversation(store, user_id, turn.channel, conversation.id)
     return ChatStart(conversation.id, secrets.token_hex(8), user_message_id, conversation.title)
 

@@ -1,4 +1,4 @@
-"""Reading an upstream's Chat Completions SSE stream without re-serialising it.
+"""OpenAI Chat Completions SSE: reading an upstream's stream without re-serialising it, and the few events we write.
 
 Events are framed on blank lines and forwarded byte for byte; from each `data:` payload we read only
 `choices[0].delta.content`, `finish_reason`, `usage` and `error` with orjson. One network read becomes at most one
@@ -7,6 +7,8 @@ Events are framed on blank lines and forwarded byte for byte; from each `data:` 
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +39,26 @@ class StreamFault(Exception):
         self.upstream_error = upstream_error
 
 
-def error_event(message: str, code: str) -> bytes:
-    """Return the OpenAI-style error event and the closing [DONE] that end a failed stream."""
-    body = {"error": {"message": message, "type": "upstream_error", "param": None, "code": code}}
+def error_event(message: str, code: str, kind: str = "upstream_error") -> bytes:
+    """Return the OpenAI-style error event and the closing [DONE] that end a stream: the one builder of both.
+
+    `kind` is OpenAI's error type: upstream_error for a broken upstream, invalid_request_error for an answer we
+    stopped (moderation).
+    """
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return b"data: " + orjson.dumps(body) + b"\n\n" + DONE
+
+
+def with_usage_chunk(raw: bytes, model: str, prompt_tokens: int, completion_tokens: int) -> bytes:
+    """Put an OpenAI usage chunk (our count) before the stream's closing [DONE]."""
+    chunk = {
+        "id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion.chunk", "created": int(time.time()),
+        "model": model, "choices": [],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }  # fmt: skip
+    event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+    return raw[: -len(DONE)] + event + DONE if raw.endswith(DONE) else raw + event
 
 
 class SSEParser:

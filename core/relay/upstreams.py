@@ -8,7 +8,6 @@ A failed request moves on to the next upstream in the order, never back to the s
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import time
@@ -20,6 +19,7 @@ from core.errors import UpstreamError
 from core.relay.catalogue import Model, Upstream
 from core.settings import Settings
 from core.store.connection import Store
+from core.store.single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
     import openai
@@ -72,41 +72,21 @@ async def upstream_health(store: Store, upstream_ids: Sequence[str]) -> dict[str
 class HealthCache:
     """This process's copy of upstream health, re-read from the store at most every `ttl` seconds.
 
-    Keeps the store off the per-request path; another process's bench reaches us within `ttl`, our own
-    failures and recoveries at once (`forget`).
+    Keeps the store off the per-request path; another process's bench reaches us within `ttl`, our own failures and
+    recoveries at once (`forget`). One copy per set of upstreams (a model's), read in one round trip; when it is
+    stale, one caller re-reads it while the others keep using the stale copy (core.store.single_flight).
     """
 
     def __init__(self, ttl: float = HEALTH_CACHE_SECONDS) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, Health]] = {}
-        self._reads: dict[tuple[str, ...], asyncio.Future[None]] = {}
+        self._copies: SingleFlightCache[tuple[str, ...], dict[str, Health]] = SingleFlightCache(ttl, serve_stale=True)
 
     async def get(self, store: Store, upstream_ids: Sequence[str], now: float) -> dict[str, Health]:
-        """Return the health of each upstream, reading the stale or unknown ones in one round trip.
-
-        Single flight: when many requests find the same entries stale at once, one reads the store; the others
-        keep using the stale copy meanwhile (or wait for that one read when they have no copy at all).
-        """
-        entries = self._entries
-        stale = tuple(uid for uid in upstream_ids if (entry := entries.get(uid)) is None or now - entry[0] >= self.ttl)
-        if stale:
-            read = self._reads.get(stale)
-            if read is None:
-                read = self._reads[stale] = asyncio.ensure_future(self._read(store, stale, now))
-                await asyncio.shield(read)
-            elif any(uid not in entries for uid in stale):
-                await asyncio.shield(read)
-        return {upstream_id: entries[upstream_id][1] for upstream_id in upstream_ids}
-
-    async def _read(self, store: Store, upstream_ids: tuple[str, ...], now: float) -> None:
-        try:
-            for upstream_id, health in (await upstream_health(store, upstream_ids)).items():
-                self._entries[upstream_id] = (now, health)
-        finally:
-            self._reads.pop(upstream_ids, None)
+        """Return the health of each upstream."""
+        ids = tuple(upstream_ids)
+        return await self._copies.get(ids, lambda: upstream_health(store, ids), now)
 
     def forget(self, upstream_id: str) -> None:
-        self._entries.pop(upstream_id, None)
+        self._copies.forget_where(lambda ids: upstream_id in ids)
 
 
 async def plan_attempts(
@@ -157,7 +137,7 @@ def probe_lock_seconds(settings: Settings) -> int:
 
 async def claim_probe(store: Store, settings: Settings, upstream_id: str) -> bool:
     """Take the one probe slot of an upstream whose bench is over; False when another request holds it."""
-    key = store.keys.lock(f"upstream-probe:{upstream_id}")
+    key = store.keys.upstream_probe(upstream_id)
     return bool(await store.redis.set(key, "1", nx=True, ex=probe_lock_seconds(settings)))
 
 
@@ -165,7 +145,7 @@ async def record_success(store: Store, upstream_id: str) -> None:
     """Clear an upstream's failures and bench (callers skip this when it had none: no write per request)."""
     pipe = store.redis.pipeline(transaction=False)
     pipe.hset(store.keys.upstream_health(upstream_id), mapping={"fails": 0, "benched_until": 0})
-    pipe.delete(store.keys.lock(f"upstream-probe:{upstream_id}"))
+    pipe.delete(store.keys.upstream_probe(upstream_id))
     await pipe.execute()
 
 
@@ -177,14 +157,14 @@ async def record_failure(
     args = [settings.UPSTREAM_FAILS_TO_BENCH, repr(benched_until), error[:300], repr(now)]
     _, benched = await store.scripts.run("upstream_failure", [store.keys.upstream_health(upstream_id)], args)
     if probe:
-        await store.redis.delete(store.keys.lock(f"upstream-probe:{upstream_id}"))
+        await store.redis.delete(store.keys.upstream_probe(upstream_id))
     return bool(benched)
 
 
 async def reset_health(store: Store, upstream_id: str) -> None:
     """Forget an upstream's failures and bench (the dashboard's "un-bench" action)."""
     await store.redis.delete(store.keys.upstream_health(upstream_id))
-    await store.redis.delete(store.keys.lock(f"upstream-probe:{upstream_id}"))
+    await store.redis.delete(store.keys.upstream_probe(upstream_id))
 
 
 def sdk_client(upstream: Upstream, settings: Settings) -> openai.AsyncOpenAI:

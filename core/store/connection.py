@@ -1,25 +1,36 @@
-"""Connecting to the store: one redis-py asyncio client, the key schema and the registered Lua scripts."""
+"""Connecting to the store: one redis-py asyncio client, the key schema, the registered Lua scripts and this
+process's caches over them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from core.store.keys import Keys
 from core.store.lua import Scripts
+from core.store.single_flight import SingleFlightCache
 
 
 @dataclass
 class Store:
-    """The store handle passed to every core function: client, key builder, scripts."""
+    """The store handle passed to every core function: client, key builder, scripts, per-process caches.
+
+    The caches belong to this handle (one per process, built with it), never to a module: a new handle (a test, a
+    restart) starts cold. `config` holds runtime config (core.store.config_cache); `api_key_owners` maps API-key
+    digests this process has resolved to "<uid>:<key id>" (core.accounts.api_keys), re-validated on every use.
+    """
 
     redis: Redis
     keys: Keys
     scripts: Scripts = field(init=False)
+    config: SingleFlightCache[str, Any] = field(init=False)
+    api_key_owners: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)
+        self.config = SingleFlightCache(ttl=0.0)  # core.store.config_cache passes its TTL with each read
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -27,7 +27,8 @@ Families (type, TTL):
   cfg:plans                          hash    none   plan name -> plan JSON
   cfg:models                         hash    none   model id -> model JSON (with its upstreams)
   cfg:seeded                         string  none   set once the runtime config was seeded from settings
-  up:health:<upstream id>            hash    none   fails, benched_until
+  up:health:<upstream id>            hash    none   fails, benched_until, last_error, failed_at
+  up:probe:<upstream id>             string  ~first-byte timeout   the one request trying a benched upstream
   {u:ID}:subs                        zset    none   subscription JSON scored by its end time
   {u:ID}:q:<model>                   zset    window sliding-window log of request ids scored by ms time
   {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today (daily token cap)
@@ -135,6 +136,9 @@ class Keys:
 
     def upstream_health(self, upstream_id: str) -> str:
         return self._global("up", "health", upstream_id)
+
+    def upstream_probe(self, upstream_id: str) -> str:
+        return self._global("up", "probe", upstream_id)
 
     # subscriptions and quotas
     def subscriptions(self, user_id: int | str) -> str:

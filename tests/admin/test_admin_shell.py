@@ -13,7 +13,8 @@ from quart import typing as quart_typing
 from admin import create_admin_app
 from admin.auth import ADMIN_COOKIE
 from admin.views import SECTIONS
-from core.accounts import users as accounts
+from core.accounts.registration import create_admin, register_user
+from core.accounts.users import User, set_blocked, set_role
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store
@@ -43,8 +44,8 @@ def client(admin_app: Quart) -> quart_typing.TestClientProtocol:
 
 
 @pytest.fixture
-async def admin_user(services: Services) -> accounts.User:
-    return await accounts.create_admin(
+async def admin_user(services: Services) -> User:
+    return await create_admin(
         services.store, services.settings, email="root@example.com", password=PASSWORD, now=time.time()
     )
 
@@ -73,9 +74,7 @@ async def test_signed_out_visitors_see_only_the_sign_in_page(client: quart_typin
     assert (await client.get("/api/me")).status_code == 401
 
 
-async def test_admin_signs_in_and_sees_the_frame(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User
-) -> None:
+async def test_admin_signs_in_and_sees_the_frame(client: quart_typing.TestClientProtocol, admin_user: User) -> None:
     response = await client.post("/api/login", json={"email": "ROOT@example.com", "password": PASSWORD})
     assert response.status_code == 200
     body = await response.get_json()
@@ -96,7 +95,7 @@ async def test_admin_signs_in_and_sees_the_frame(
 async def test_non_admins_and_wrong_passwords_are_refused(
     client: quart_typing.TestClientProtocol, services: Services
 ) -> None:
-    await accounts.register_user(
+    await register_user(
         services.store, services.settings, None, email="user@example.com", password=PASSWORD, now=time.time()
     )
     response = await client.post("/api/login", json={"email": "user@example.com", "password": PASSWORD})
@@ -109,7 +108,7 @@ async def test_non_admins_and_wrong_passwords_are_refused(
 
 
 async def test_sign_in_refuses_other_origins_and_non_json(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+    client: quart_typing.TestClientProtocol, admin_user: User
 ) -> None:
     body = {"email": "root@example.com", "password": PASSWORD}
     response = await client.post("/api/login", json=body, headers={"Origin": "https://evil.example"})
@@ -119,9 +118,7 @@ async def test_sign_in_refuses_other_origins_and_non_json(
     assert (await client.get("/")).status_code == 302
 
 
-async def test_sign_out_needs_the_csrf_token(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User
-) -> None:
+async def test_sign_out_needs_the_csrf_token(client: quart_typing.TestClientProtocol, admin_user: User) -> None:
     csrf = await sign_in(client)
     assert csrf
     response = await client.post("/api/logout")
@@ -133,20 +130,18 @@ async def test_sign_out_needs_the_csrf_token(
 
 
 async def test_demoted_or_blocked_admins_lose_the_dashboard(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User, services: Services
+    client: quart_typing.TestClientProtocol, admin_user: User, services: Services
 ) -> None:
     await sign_in(client)
-    await accounts.set_role(services.store, admin_user.id, "user")
+    await set_role(services.store, admin_user.id, "user")
     assert (await client.get("/")).status_code == 302
-    await accounts.set_role(services.store, admin_user.id, "admin")
+    await set_role(services.store, admin_user.id, "admin")
     await sign_in(client)
-    await accounts.set_blocked(services.store, admin_user.id, True)
+    await set_blocked(services.store, admin_user.id, True)
     assert (await client.get("/")).status_code == 302
 
 
-async def test_cookies_do_not_cross_between_the_apps(
-    admin_app: Quart, services: Services, admin_user: accounts.User
-) -> None:
+async def test_cookies_do_not_cross_between_the_apps(admin_app: Quart, services: Services, admin_user: User) -> None:
     web = create_app(services)
     async with web.test_app():
         web_client = web.test_client()
@@ -183,7 +178,7 @@ async def test_shared_assets_are_served(client: quart_typing.TestClientProtocol)
 
 
 async def test_page_titles_name_the_dashboard_once(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User, services: Services
+    client: quart_typing.TestClientProtocol, admin_user: User, services: Services
 ) -> None:
     site = services.settings.NEXT_PUBLIC_TITLE
 
@@ -203,7 +198,7 @@ async def test_page_titles_name_the_dashboard_once(
 
 
 async def test_an_admin_made_by_the_cli_gets_the_browsers_language(
-    client: quart_typing.TestClientProtocol, admin_user: accounts.User
+    client: quart_typing.TestClientProtocol, admin_user: User
 ) -> None:
     assert admin_user.lang == ""  # never chosen: the browser decides, then the language switch
     await sign_in(client)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from core.accounts.users import User, register_user
+from core.accounts.registration import register_user
+from core.accounts.users import User
 from core.billing.plans import Limit, Plan, save_plan
 from core.relay.catalogue import Model, Upstream, save_model
 from tests.browser.conftest import LiveServer

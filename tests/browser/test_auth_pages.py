@@ -13,7 +13,8 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from core.accounts import users as accounts
+from core.accounts.registration import create_admin, register_user
+from core.accounts.users import User
 from tests.browser.conftest import CODE_COOLDOWN, DESKTOP, PHONE, WECHAT_OA, LiveServer
 from webui.i18n import translate
 
@@ -97,10 +98,10 @@ def open_tab(browser: Browser, screenshot_dir: Path) -> Iterator[Any]:
         assert tab.problems == [], tab.problems
 
 
-def make_user(server: LiveServer, email: str, lang: str = "") -> accounts.User:
+def make_user(server: LiveServer, email: str, lang: str = "") -> User:
     """Create an account directly in core (no code needed without a notifier): setup, not the thing tested."""
     return server.call(
-        lambda services: accounts.register_user(
+        lambda services: register_user(
             services.store, services.settings, None, email=email, password=PASSWORD, lang=lang, now=time.time()
         )
     )
@@ -278,7 +279,7 @@ def test_dark_theme(open_tab: Any, server: LiveServer, lang: str, viewport: dict
 @pytest.mark.parametrize(("lang", "viewport"), [LOOKS[0], LOOKS[3]])
 def test_dashboard_sign_in(open_tab: Any, server: LiveServer, lang: str, viewport: dict[str, int]) -> None:
     server.call(
-        lambda services: accounts.create_admin(
+        lambda services: create_admin(
             services.store, services.settings, email="root@example.com", password=PASSWORD, now=time.time()
         )
     )

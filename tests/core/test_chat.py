@@ -13,20 +13,13 @@ import pytest
 from core.accounts.users import User
 from core.billing.quotas import tokens_used_today, use_reset_chance
 from core.billing.subscriptions import add_subscription
-from core.chat.conversations import get_conversation, get_messages
-from core.chat.pipeline import (
-    ChatDelta,
-    ChatDone,
-    ChatError,
-    ChatEvent,
-    ChatRequest,
-    ChatStart,
-    ChatTurn,
-    fit_messages,
-    relay_chat,
-)
-from core.chat.request import caller_texts
+from core.chat.conversations import get_conversation
+from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
+from core.chat.messages import get_messages
+from core.chat.pipeline import relay_chat
+from core.chat.request import ChatRequest, caller_texts, fit_messages
 from core.chat.token_count import count_tokens
+from core.chat.turns import ChatTurn
 from core.errors import (
     ContentBlocked,
     InvalidInput,

@@ -12,10 +12,10 @@ import pytest
 from core.accounts.api_keys import authorize_api_key_chat, create_api_key, resolve_api_key_caller, revoke_api_key
 from core.accounts.users import User, set_blocked
 from core.billing.plans import cached_plans, delete_plan
-from core.billing.quotas import plan_table
 from core.billing.subscriptions import add_subscription, current_plan
 from core.chat.api_key_fast_path import KeyChat, relay_api_key_chat
-from core.chat.pipeline import ChatDone, ChatRequest
+from core.chat.events import ChatDone
+from core.chat.request import ChatRequest
 from core.errors import LimitReached, ModelNotInPlan, QuotaExceeded
 from core.moderation import set_words
 from core.services import Services, build_services
@@ -136,9 +136,9 @@ async def test_the_script_picks_the_plan_current_plan_picks(
         await add_subscription(store, user.id, name, seconds, now + offset)
     await delete_plan(store, "gone")
     plans = await cached_plans(store)
-    granted = await authorize_api_key_chat(store, key, MODEL, plan_table(plans.values(), MODEL), "t1", now + 1)
+    granted = await authorize_api_key_chat(store, key, MODEL, plans, "t1", now + 1)
     assert granted is not None and granted.status == 1
-    assert granted.plan == (await current_plan(store, user.id, now + 1)).name
+    assert granted.caller.choice.plan.name == (await current_plan(store, user.id, now + 1)).name
 
 
 async def test_scripts_lost_by_the_store_are_reloaded(services: Services, store: Store, settings: Settings) -> None:

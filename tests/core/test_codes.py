@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core.accounts import verification as codes
-from core.accounts.users import register_user
+from core.accounts.registration import register_user
+from core.accounts.verification import code_digest, send_code, verify_code
 from core.errors import (
     AlreadyRegistered,
     CodeCooldown,
@@ -60,7 +60,7 @@ def notifier() -> RecordingNotifier:
 
 async def _send(store: Store, settings: Settings, notifier: RecordingNotifier, target: str = EMAIL,
                 purpose: str = "register", ip: str = IP) -> int:  # fmt: skip
-    return await codes.send_code(store, settings, notifier, target, purpose, ip=ip, now=time.time())
+    return await send_code(store, settings, notifier, target, purpose, ip=ip, now=time.time())
 
 
 async def test_code_is_sent_stored_hashed_and_verifies_once(
@@ -70,11 +70,11 @@ async def test_code_is_sent_stored_hashed_and_verifies_once(
     code = notifier.last_code(EMAIL)
     assert len(code) == 6 and code.isdigit()
     stored = await store.redis.hgetall(store.keys.code("register", EMAIL))
-    assert code not in str(stored) and stored["digest"] == codes.code_digest(code, EMAIL, "register")
+    assert code not in str(stored) and stored["digest"] == code_digest(code, EMAIL, "register")
     assert 290 <= await store.redis.ttl(store.keys.code("register", EMAIL)) <= 300
-    await codes.verify_code(store, settings, EMAIL, "register", code)
+    await verify_code(store, settings, EMAIL, "register", code)
     with pytest.raises(InvalidCode):  # single use
-        await codes.verify_code(store, settings, EMAIL, "register", code)
+        await verify_code(store, settings, EMAIL, "register", code)
 
 
 async def test_after_five_wrong_tries_even_the_right_code_fails(
@@ -85,9 +85,9 @@ async def test_after_five_wrong_tries_even_the_right_code_fails(
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(5):
         with pytest.raises(InvalidCode):
-            await codes.verify_code(store, settings, EMAIL, "register", wrong)
+            await verify_code(store, settings, EMAIL, "register", wrong)
     with pytest.raises(InvalidCode):
-        await codes.verify_code(store, settings, EMAIL, "register", code)
+        await verify_code(store, settings, EMAIL, "register", code)
 
 
 async def test_four_wrong_tries_still_leave_the_right_code_usable(
@@ -97,8 +97,8 @@ async def test_four_wrong_tries_still_leave_the_right_code_usable(
     code = notifier.last_code(EMAIL)
     for _ in range(4):
         with pytest.raises(InvalidCode):
-            await codes.verify_code(store, settings, EMAIL, "register", "000000" if code != "000000" else "111111")
-    await codes.verify_code(store, settings, EMAIL, "register", code)
+            await verify_code(store, settings, EMAIL, "register", "000000" if code != "000000" else "111111")
+    await verify_code(store, settings, EMAIL, "register", code)
 
 
 async def test_codes_are_bound_to_purpose_and_target(
@@ -108,10 +108,10 @@ async def test_codes_are_bound_to_purpose_and_target(
     await _send(store, settings, notifier, purpose="login")
     code = notifier.last_code(EMAIL)
     with pytest.raises(InvalidCode):
-        await codes.verify_code(store, settings, EMAIL, "reset", code)
+        await verify_code(store, settings, EMAIL, "reset", code)
     with pytest.raises(InvalidCode):
-        await codes.verify_code(store, settings, "bob@example.com", "login", code)
-    await codes.verify_code(store, settings, EMAIL, "login", code)
+        await verify_code(store, settings, "bob@example.com", "login", code)
+    await verify_code(store, settings, EMAIL, "login", code)
 
 
 async def test_concurrent_verifications_of_one_code_succeed_once(
@@ -120,7 +120,7 @@ async def test_concurrent_verifications_of_one_code_succeed_once(
     await _send(store, settings, notifier)
     code = notifier.last_code(EMAIL)
     results = await asyncio.gather(
-        *(codes.verify_code(store, settings, EMAIL, "register", code) for _ in range(10)), return_exceptions=True
+        *(verify_code(store, settings, EMAIL, "register", code) for _ in range(10)), return_exceptions=True
     )
     assert sum(result is None for result in results) == 1
     assert all(isinstance(result, InvalidCode) for result in results if result is not None)
@@ -207,7 +207,7 @@ async def test_phone_codes_use_e164_and_need_an_sms_provider(store: Store, setti
     with pytest.raises(DeliveryUnavailable):
         await _send(store, settings, email_only, "13800138000")
     with pytest.raises(DeliveryUnavailable):
-        await codes.send_code(store, settings, None, EMAIL, "register", ip=IP, now=time.time())
+        await send_code(store, settings, None, EMAIL, "register", ip=IP, now=time.time())
     both = RecordingNotifier()
     await _send(store, settings, both, "13800138000")
     assert both.sent[0][0] == "+8613800138000"

@@ -4,24 +4,24 @@ import pytest
 
 from core.chat.conversations import (
     Conversation,
-    Message,
-    append_message,
     auto_title,
     clear_current_conversation,
     create_conversation,
     current_conversation,
     delete_conversation,
-    drop_last_reply,
+    get_conversation,
+    list_conversations,
+    rename_conversation,
+    set_current_conversation,
+)
+from core.chat.messages import (
+    Message,
+    append_message,
     edit_last_user_message,
     export_markdown,
-    get_conversation,
     get_messages,
-    list_conversations,
     new_message,
-    rename_conversation,
     replace_last_assistant,
-    set_current_conversation,
-    truncate_after,
 )
 from core.errors import InvalidInput, NotFound
 from core.settings import Settings
@@ -195,19 +195,6 @@ async def test_channel_contexts_are_independent(store: Store) -> None:
         await current_conversation(store, 1, "sms")
 
 
-async def test_regenerate_drops_the_replies_after_the_last_user_message(store: Store) -> None:
-    conv = await new(store)
-    await chat(store, conv, "q1", "a1", "q2", "a2")
-    await append_message(store, 1, conv.id, new_message("assistant", "a2 continued", T0 + 9))
-    kept = await drop_last_reply(store, 1, conv.id, now=T0 + 20)
-    assert [m.content for m in kept] == ["q1", "a1", "q2"]
-    assert [m.content for m in await get_messages(store, 1, conv.id)] == ["q1", "a1", "q2"]
-    meta = await get_conversation(store, 1, conv.id)
-    assert meta.message_count == 3 and meta.updated_at == T0 + 20
-    # Nothing after the last user message: a no-op, still valid.
-    assert [m.content for m in await drop_last_reply(store, 1, conv.id, now=T0 + 21)] == ["q1", "a1", "q2"]
-
-
 async def test_edit_replaces_the_last_user_message_and_drops_what_follows(store: Store) -> None:
     conv = await new(store)
     await chat(store, conv, "q1", "a1", "q2", "a2")
@@ -226,12 +213,12 @@ async def test_resend_needs_a_user_message(store: Store) -> None:
     conv = await new(store)
     await append_message(store, 1, conv.id, new_message("system", "sys", T0))
     with pytest.raises(InvalidInput):
-        await drop_last_reply(store, 1, conv.id, now=T0)
+        await edit_last_user_message(store, 1, conv.id, "edited", now=T0)
     with pytest.raises(NotFound):
-        await drop_last_reply(store, 2, conv.id, now=T0)
+        await edit_last_user_message(store, 2, conv.id, "edited", now=T0)
 
 
-async def test_replace_last_assistant_and_truncate_after(store: Store) -> None:
+async def test_replace_last_assistant(store: Store) -> None:
     conv = await new(store)
     await chat(store, conv, "q1", "a1", "q2", "a2")
     answer = new_message("assistant", "a2 better", T0 + 40, "gpt-4o")
@@ -239,11 +226,6 @@ async def test_replace_last_assistant_and_truncate_after(store: Store) -> None:
     assert [m.content for m in kept] == ["q1", "a1", "q2", "a2 better"]
     assert await get_messages(store, 1, conv.id) == kept
     assert (await get_conversation(store, 1, conv.id)).model == "gpt-4o"
-    first_reply = kept[1]
-    assert [m.content for m in await truncate_after(store, 1, conv.id, first_reply.id, now=T0 + 50)] == ["q1", "a1"]
-    with pytest.raises(NotFound):
-        await truncate_after(store, 1, conv.id, "nope", now=T0 + 51)
-    assert len(await get_messages(store, 1, conv.id)) == 2
 
 
 async def test_export_markdown(store: Store) -> None:

@@ -5,14 +5,14 @@ import pytest
 from core.billing.plans import Limit, Plan
 from core.billing.quotas import (
     QuotaStatus,
-    add_tokens,
     consume_quota,
-    day_stamp,
     quota_status,
     refund_quota,
     tokens_used_today,
     use_reset_chance,
 )
+from core.billing.usage import record_usage
+from core.days import day_stamp
 from core.errors import DailyTokensExceeded, LimitReached, ModelNotInPlan, NoResetChances, QuotaExceeded
 from core.store.connection import Store
 
@@ -157,6 +157,12 @@ async def test_concurrent_resets_spend_each_chance_once(store: Store) -> None:
     results = await asyncio.gather(*(use_reset_chance(store, 1, PLAN) for _ in range(10)), return_exceptions=True)
     assert sorted(r for r in results if isinstance(r, int)) == [0, 1, 2]
     assert sum(isinstance(r, NoResetChances) for r in results) == 7
+
+
+async def add_tokens(store: Store, user_id: int, tokens: int, now: float) -> int:
+    """Count an answer's tokens against today's cap, as the chat path does after a stream; return today's total."""
+    await record_usage(store, user_id, "small", tokens, 0, now, daily_tokens=True)
+    return await tokens_used_today(store, user_id, now)
 
 
 async def test_daily_token_cap(store: Store) -> None:

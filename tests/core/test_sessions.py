@@ -8,7 +8,9 @@ import jwt
 import pytest
 
 from core.accounts import sessions
-from core.accounts.users import User, authenticate_token, register_user, set_blocked
+from core.accounts.registration import register_user
+from core.accounts.signin import authenticate_token
+from core.accounts.users import User, set_blocked
 from core.settings import Settings
 from core.store.connection import Store
 from tests.webui.conftest import FAST_HASHING

@@ -211,7 +211,7 @@ async def test_every_upstream_benched_lets_one_probe_through_at_a_time(
         with pytest.raises(UpstreamUnavailable):
             await relay.stream(two_upstream_model(primary, backup), BODY)
         assert primary.requests == [] and backup.requests == []  # nobody else hits a benched upstream meanwhile
-        await store.redis.delete(store.keys.lock("upstream-probe:backup"))  # that probe is over
+        await store.redis.delete(store.keys.upstream_probe("backup"))  # that probe is over
         stream = await relay.stream(two_upstream_model(primary, backup), BODY)  # this one probes, and it answers
         await stream.aclose()
         assert len(backup.requests) == 1 and primary.requests == []

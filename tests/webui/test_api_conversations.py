@@ -9,7 +9,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-from core.chat.conversations import append_message, new_message
+from core.chat.messages import append_message, new_message
 from core.relay.catalogue import Model, Upstream, save_model
 from core.store.connection import Store
 from tests.webui.conftest import AuthActions

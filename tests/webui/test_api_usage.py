@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from quart.testing import QuartClient
 
-from core.billing.usage import day_stamp, record_usage
+from core.billing.usage import record_usage
+from core.days import day_stamp
 from core.store.connection import Store
 from tests.webui.conftest import AuthActions, FakeClock, MakeApp
 

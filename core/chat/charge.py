@@ -1,0 +1,92 @@
+"""What one chat call consumed, and how it is settled: a refund, or usage accounting plus the saved answer.
+
+Settling never raises and finishes even when the caller's task is being cancelled (a client that went away):
+a refund or a usage count lost to a disconnect would charge the user wrongly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.billing.plans import Plan
+from core.billing.quotas import QuotaTicket, refund_quota
+from core.billing.usage import record_usage
+from core.chat.events import ChatStart
+from core.chat.turns import PreparedTurn, close_turn, open_turn
+from core.relay.catalogue import Model
+from core.relay.stream import RelayStream, Usage
+
+if TYPE_CHECKING:
+    from core.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Charged:
+    """A call that passed every check and holds its quota slot: what the answer needs."""
+
+    user_id: int
+    model: Model
+    plan: Plan
+    ticket: QuotaTicket
+    messages: list[dict[str, Any]]  # fitted into the model's window
+    prompt_tokens: int | None  # counted while fitting, else None
+
+
+@dataclass
+class Charge:
+    """The settlement of one charged call: refund its slot, or record its usage and save its answer."""
+
+    services: Services
+    charged: Charged
+    prepared: PreparedTurn | None
+    start: ChatStart | None = None
+
+    async def open(self, upstream: RelayStream | None = None) -> ChatStart | None:
+        """Save the user's side of a conversation turn; on failure close the upstream and refund."""
+        if self.prepared is None:
+            return None
+        svc = self.services
+        try:
+            self.start = await open_turn(
+                svc.store, svc.settings, self.charged.user_id, self.prepared, self.charged.model.id, svc.clock()
+            )
+        except BaseException:
+            if upstream is not None:
+                await upstream.aclose()
+            await self.refund()
+            raise
+        return self.start
+
+    async def refund(self) -> None:
+        await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
+
+    async def settle(self, usage: Usage, text: str) -> None:
+        """Record usage (and the daily-token count) and save the answer; never raises."""
+        await shielded(self._settle(usage, text), "usage accounting")
+
+    async def _settle(self, usage: Usage, text: str) -> None:
+        svc, charged, now = self.services, self.charged, self.services.clock()
+        await record_usage(
+            svc.store, charged.user_id, charged.model.id, usage.prompt_tokens, usage.completion_tokens, now,
+            daily_tokens=bool(charged.plan.daily_tokens),
+        )  # fmt: skip
+        if self.prepared is not None and self.start is not None:
+            await close_turn(
+                svc.store, svc.settings, charged.user_id, self.prepared, self.start, text, charged.model.id, now
+            )
+
+
+async def shielded(work: Any, what: str) -> None:
+    """Finish store writes even when the caller's task is being cancelled (a client that went away)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("chat %s failed", what)

@@ -1,0 +1,59 @@
+"""Every Lua script ChatGate runs, one module per domain, each documented with its KEYS / ARGV / return.
+
+Each script is one atomic check-then-act. Scripts only touch the keys passed in KEYS (Redis Cluster safe: the keys
+of one call share a hash tag). `SCRIPTS` names them all; `Scripts` wraps redis-py's `register_script`, which runs
+EVALSHA and reloads on NOSCRIPT, so a store restart or failover is transparent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from core.store.lua import accounts, api_keys, billing, common, relay
+
+SCRIPTS: dict[str, str] = {
+    "claim_code_send": accounts.CLAIM_CODE_SEND,
+    "release_code_send": accounts.RELEASE_CODE_SEND,
+    "verify_code": accounts.VERIFY_CODE,
+    "take_attempt": accounts.TAKE_ATTEMPT,
+    "return_attempt": accounts.RETURN_ATTEMPT,
+    "touch_session": accounts.TOUCH_SESSION,
+    "consume_quota": billing.CONSUME_QUOTA,
+    "use_reset_chance": billing.USE_RESET_CHANCE,
+    "add_subscription": billing.ADD_SUBSCRIPTION,
+    "current_subscription": billing.CURRENT_SUBSCRIPTION,
+    "record_usage": billing.RECORD_USAGE,
+    "resolve_api_key": api_keys.RESOLVE_API_KEY,
+    "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
+    "upstream_failure": relay.UPSTREAM_FAILURE,
+    "set_max": common.SET_MAX,
+}
+
+
+class Scripts:
+    """The registered scripts of one client: ``await scripts.run("verify_code", keys, args)``."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._scripts = {name: redis.register_script(source) for name, source in SCRIPTS.items()}
+
+    async def run(self, name: str, keys: list[str], args: list[Any] | None = None) -> Any:
+        return await self._scripts[name](keys=keys, args=args or [])
+
+    async def run_all(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+        """Run several scripts in one round trip (each atomic, not all together); a script the store lost is
+        loaded and that call alone re-run (NOSCRIPT means it did not run)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name, keys, args in calls:
+                pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        for index, (name, keys, args) in enumerate(calls):
+            if isinstance(results[index], NoScriptError):
+                results[index] = await self.run(name, keys, args)
+            elif isinstance(results[index], Exception):
+                raise results[index]
+        return results
