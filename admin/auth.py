@@ -8,26 +8,26 @@ origin and, once signed in, carry the session's CSRF token in `X-CSRF-Token` (40
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
+from quart import Response as QuartResponse
 from quart import after_this_request, g, request
 from werkzeug.sansio.response import Response
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from core.accounts.sessions import session_ttl
 from core.accounts.signin import authenticate_token
 from core.accounts.users import User
-from core.errors import CsrfFailed, NotAuthenticated
-from webui.auth import AnyResponse
-from webui.context import services
+from core.errors import NotAuthenticated
+from web import requests as web_requests
+from web.context import services
+from web.requests import UNSAFE_METHODS
 
 ADMIN_COOKIE = "cg_admin"
-CSRF_HEADER = "X-CSRF-Token"
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+AnyResponse = QuartResponse | WerkzeugResponse  # what Quart hands to after-request hooks
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -84,12 +84,7 @@ async def current_admin() -> User | None:
 
 def check_same_origin() -> None:
     """Refuse a state-changing request sent from any origin but the dashboard's own."""
-    origin = request.headers.get("Origin")
-    if request.method not in UNSAFE_METHODS or origin is None:
-        return
-    own = urlsplit(request.host_url)
-    if origin.lower() != f"{own.scheme}://{own.netloc}".lower():
-        raise CsrfFailed()
+    web_requests.check_same_origin([request.host_url])
 
 
 def check_csrf() -> None:
@@ -97,10 +92,8 @@ def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
     check_same_origin()
-    sent = request.headers.get(CSRF_HEADER, "")
     session = g.get("session")
-    if session is None or not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
-        raise CsrfFailed()
+    web_requests.check_csrf_token(session.csrf if session else None)
 
 
 def require_admin(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -21,11 +21,10 @@ from admin.auth import (
 from core.accounts.sessions import create_session, revoke_session
 from core.accounts.signin import authenticate_password
 from core.errors import InvalidInput, NotAdmin
-from webui.auth import client_ip
-from webui.context import services
-from webui.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
-from webui.pages import safe_next
-from webui.validation import Body, parse_body
+from web.context import services
+from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from web.requests import client_ip, safe_next
+from web.validation import Body, parse_body
 
 bp = Blueprint("admin", __name__)
 

@@ -1,20 +1,28 @@
-"""The end-user web app: pages, JSON API, SSE chat stream and the OpenAI-compatible /v1 API."""
+"""The end-user web app: pages, JSON API, SSE chat stream and the OpenAI-compatible /v1 API.
+
+It stands on the web layer (web.app: errors, security headers, gzip, languages, the design system); channel
+webhooks are registered on it by the composition root (chatgate), never imported here.
+"""
 
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 from quart import Quart
 
 from core.services import Services
-from webui.errors import register_error_handlers
+from web.app import create_base_app
+from webui.auth import current_user
+from webui.messages import CATALOGUE
 from webui.streaming import ClosingHTTPConnection
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each feature module exposes `bp` (a Blueprint); adding a feature = adding its module name here.
 BLUEPRINT_MODULES: list[str] = [
     "webui.api_auth",
     "webui.api_account",
-    "webui.security",
-    "webui.compression",
-    "webui.i18n",
     "webui.pages",
     "webui.chat_page",
     "webui.api_conversations",
@@ -29,19 +37,9 @@ BLUEPRINT_MODULES: list[str] = [
 
 def create_app(services: Services) -> Quart:
     """Build the web app around an already-built services container."""
-    import importlib
-
-    app = Quart(__name__)
+    app = create_base_app(__name__, services, CATALOGUE, current_user, static_folder=STATIC_DIR)
     app.asgi_http_class = ClosingHTTPConnection  # a chat body is closed even if the caller left before its start
-    app.config.update(
-        MAX_CONTENT_LENGTH=services.settings.MAX_BODY_BYTES,
-        BODY_TIMEOUT=60,
-        RESPONSE_TIMEOUT=None,  # streams run as long as the model writes; idle timeouts are ours
-        JSON_SORT_KEYS=False,
-    )
-    app.extensions["services"] = services
-    register_error_handlers(app)
+    app.config["RESPONSE_TIMEOUT"] = None  # streams run as long as the model writes; idle timeouts are ours
     for name in BLUEPRINT_MODULES:
-        module = importlib.import_module(name)
-        app.register_blueprint(module.bp)
+        app.register_blueprint(importlib.import_module(name).bp)
     return app

@@ -14,9 +14,10 @@ from quart import Blueprint, Response, g, jsonify
 from core.accounts import signin, users
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
 from core.errors import Forbidden, NotFound
-from webui.auth import clear_session_cookie, client_ip, require_user
-from webui.context import services
-from webui.validation import Body, parse_body
+from web.context import services
+from web.requests import client_ip
+from web.validation import Body, parse_body
+from webui.auth import clear_session_cookie, require_user
 
 bp = Blueprint("api_account", __name__)
 

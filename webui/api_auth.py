@@ -18,18 +18,18 @@ from core.accounts.users import User
 from core.accounts.verification import CodeNotifier, delivery_available
 from core.billing.subscriptions import active_subscription, current_plan
 from core.errors import NotAuthenticated
+from web.context import services
+from web.i18n import request_language
+from web.requests import client_ip
+from web.validation import Body, parse_body
 from webui.auth import (
     check_csrf,
     check_same_origin,
     clear_session_cookie,
-    client_ip,
     current_user,
     set_session_cookie,
     start_session,
 )
-from webui.context import services
-from webui.i18n import request_language
-from webui.validation import Body, parse_body
 
 bp = Blueprint("api_auth", __name__)
 bp.before_request(check_same_origin)

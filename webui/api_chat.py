@@ -16,10 +16,10 @@ from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStar
 from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.chat.turns import ChatTurn
+from web.context import services
+from web.validation import Body, parse_body
 from webui.auth import require_user
-from webui.context import services
 from webui.streaming import stream_response
-from webui.validation import Body, parse_body
 
 bp = Blueprint("api_chat", __name__)
 

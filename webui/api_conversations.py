@@ -19,9 +19,9 @@ from core.chat.conversations import (
 from core.chat.messages import export_markdown, get_messages
 from core.errors import InvalidInput, ModelNotFound
 from core.relay.catalogue import cached_model, list_models
+from web.context import services
+from web.validation import Body, parse_body
 from webui.auth import require_user
-from webui.context import services
-from webui.validation import Body, parse_body
 
 bp = Blueprint("api_conversations", __name__)
 

@@ -8,9 +8,9 @@ from quart import Blueprint, g
 
 from core.accounts.api_keys import create_api_key, list_api_keys, revoke_api_key
 from core.errors import Forbidden
+from web.context import services
+from web.validation import Body, parse_body
 from webui.auth import require_user
-from webui.context import services
-from webui.validation import Body, parse_body
 
 bp = Blueprint("api_keys", __name__)
 

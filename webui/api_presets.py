@@ -8,9 +8,9 @@ from quart import Blueprint, g
 
 from core.chat.presets import delete_preset, list_presets, save_preset
 from core.site.notice import mark_notice_seen, notice_for
+from web.context import services
+from web.validation import Body, parse_body
 from webui.auth import require_user
-from webui.context import services
-from webui.validation import Body, parse_body
 
 bp = Blueprint("api_presets", __name__)
 

@@ -9,8 +9,8 @@ from quart import Blueprint, g
 from core.billing.quotas import QuotaStatus, quota_status, use_reset_chance
 from core.billing.subscriptions import current_plan
 from core.relay.catalogue import Model, list_models
+from web.context import services
 from webui.auth import require_user
-from webui.context import services
 
 bp = Blueprint("api_quota", __name__)
 

@@ -8,8 +8,8 @@ from quart import Blueprint, g, request
 
 from core.billing.usage import RETENTION_DAYS, user_usage
 from core.errors import InvalidInput
+from web.context import services
 from webui.auth import require_user
-from webui.context import services
 
 bp = Blueprint("api_usage", __name__)
 

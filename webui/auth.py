@@ -14,11 +14,9 @@ Bearer tokens and API keys are not sent by browsers on their own, so they need n
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 from quart import Response as QuartResponse
 from quart import after_this_request, g, request
@@ -29,41 +27,22 @@ from core.accounts.api_keys import ApiKeyCaller, looks_like_api_key, resolve_api
 from core.accounts.sessions import IssuedSession, create_session, session_ttl
 from core.accounts.signin import authenticate_token
 from core.accounts.users import User, user_from_fields
-from core.errors import CsrfFailed, Forbidden, NotAuthenticated
-from webui.context import services
+from core.errors import NotAuthenticated
+from web import requests as web_requests
+from web.context import services
+from web.requests import UNSAFE_METHODS, client_ip
 
 SESSION_COOKIE = "cg_session"
-CSRF_HEADER = "X-CSRF-Token"
 SESSION_TOKEN_HEADER = "X-Session-Token"  # a bearer session's slid token (the cookie gets it the same way)
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 AnyResponse = QuartResponse | WerkzeugResponse  # what Quart hands to after-request hooks
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def client_ip() -> str:
-    """Return the caller's IP: the first X-Forwarded-For hop when TRUST_PROXY_HEADERS, else the peer."""
-    if services().settings.TRUST_PROXY_HEADERS:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.remote_addr or "unknown"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def check_same_origin() -> None:
     """Refuse a state-changing request whose Origin is another site (a browser always sends it cross-site)."""
-    origin = request.headers.get("Origin")
-    if request.method not in UNSAFE_METHODS or origin is None:
-        return
-    allowed = {_origin(services().settings.DOMAIN), _origin(request.host_url)}
-    if origin.lower() not in allowed:
-        raise CsrfFailed()
+    web_requests.check_same_origin([services().settings.DOMAIN, request.host_url])
 
 
 def check_csrf() -> None:
@@ -71,9 +50,7 @@ def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS or g.get("auth_kind") != "cookie":
         return
     check_same_origin()
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent or not hmac.compare_digest(sent.encode(), g.session.csrf.encode()):
-        raise CsrfFailed()
+    web_requests.check_csrf_token(g.session.csrf)
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -178,22 +155,6 @@ def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if await current_user() is None:
             raise NotAuthenticated()
-        check_csrf()
-        return await view(*args, **kwargs)
-
-    return wrapper
-
-
-def require_admin(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Let only signed-in admins through (401 / 403)."""
-
-    @wraps(view)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        user = await current_user()
-        if user is None:
-            raise NotAuthenticated()
-        if not user.is_admin:
-            raise Forbidden()
         check_csrf()
         return await view(*args, **kwargs)
 

@@ -7,50 +7,21 @@ from `_site_context`, so later pages (the chat) get it for free.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from quart import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from quart import Blueprint, Response, g, redirect, render_template, request
 
 from core.accounts.verification import delivery_available
+from web.context import services
+from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from web.requests import safe_next
 from webui.auth import current_user
-from webui.context import services
-from webui.i18n import SUPPORTED_LANGUAGES, USER_LOADER, request_language, set_language_cookie
 
 bp = Blueprint("pages", __name__)
 
 MAX_INVITE_CODE_CHARS = 64
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """Return `value` if it is a path on this site (no scheme, host or `//`), else `default`: no open redirects."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return default
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or any(ord(char) < 0x20 for char in value):
-        return default
-    return value
-
-
-@lru_cache(maxsize=256)
-def _file_digest(path: str, mtime_ns: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
-
-
-def asset_url(filename: str, endpoint: str = "static") -> str:
-    """Return the URL of a static file with a content hash, so a new release is never served from a stale cache."""
-    blueprint = endpoint.rpartition(".")[0]
-    folder = current_app.blueprints[blueprint].static_folder if blueprint else current_app.static_folder
-    path = Path(str(folder)) / filename
-    try:
-        version = _file_digest(str(path), path.stat().st_mtime_ns)
-    except OSError:
-        version = "0"
-    return url_for(endpoint, filename=filename, v=version)
 
 
 def code_requirements() -> dict[str, bool]:
@@ -68,20 +39,10 @@ def csrf_token() -> str:
     return str(getattr(session, "csrf", "") or "")
 
 
-@bp.record_once
-def _register_user_loader(state: Any) -> None:
-    state.app.extensions.setdefault(USER_LOADER, current_user)
-
-
 @bp.app_template_filter("unix_date")
 def _unix_date(seconds: float) -> str:
     """Format unix seconds as an ISO date (UTC), readable in both languages."""
     return time.strftime("%Y-%m-%d", time.gmtime(float(seconds or 0)))
-
-
-@bp.app_template_global("asset")
-def _asset(filename: str, endpoint: str = "static") -> str:
-    return asset_url(filename, endpoint)
 
 
 @bp.app_context_processor

@@ -23,9 +23,9 @@ from core.chat.events import ChatDelta, ChatError, ChatEvent, ChatStream
 from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.relay.catalogue import list_models
+from web.context import services
+from web.errors import status_for
 from webui.auth import api_key_credential, remember_api_key_user, require_user
-from webui.context import services
-from webui.errors import status_for
 from webui.streaming import stream_response
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,12 @@ from redis.typing import EncodableT, FieldT
 from core.accounts import sessions
 from core.accounts.addresses import Target, index_key, parse_target
 from core.errors import InvalidInput, NotFound
+from core.i18n import LANGUAGES
 from core.store.connection import Store
 
 Role = Literal["user", "admin"]
 ROLES: tuple[str, ...] = ("user", "admin")
-LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
+
 MAX_NAME_LENGTH = 64
 
 

@@ -1,1 +1,1 @@
-"""TODO"""
+"""The site: what the operator publishes to every user (the announcement)."""

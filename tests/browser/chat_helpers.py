@@ -18,7 +18,7 @@ from core.billing.plans import Limit, Plan, save_plan
 from core.relay.catalogue import Model, Upstream, save_model
 from tests.browser.conftest import LiveServer
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, _choice, _event
-from webui.i18n import translate
+from webui.messages import translate
 
 PASSWORD = "browser password 1"
 LOCALES = {"zh-CN": "zh-CN", "en": "en-US"}

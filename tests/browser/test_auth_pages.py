@@ -13,10 +13,14 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
+from admin.messages import CATALOGUE as ADMIN_CATALOGUE
 from core.accounts.registration import create_admin, register_user
 from core.accounts.users import User
+from core.i18n import Catalogue
 from tests.browser.conftest import CODE_COOLDOWN, DESKTOP, PHONE, WECHAT_OA, LiveServer
-from webui.i18n import translate
+from webui.messages import CATALOGUE
+
+translate = Catalogue(CATALOGUE.entries, ADMIN_CATALOGUE.entries).text  # the pages of both apps
 
 pytestmark = pytest.mark.browser
 

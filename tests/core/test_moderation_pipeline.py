@@ -58,7 +58,7 @@ def configure(settings: Settings, tms: FakeTencentTMS, baidu: FakeBaiduCensor, *
 
 async def blocked_by(moderation: Moderation, text: str) -> ContentBlocked | None:
     try:
-        await moderation.check_input(text, user_id=5)
+        await moderation.check_texts([text], user_id=5)
     except ContentBlocked as error:
         return error
     return None
@@ -148,10 +148,10 @@ async def test_an_unexpected_provider_bug_follows_the_policy(settings: Settings,
             return []
 
     opened = Moderation(settings, store, [Broken()], clock=lambda: 1.0)
-    await opened.check_input("hello", user_id=1)
+    await opened.check_texts(["hello"], user_id=1)
     closed_settings = settings.model_copy(update={"MODERATION_FAIL_OPEN": False})
     with pytest.raises(ContentBlocked):
-        await Moderation(closed_settings, store, [Broken()], clock=lambda: 1.0).check_input("hello", user_id=1)
+        await Moderation(closed_settings, store, [Broken()], clock=lambda: 1.0).check_texts(["hello"], user_id=1)
 
 
 async def test_blocked_items_are_logged_newest_first(
@@ -179,7 +179,7 @@ async def test_blocked_items_are_logged_newest_first(
 async def test_no_providers_means_no_checks(settings: Settings, store: Store, http: httpx.AsyncClient) -> None:
     moderation = build_moderation(settings, store, http)
     assert not moderation.enabled
-    await moderation.check_input("anything at all", user_id=1)
+    await moderation.check_texts(["anything at all"], user_id=1)
     assert await moderation.check() == []
 
 

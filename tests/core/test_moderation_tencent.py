@@ -130,10 +130,10 @@ async def test_fail_open_and_fail_closed_on_a_wrong_signature(
 ) -> None:
     wrong = {"TENCENT_SECRETKEY": SecretStr("wrong")}
     opened = build_moderation(tms_settings(settings, tms, MODERATION_FAIL_OPEN=True, **wrong), store, http)
-    await opened.check_input("bomb", user_id=1)  # TMS refused us: passed with a warning, not blocked
+    await opened.check_texts(["bomb"], user_id=1)  # TMS refused us: passed with a warning, not blocked
     closed = build_moderation(tms_settings(settings, tms, MODERATION_FAIL_OPEN=False, **wrong), store, http)
     with pytest.raises(ContentBlocked) as caught:
-        await closed.check_input("hello", user_id=1)
+        await closed.check_texts(["hello"], user_id=1)
     assert caught.value.data == {"provider": "tencent", "label": "provider_unavailable", "direction": "input"}
     assert "wrong" not in repr(caught.value)
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from tests.webui.conftest import AuthActions, Client
 from tests.webui.test_pages import assert_csp_clean
+from web.i18n import SUPPORTED_LANGUAGES
+from webui.chat_messages import CHAT_MESSAGES
 from webui.chat_page import CHAT_SCRIPTS, CHAT_STYLESHEETS, display_name
-from webui.i18n import CATALOGUES, SUPPORTED_LANGUAGES
-from webui.i18n_chat import CHAT_MESSAGES
+from webui.messages import CATALOGUES
 
 FIRST_LOAD_BUDGET = 200 * 1024  # bytes, gzip-compressed: the limit for the chat page's first load
 STATIC = Path(__file__).resolve().parents[2] / "webui" / "static"

@@ -14,11 +14,12 @@ from quart import typing as quart_typing
 from quart.testing import QuartClient
 
 from core import errors
+from core.i18n import normalize_language
 from tests.webui.conftest import AuthActions, MakeApp
-from webui.i18n import CATALOGUES, normalize_language, pick_language, translate
-from webui.i18n_messages import MESSAGES
-from webui.pages import safe_next
-from webui.security import CONTENT_SECURITY_POLICY, apply_security_headers
+from web.i18n import pick_language
+from web.requests import safe_next
+from web.security import CONTENT_SECURITY_POLICY, apply_security_headers
+from webui.messages import CATALOGUES, MESSAGES, translate
 
 PAGES_SIGNED_OUT = ["/login", "/register", "/forgot"]
 PAGES_SIGNED_IN = ["/account", "/forgot"]
@@ -280,4 +281,4 @@ def _error_codes(cls: type[errors.CoreError]) -> set[str]:
 
 def test_every_error_code_is_translated() -> None:
     missing = sorted(code for code in _error_codes(errors.CoreError) if f"error.{code}" not in MESSAGES)
-    assert missing == [], f"add error.<code> lines to webui/i18n_messages.py for {missing}"
+    assert missing == [], f"add error.<code> lines to core/i18n.py for {missing}"

@@ -1,45 +1,35 @@
-"""Translations for the pages (zh-CN default, English) and the choice of the language for one request.
+"""The language of one request (zh-CN default, English) and translating pages with the app's catalogue.
 
 The language is, in order: the `cg_lang` cookie (set by the switcher), the signed-in user's `lang`, the browser's
 Accept-Language, settings.DEFAULT_LANGUAGE. Templates call the Jinja global `t(key, **params)`; front-end code gets
 the same catalogue as a JSON data block (`<script type="application/json" id="cg-i18n">`), so no inline script is
-needed under the content-security policy. Add a key by adding one line to MESSAGES: (zh-CN, English).
+needed under the content-security policy. Each app installs its catalogue (core.i18n.Catalogue) with `install`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from quart import Blueprint, Response, current_app, g, request
+from quart import Blueprint, Quart, Response, current_app, g, request
 
-from webui.i18n_messages import MESSAGES
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogue, normalize_language
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
-LANGUAGE_NAMES: dict[str, str] = {"zh-CN": "中文", "en": "English"}
+SUPPORTED_LANGUAGES = LANGUAGES
 LANGUAGE_ABBREVIATIONS: dict[str, str] = {"zh-CN": "中", "en": "EN"}  # the switcher on narrow screens
 LANG_COOKIE = "cg_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
-# app.extensions key of an async callable that loads the signed-in user onto `g.user` (set by pages / the dashboard).
-USER_LOADER = "i18n.user_loader"
-
-CATALOGUES: dict[str, dict[str, str]] = {
-    lang: {key: texts[index] for key, texts in MESSAGES.items()} for index, lang in enumerate(SUPPORTED_LANGUAGES)
-}
+CATALOGUE = "i18n.catalogue"  # app.extensions key of the app's Catalogue
+USER_LOADER = "i18n.user_loader"  # app.extensions key of an async callable that loads the signed-in user on `g.user`
 
 bp = Blueprint("i18n", __name__)
 
 
-def normalize_language(value: str | None) -> str | None:
-    """Map a language tag (zh, zh-Hans-CN, en-US, ...) to a supported language, or None."""
-    if not value:
-        return None
-    tag = value.strip().lower().replace("_", "-")
-    if tag == "zh" or tag.startswith("zh-"):
-        return "zh-CN"
-    if tag == "en" or tag.startswith("en-"):
-        return "en"
-    return None
+def install(app: Quart, catalogue: Catalogue, user_loader: Callable[[], Awaitable[Any]]) -> None:
+    """Give an app its catalogue and the loader of its signed-in user (whose own language counts)."""
+    app.extensions[CATALOGUE] = catalogue
+    app.extensions[USER_LOADER] = user_loader
+    app.register_blueprint(bp)
 
 
 def pick_language(cookie: str | None, user_lang: str | None, accepted: Iterable[str], default: str) -> str:
@@ -55,12 +45,6 @@ def pick_language(cookie: str | None, user_lang: str | None, accepted: Iterable[
     return normalize_language(default) or SUPPORTED_LANGUAGES[0]
 
 
-def translate(lang: str, key: str, **params: Any) -> str:
-    """Return the text of `key` in `lang` (falling back to zh-CN, then the key), with {params} filled in."""
-    text = CATALOGUES.get(lang, {}).get(key) or CATALOGUES[SUPPORTED_LANGUAGES[0]].get(key) or key
-    return text.format(**params) if params else text
-
-
 def request_language() -> str:
     """Resolve (once per request) the language of the current request; `g.user` is used when already loaded."""
     cached = g.get("lang")
@@ -74,9 +58,15 @@ def request_language() -> str:
     return lang
 
 
+def catalogue() -> Catalogue:
+    """Return the current app's catalogue."""
+    found: Catalogue = current_app.extensions[CATALOGUE]
+    return found
+
+
 def t(key: str, **params: Any) -> str:
     """Translate `key` into the current request's language (the Jinja global)."""
-    return translate(request_language(), key, **params)
+    return catalogue().text(request_language(), key, **params)
 
 
 def set_language_cookie(response: Response, lang: str, secure: bool) -> None:
@@ -88,7 +78,7 @@ def set_language_cookie(response: Response, lang: str, secure: bool) -> None:
 
 @bp.app_context_processor
 async def _inject_language() -> dict[str, Any]:
-    # Resolve the signed-in user first (the app's USER_LOADER), so the user's own language can count.
+    # Resolve the signed-in user first (the app's USER_LOADER), so the user's own language counts.
     loader = current_app.extensions.get(USER_LOADER)
     if loader is not None and "lang" not in g:
         await loader()
@@ -97,7 +87,7 @@ async def _inject_language() -> dict[str, Any]:
         "lang": lang,
         "languages": LANGUAGE_NAMES,
         "language_abbreviations": LANGUAGE_ABBREVIATIONS,
-        "i18n_catalogue": {"lang": lang, "messages": CATALOGUES[lang]},
+        "i18n_catalogue": {"lang": lang, "messages": catalogue().by_language[lang]},
     }
 
 

@@ -1,7 +1,7 @@
-"""The one place where core error codes become HTTP statuses and JSON bodies for the web app.
+"""The one place where core error codes become HTTP statuses and JSON bodies, for both apps.
 
 Shape: ``{"error": {"code": "...", "message": "..."}}`` plus any data the error carries (e.g. retry_after).
-The OpenAI-compatible /v1 API renders the same errors in OpenAI's shape (webui/v1 uses `openai_error_body`).
+The OpenAI-compatible /v1 API renders the same errors in OpenAI's shape (webui.v1, with `status_for`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The chat page's messages: key -> (zh-CN, English), merged into webui.i18n_messages.MESSAGES.
+"""The chat page's texts: key -> (zh-CN, English), part of the web app's catalogue (webui.messages).
 
 The chat is the biggest page, so its keys live here rather than swell the shared catalogue; the scripts read them
 through the same JSON block (`CG.t("chat....")`). `{name}` placeholders as everywhere else.

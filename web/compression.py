@@ -3,22 +3,22 @@
 `scripts/run` serves users directly (no proxy in front), so the app compresses itself when the client accepts gzip.
 Static files are compressed once per content version and kept (their URLs carry a content hash); pages are
 compressed per response. Streams (text/event-stream), ranges, small bodies and already-encoded bodies are left as
-they are. Register `bp` on an app (BLUEPRINT_MODULES does it for the web app; the dashboard registers it too).
+they are. The base app (web.app) registers `bp` on both apps; each app keeps its own static-file cache.
 """
 
 from __future__ import annotations
 
 import gzip
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 
 COMPRESSIBLE = frozenset(
     {"text/html", "text/css", "text/javascript", "application/javascript", "application/json", "image/svg+xml"}
 )
 MIN_BYTES = 1024  # below this, the gzip header costs more than it saves
 LEVEL = 6
-_STATIC: dict[tuple[str, str], bytes] = {}  # (path, etag) -> gzip body of a static file
-_STATIC_MAX = 256
+STATIC_CACHE = "compression.static"  # app.extensions key: (path, etag) -> gzip body of a static file
+STATIC_CACHE_MAX = 256
 
 bp = Blueprint("compression", __name__)
 
@@ -41,16 +41,17 @@ async def _compress(response: Response) -> Response:
         return response
     etag, weak = response.get_etag()
     static = request.path.startswith(("/static/", "/ui/")) and etag is not None
-    body = _STATIC.get((request.path, etag)) if static and etag else None
+    cache: dict[tuple[str, str], bytes] = current_app.extensions.setdefault(STATIC_CACHE, {})
+    body = cache.get((request.path, etag)) if static and etag else None
     if body is None:
         data = await response.get_data(as_text=False)
         if len(data) < MIN_BYTES:
             return response
         body = gzip.compress(data, compresslevel=LEVEL, mtime=0)
         if static and etag:
-            if len(_STATIC) >= _STATIC_MAX:
-                _STATIC.pop(next(iter(_STATIC)))
-            _STATIC[(request.path, etag)] = body
+            if len(cache) >= STATIC_CACHE_MAX:
+                cache.pop(next(iter(cache)))
+            cache[(request.path, etag)] = body
     response.set_data(body)
     response.headers["Content-Encoding"] = "gzip"
     if etag:

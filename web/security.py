@@ -2,7 +2,7 @@
 
 The content-security policy allows scripts and styles only from our own origin: no inline `<script>`, no `on*=`
 attributes, no `style=` attributes, no eval. Data for scripts travels in `<script type="application/json">` blocks
-and `data-*` attributes instead. Register `bp` on an app (BLUEPRINT_MODULES does it for the web app).
+and `data-*` attributes instead. The base app (web.app) registers `bp` on both apps.
 """
 
 from __future__ import annotations

@@ -1,0 +1,91 @@
+"""The web app's texts: key -> (zh-CN, English), by page; the chat page's are in webui.chat_messages.
+
+`CATALOGUE` is the web app's whole catalogue: core's error texts (core.i18n), the texts both web apps share
+(web.messages), these and the chat's. `{name}` placeholders are filled by `t(key, name=...)` in templates and
+`CG.t(key, {name: ...})` in scripts.
+"""
+
+from __future__ import annotations
+
+from core.i18n import ERROR_MESSAGES, Catalogue
+from web.messages import SHARED_MESSAGES
+from webui.chat_messages import CHAT_MESSAGES
+
+PAGE_MESSAGES: dict[str, tuple[str, str]] = {
+    "register.title": ("注册账号", "Create your account"),
+    "register.subtitle": ("注册后即可开始对话", "Sign up to start chatting"),
+    "register.submit": ("注册", "Create account"),
+    "register.have_account": ("已有账号？", "Already have an account?"),
+    "register.sign_in": ("去登录", "Sign in"),
+    "register.invited": ("你正在通过好友邀请注册。", "You were invited by a friend."),
+    "forgot.title": ("重置密码", "Reset your password"),
+    "forgot.subtitle": ("我们会向你的邮箱或手机发送验证码。", "We will send a code to your email or phone."),
+    "forgot.submit": ("重置密码", "Reset password"),
+    "forgot.done": ("密码已重置，请使用新密码登录。", "Your password has been reset. Sign in with the new one."),
+    "forgot.unavailable": (
+        "本站尚未配置邮件或短信服务，无法通过验证码重置密码，请联系管理员。",
+        "This site has no email or SMS service set up, so passwords cannot be reset by code. "
+        "Please contact the operator.",
+    ),
+    "forgot.back": ("返回登录", "Back to sign in"),
+    "account.title": ("账户", "Account"),
+    "account.sections": ("账户设置", "Account settings"),
+    "account.profile": ("个人资料", "Profile"),
+    "account.signed_in_as": ("登录身份", "Signed in as"),
+    "account.member_since": ("注册于 {date}", "Member since {date}"),
+    "account.language": ("界面语言", "Interface language"),
+    "account.password": ("修改密码", "Change password"),
+    "account.password_submit": ("修改密码", "Change password"),
+    "account.password_changed": (
+        "密码已修改，其他设备已退出登录。",
+        "Password changed. Your other sessions have been signed out.",
+    ),
+    "sessions.title": ("登录设备", "Sessions"),
+    "sessions.intro": ("这些设备正登录着你的账户。", "These devices are signed in to your account."),
+    "sessions.current": ("当前设备", "This device"),
+    "sessions.unknown_device": ("未知设备", "Unknown device"),
+    "sessions.signed_in": ("登录于 {time}", "Signed in {time}"),
+    "sessions.last_seen": ("最近活动 {time}", "Last active {time}"),
+    "sessions.sign_out": ("退出", "Sign out"),
+    "sessions.sign_out_others": ("退出其他所有设备", "Sign out everywhere else"),
+    "sessions.others_done": ("其他设备已全部退出。", "All other sessions have been signed out."),
+    "sessions.empty": ("没有其他登录设备。", "No other sessions."),
+    "invite.title": ("邀请好友", "Invite friends"),
+    "invite.intro": (
+        "好友通过你的链接注册，你将获得 {count} 次额度重置机会。",
+        "When a friend signs up with your link, you get {count} quota reset chance(s).",
+    ),
+    "invite.link": ("你的邀请链接", "Your invitation link"),
+    "invite.invitees": ("已邀请", "Friends invited"),
+    "invite.chances": ("可用重置机会", "Reset chances"),
+    "keys.title": ("API 密钥", "API keys"),
+    "keys.intro": (
+        "在任何兼容 OpenAI 的客户端中使用密钥，接口地址：",
+        "Use a key in any OpenAI-compatible client. Base URL:",
+    ),
+    "keys.name": ("密钥名称", "Key name"),
+    "keys.name_placeholder": ("例如：我的笔记本", "e.g. My laptop"),
+    "keys.create": ("创建密钥", "Create key"),
+    "keys.new_key": ("新密钥", "New key"),
+    "keys.shown_once": ("请立即复制此密钥，它只显示这一次。", "Copy this key now. It will not be shown again."),
+    "keys.created": ("创建于 {time}", "Created {time}"),
+    "keys.last_used": ("最近使用 {time}", "Last used {time}"),
+    "keys.empty": ("还没有密钥。", "No keys yet."),
+    "keys.confirm_delete": (
+        "删除后，使用此密钥的客户端将无法访问。确定删除？",
+        "Clients using this key will stop working. Delete it?",
+    ),
+    "keys.deleted": ("密钥已删除。", "Key deleted."),
+    "usage.title": ("近 30 天用量", "Usage, last 30 days"),
+    "usage.date": ("日期", "Date"),
+    "usage.model": ("模型", "Model"),
+    "usage.requests": ("请求数", "Requests"),
+    "usage.prompt": ("输入 tokens", "Prompt tokens"),
+    "usage.completion": ("输出 tokens", "Completion tokens"),
+    "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
+}
+
+CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)
+MESSAGES = CATALOGUE.entries
+CATALOGUES = CATALOGUE.by_language
+translate = CATALOGUE.text
