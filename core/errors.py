@@ -107,6 +107,11 @@ class InvalidCode(CoreError):
     default_message = "The verification code is wrong or has expired."
 
 
+class InvalidBindCode(CoreError):
+    code = "invalid_bind_code"
+    default_message = "The bind code is wrong or has expired; get a new one on your account page."
+
+
 class CodeCooldown(CoreError):
     code = "code_cooldown"
     default_message = "Please wait before requesting another code."

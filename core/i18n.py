@@ -70,6 +70,10 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "error.invalid_invite_code": ("邀请码不存在。", "That invitation code does not exist."),
     "error.code_required": ("请填写验证码。", "A verification code is required."),
     "error.invalid_code": ("验证码错误或已过期。", "The code is wrong or has expired."),
+    "error.invalid_bind_code": (
+        "绑定码错误或已过期，请在网页的账户页面获取新的绑定码。",
+        "The bind code is wrong or has expired; get a new one on your account page.",
+    ),
     "error.code_cooldown": ("验证码发送太频繁，请稍后再试。", "Please wait before requesting another code."),
     "error.code_daily_cap": ("今日获取验证码次数已达上限，请明天再试。", "Too many codes today; try again tomorrow."),
     "error.delivery_failed": ("验证码发送失败，请稍后再试。", "The code could not be delivered; try again later."),

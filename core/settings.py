@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILS_PER_ACCOUNT: int = 10
     LOGIN_MAX_FAILS_PER_IP: int = 50
     LOGIN_FAIL_WINDOW_SECONDS: int = 900
+    BIND_CODE_SECONDS: int = 600
+    BIND_MAX_FAILS: int = 5
     CODE_TTL_SECONDS: int = 300
     CODE_COOLDOWN_SECONDS: int = 60
     CODE_MAX_TRIES: int = 5

@@ -33,6 +33,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidInviteCode.code: 400,
     errors.CodeRequired.code: 400,
     errors.InvalidCode.code: 400,
+    errors.InvalidBindCode.code: 400,
     errors.CodeCooldown.code: 429,
     errors.CodeDailyCap.code: 429,
     errors.DeliveryFailed.code: 502,

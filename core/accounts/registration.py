@@ -57,10 +57,15 @@ async def _write_user(store: Store, settings: Settings, user: User) -> None:
         await pipe.execute()
 
 
-async def _create_user(store: Store, settings: Settings, target: Target, template: User) -> User:
-    """Claim the identity and an invitation code under a new id, then write the record; undo on failure."""
+async def create_account(
+    store: Store, settings: Settings, identity_key: str, template: User, address: Target | None = None
+) -> User:
+    """Claim `identity_key` (SET NX) and an invitation code under a new id, then write the record; undo on failure.
+
+    The identity key maps one sign-in address (`address`: an email or a phone, written on the record) or one
+    channel identity (core.accounts.channel_identities) to the account. AlreadyRegistered when it is taken.
+    """
     user_id = int(await store.redis.incr(store.keys.user_seq()))
-    identity_key = index_key(store.keys, target)
     if not await store.redis.set(identity_key, user_id, nx=True):
         raise AlreadyRegistered()
     claimed = [identity_key]
@@ -68,7 +73,10 @@ async def _create_user(store: Store, settings: Settings, target: Target, templat
         invite_code = await _claim_invite_code(store, user_id)
         claimed.append(store.keys.invite_index(invite_code))
         user = replace(template, id=user_id, invite_code=invite_code)
-        user = replace(user, email=target.value) if target.kind == "email" else replace(user, phone=target.value)
+        if address is not None and address.kind == "email":
+            user = replace(user, email=address.value)
+        elif address is not None:
+            user = replace(user, phone=address.value)
         await _write_user(store, settings, user)
     except BaseException:
         await store.redis.delete(*claimed)
@@ -101,7 +109,7 @@ async def register_user(
         invite_code="",
         inviter_id=inviter_id, reset_chances=0, invitee_count=0,
     )  # fmt: skip
-    return await _create_user(store, settings, target, template)
+    return await create_account(store, settings, index_key(store.keys, target), template, target)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,12 @@ Families (type, TTL):
   idx:phone:<e164>                   string  none   phone -> user id
   idx:invite:<code>                  string  none   invitation code -> user id
   idx:users                          zset    none   user id scored by created_at (admin lists)
+  idx:chan:<channel>:<external id>   string  none   channel identity (WeChat openid, Telegram user id) -> user id
+  {u:ID}:channels                    hash    none   channel -> external id of the identities on this account
+  {u:ID}:merging                     set     none   channel-only accounts being folded into this one (resumable)
+  bind:<code>                        string  10m    a bind code shown on the web account page -> user id
+  {u:ID}:bind_code                   string  10m    the account's live bind code (a new one replaces it)
+  bind:fail:<channel>:<external id>  string  window failed bind attempts of one channel identity
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
@@ -36,6 +42,7 @@ Families (type, TTL):
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
   {u:ID}:ctx:<channel>               string  none   the channel's current conversation id
+  {u:ID}:chmodel:<channel>           string  none   the model chosen in a channel (bots' /model)
   {u:ID}:keys                        hash    none   API key id -> key meta JSON (no secret)
   apikey:<sha256>                    string  none   API key digest -> "<uid>:<key id>"
   {u:ID}:presets                     hash    none   prompt preset id -> JSON
@@ -97,6 +104,25 @@ class Keys:
 
     def invitees(self, user_id: int | str) -> str:
         return self._user(user_id, "invitees")
+
+    # channel identities and binding
+    def channel_identity(self, channel: str, external_id: str) -> str:
+        return self._global("idx", "chan", channel, external_id)
+
+    def channel_identities(self, user_id: int | str) -> str:
+        return self._user(user_id, "channels")
+
+    def merging(self, user_id: int | str) -> str:
+        return self._user(user_id, "merging")
+
+    def bind_code(self, code: str) -> str:
+        return self._global("bind", code)
+
+    def user_bind_code(self, user_id: int | str) -> str:
+        return self._user(user_id, "bind_code")
+
+    def bind_fails(self, channel: str, external_id: str) -> str:
+        return self._global("bind", "fail", channel, external_id)
 
     # sessions
     def sessions(self, user_id: int | str) -> str:
@@ -162,6 +188,9 @@ class Keys:
 
     def channel_context(self, user_id: int | str, channel: str) -> str:
         return self._user(user_id, "ctx", channel)
+
+    def channel_model(self, user_id: int | str, channel: str) -> str:
+        return self._user(user_id, "chmodel", channel)
 
     def api_keys(self, user_id: int | str) -> str:
         return self._user(user_id, "keys")

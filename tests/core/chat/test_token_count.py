@@ -29,7 +29,7 @@ def test_tiktoken_works_offline_with_an_empty_cache_dir(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2", "2"]
