@@ -16,7 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from quart import Quart
 
+from channels import Channel, Runner, enabled_channels
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store, connect
@@ -175,10 +177,29 @@ async def _run_servers(servers: list[Coroutine[Any, Any, None]], stop: asyncio.E
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def build_web_app(services: Services, channels: list[Channel]) -> Quart:
+    """Build the web app with the webhook routes of every enabled channel (the web app never imports channels)."""
+    from webui import create_app
+
+    app = create_app(services)
+    for channel in channels:
+        blueprint = channel.blueprint()
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+    return app
+
+
+async def _run_until_stopped(runner: Runner, stop: asyncio.Event) -> None:
+    """Run a channel's background task until the servers stop."""
+    task = asyncio.ensure_future(runner())
+    await stop.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def serve_all(settings: Settings, host: str, port: int, admin_port: int, only: str | None = None) -> None:
     """Run the web app and the admin app (or `only` one of them) in this event loop until SIGINT/SIGTERM."""
     from admin import create_admin_app
-    from webui import create_app
 
     binds = [(host, port)] if only in (None, "web") else []
     binds += [(settings.ADMIN_HOST, admin_port)] if only in (None, "admin") else []
@@ -196,7 +217,9 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
             await seed_runtime_config(services)
             servers = []
             if only in (None, "web"):
-                servers.append(_serve_app(create_app(services), host, port, stop))
+                channels = enabled_channels(services)
+                servers.append(_serve_app(build_web_app(services, channels), host, port, stop))
+                servers += [_run_until_stopped(runner, stop) for channel in channels for runner in channel.runners()]
                 print(f"ChatGate web app   http://{host}:{port}", flush=True)
             if only in (None, "admin"):
                 servers.append(_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop))

@@ -9,17 +9,22 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from quart import Blueprint
 
+from channels import Runner
 from chatgate.runtime import (
     StartupError,
     _run_servers,
     _serve_app,
+    build_web_app,
     check_bindable,
     describe_store,
     event_loop_factory,
     scrub_secrets,
 )
+from core.services import build_services
 from core.settings import Settings
+from core.store.connection import Store
 
 
 def loop_module(settings: Settings) -> str:
@@ -89,3 +94,32 @@ async def test_a_server_that_cannot_bind_stops_the_others_and_says_where() -> No
         with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}: Address already in use"):
             await asyncio.wait_for(_run_servers([healthy, _serve_app(app, "127.0.0.1", port, stop)], stop), 10)
         assert stop.is_set()  # the healthy server was told to stop, and _run_servers waited for it
+
+
+class EchoChannel:
+    """A channel as the composition root sees it: a name, webhook routes, no runners."""
+
+    name = "echo"
+
+    def blueprint(self) -> Blueprint:
+        bp = Blueprint("echo_channel", __name__)
+
+        @bp.post("/echo/webhook")
+        async def webhook() -> dict[str, str]:
+            return {"echo": "ok"}
+
+        return bp
+
+    def runners(self) -> list[Runner]:
+        return []
+
+
+async def test_the_composition_root_registers_each_channels_webhook(settings: Settings, store: Store) -> None:
+    services = await build_services(settings, store)
+    try:
+        client = build_web_app(services, [EchoChannel()]).test_client()
+        assert (await (await client.post("/echo/webhook")).get_json()) == {"echo": "ok"}
+        plain = build_web_app(services, []).test_client()
+        assert (await plain.post("/echo/webhook")).status_code == 404
+    finally:
+        await services.close()
