@@ -19,6 +19,7 @@ from hypercorn.config import Config
 from quart import Quart
 
 from channels import Channel, Runner, enabled_channels
+from chatgate.jobs import background_jobs
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store, connect
@@ -224,6 +225,7 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
             if only in (None, "admin"):
                 servers.append(_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
+            servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
             print(f"Data: {handle.description}", flush=True)
             print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()

@@ -55,7 +55,7 @@ Families (type, TTL):
   notice                             hash    none   announcement: version, markdown, updated_at
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
-  lock:<name>                        string  short  job / refresher locks
+  lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ SCRIPTS: dict[str, str] = {
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
     "set_max": common.SET_MAX,
+    "renew_lease": common.RENEW_LEASE,
+    "release_lease": common.RELEASE_LEASE,
 }
 
 

@@ -1,0 +1,15 @@
+"""The background jobs `chatgate serve` runs: each in one process at a time across every process and machine.
+
+A job is a coroutine function that runs until cancelled; wrap its body in `core.store.lease.run_exclusive(store,
+name, ...)` so that only the holder of its lease works. Add a job by adding it to `background_jobs`.
+"""
+
+from __future__ import annotations
+
+from channels import Runner
+from core.services import Services
+
+
+def background_jobs(services: Services) -> list[Runner]:
+    """Return the jobs to run while the server runs."""
+    return []
