@@ -182,7 +182,7 @@ async def resolve_api_key_caller(store: Store, key: str, now: float | None = Non
     plans = await cached_plans(store)
     _, key_id, keys = _owner_keys(store, owner)
     found = await store.scripts.run("resolve_api_key", keys, [key_id, digest, repr(moment), FREE_PLAN, *plans])
-    caller = await _caller(store, digest, owner, found, plans, moment)
+    caller = await _caller(store, digest, owner, orjson.loads(found) if found else None, plans, moment)
     if caller is not None:
         _remember_owner(store.api_key_owners, digest, owner)
     return caller
@@ -220,10 +220,10 @@ async def authorize_api_key_chat(
     table = plan_table(plans.values(), model)
     args = [key_id, digest, repr(now), FREE_PLAN, int(now * 1000), ticket_id, *table]
     found = await store.scripts.run("authorize_api_key_chat", keys, args)
-    caller = await _caller(store, digest, owner, found, plans, now)
-    if caller is None:
+    data = orjson.loads(found) if found else None
+    caller = await _caller(store, digest, owner, data, plans, now)
+    if caller is None or data is None:
         return None
-    data = orjson.loads(found)
     return ApiKeyChat(caller, data["status"], float(data.get("value") or 0))
 
 
@@ -235,13 +235,12 @@ def _owner_keys(store: Store, owner: str) -> tuple[str, str, list[str]]:
 
 
 async def _caller(
-    store: Store, digest: str, owner: str, found: str | None, plans: Mapping[str, Plan], now: float
+    store: Store, digest: str, owner: str, data: dict[str, Any] | None, plans: Mapping[str, Plan], now: float
 ) -> ApiKeyCaller | None:
     """Read a RESOLVE_API_KEY-shaped reply (core.store.lua.api_keys); None (and forgotten) for a revoked key."""
-    if not found:
+    if data is None:
         store.api_key_owners.pop(digest, None)  # revoked: a later lookup goes to the store again
         return None
-    data = orjson.loads(found)
     user_id, _, key_id = owner.partition(":")
     meta = _load(data["meta"])
     if meta.last_used_at is None or now - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
