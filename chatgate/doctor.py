@@ -20,6 +20,8 @@ def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
         findings.append((OK, "JWT_SECRET unset: a generated secret is kept in the store and shared by all processes"))
     else:
         findings.append((OK, "JWT_SECRET is set"))
+    if console := settings.console_delivery_problem():
+        findings.append((WARN if settings.is_dev else FAIL, console))
     if not settings.OPENAI_API_KEY.get_secret_value():
         findings.append((WARN, "OPENAI_API_KEY is unset: add upstream keys in the dashboard or the environment"))
     if not settings.NEXT_PUBLIC_EMAIL_SERVICE and not settings.SMS_PROVIDER:

@@ -52,7 +52,7 @@ async def ensure_jwt_secret(settings: Settings, store: Store) -> str:
 
 async def build_services(settings: Settings, store: Store, clock: Clock = time.time) -> Services:
     """Wire every core service from settings and an open store."""
-    problem = settings.jwt_secret_problem()
+    problem = settings.jwt_secret_problem() or settings.console_delivery_problem()
     if problem and not settings.is_dev:
         raise ValueError(problem)
     http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)

@@ -22,6 +22,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidPhone.code: 400,
     errors.WeakPassword.code: 400,
     errors.PayloadTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
     errors.AlreadyRegistered.code: 409,
     errors.InvalidCredentials.code: 401,
     errors.AccountBlocked.code: 403,
@@ -53,6 +54,15 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+HTTP_CODES: dict[int, str] = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    421: "misdirected_request",
+}
+
+
 def status_for(error: errors.CoreError) -> int:
     return STATUS_BY_CODE.get(error.code, 500)
 
@@ -79,7 +89,7 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        code = {413: "payload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+        code = HTTP_CODES.get(status, "http_error")
         return jsonify(error_body(code, error.description or error.name)), status
 
     @app.errorhandler(Exception)

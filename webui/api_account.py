@@ -12,8 +12,9 @@ from pydantic import StringConstraints
 from quart import Blueprint, Response, g, jsonify
 
 from core.accounts import signin, users
+from core.accounts.api_keys import revoke_all_api_keys
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound
 from web.context import services
 from web.requests import client_ip
 from web.validation import Body, parse_body
@@ -27,6 +28,7 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1
 class PasswordChange(Body):
     old_password: Password
     new_password: Password
+    revoke_api_keys: bool = False  # the account page offers it: a changed password may mean a leaked key too
 
 
 class ProfileChange(Body):
@@ -40,11 +42,8 @@ class Bind(Body):
 
 
 def _session_id() -> str:
-    """Return the current session id; API keys are refused here."""
-    session = g.get("session")
-    if session is None:
-        raise Forbidden("Sign in to manage sessions and credentials; API keys cannot.")
-    return str(session.id)
+    """Return the current session's id (require_user has refused API keys already)."""
+    return str(g.session.id)
 
 
 @bp.get("/api/sessions")
@@ -83,9 +82,11 @@ async def change_password() -> dict[str, Any]:
     svc = services()
     revoked = await signin.change_password(
         svc.store, svc.settings, g.user.id, body.old_password, body.new_password, ip=client_ip(),
-        keep_session=current,
+        keep_session=current, now=svc.clock(),
     )  # fmt: skip
-    return {"ok": True, "revoked": revoked}
+    if not body.revoke_api_keys:
+        return {"ok": True, "revoked": revoked}
+    return {"ok": True, "revoked": revoked, "api_keys_revoked": await revoke_all_api_keys(svc.store, g.user.id)}
 
 
 @bp.patch("/api/account")
@@ -99,7 +100,6 @@ async def update_profile() -> dict[str, Any]:
 @bp.post("/api/account/bind")
 @require_user
 async def bind() -> dict[str, Any]:
-    _session_id()
     body = await parse_body(Bind)
     svc = services()
     user = await signin.bind_target(svc.store, svc.settings, g.user.id, body.target, body.code)

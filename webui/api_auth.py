@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import StringConstraints, model_validator
 from quart import Blueprint, Response, g, jsonify
 
-from core.accounts import verification
+from core.accounts import throttle, verification
 from core.accounts.registration import register_user
 from core.accounts.sessions import revoke_session
 from core.accounts.signin import authenticate_code, authenticate_password, reset_password
@@ -103,11 +103,12 @@ async def send_code() -> dict[str, Any]:
 async def register() -> tuple[Response, int]:
     body = await parse_body(Register)
     svc = services()
-    user = await register_user(
-        svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
-        name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
-        now=svc.clock(),
-    )  # fmt: skip
+    async with throttle.probes(svc.store, svc.settings, client_ip()):  # a 409 counts like a failed sign-in
+        user = await register_user(
+            svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
+            name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
+            now=svc.clock(),
+        )  # fmt: skip
     return await _signed_in(user, 201)
 
 

@@ -36,6 +36,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "account.language": ("界面语言", "Interface language"),
     "account.password": ("修改密码", "Change password"),
     "account.password_submit": ("修改密码", "Change password"),
+    "account.revoke_keys": (
+        "同时吊销我的全部 API 密钥（怀疑泄露时勾选）",
+        "Also revoke all my API keys (if one may have leaked)",
+    ),
+    "account.keys_revoked": ("已吊销 {count} 个 API 密钥。", "{count} API keys were revoked."),
     "account.password_changed": (
         "密码已修改，其他设备已退出登录。",
         "Password changed. Your other sessions have been signed out.",

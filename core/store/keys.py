@@ -28,7 +28,7 @@ Families (type, TTL):
   {codes}:cool:<target>              string  60s    resend cooldown
   {codes}:day:t:<target>:<yyyymmdd>  string  1d     codes sent to one target today
   {codes}:day:ip:<ip>:<yyyymmdd>     string  1d     codes requested from one IP today
-  login:fail:acct:<target>           string  window failed sign-ins for one account
+  login:fail:acct:<target>           hash    window failed sign-ins for one account: n, last (ms)
   login:fail:ip:<ip>                 string  window failed sign-ins from one IP
   cfg:plans                          hash    none   plan name -> plan JSON
   cfg:models                         hash    none   model id -> model JSON (with its upstreams)

@@ -20,6 +20,7 @@ SCRIPTS: dict[str, str] = {
     "release_code_send": accounts.RELEASE_CODE_SEND,
     "verify_code": accounts.VERIFY_CODE,
     "take_attempt": accounts.TAKE_ATTEMPT,
+    "take_account_attempt": accounts.TAKE_ACCOUNT_ATTEMPT,
     "return_attempt": accounts.RETURN_ATTEMPT,
     "touch_session": accounts.TOUCH_SESSION,
     "consume_quota": billing.CONSUME_QUOTA,
