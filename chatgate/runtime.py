@@ -44,9 +44,10 @@ async def open_store(settings: Settings) -> AsyncIterator[StoreHandle]:
     """Yield the store: REDIS_URL, else the embedded server of DATA_DIR (started for the duration if not running)."""
     token = settings.REDIS_TOKEN.get_secret_value()
     if settings.REDIS_URL:
-        store = connect(settings.REDIS_URL, token, settings.REDIS_KEY_PREFIX)
+        store = connect(settings.REDIS_URL, token, settings.REDIS_KEY_PREFIX, cluster=settings.REDIS_CLUSTER)
+        kind = "external cluster" if settings.REDIS_CLUSTER else "external store"
         try:
-            yield StoreHandle(store, f"external store {_redact(settings.REDIS_URL)}")
+            yield StoreHandle(store, f"{kind} {_redact(settings.REDIS_URL)}")
         finally:
             await store.close()
         return

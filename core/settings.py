@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     REDIS_URL: str = ""
     REDIS_TOKEN: SecretStr = SecretStr("")
     REDIS_KEY_PREFIX: str = "cg"
+    REDIS_CLUSTER: bool = False
     EMBEDDED_STORE_BINARY: str = ""
 
     # --- auth ----------------------------------------------------------------------------------------------------

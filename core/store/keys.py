@@ -48,8 +48,8 @@ Families (type, TTL):
   {u:ID}:presets                     hash    none   prompt preset id -> JSON
   {u:ID}:usage:<yyyymmdd>            hash    400d   "<model>:<requests|prompt|completion>" -> count
   usage:day:<yyyymmdd>               hash    400d   same fields, all users (dashboard charts)
-  mod:words                          set     none   moderation keyword list
-  mod:words:ver                      string  none   INCR'd on every word-list change (processes rebuild their matcher)
+  {mod}:words                        set     none   moderation keyword list (one slot with its version: one MULTI)
+  {mod}:words:ver                    string  none   INCR'd on every word-list change (processes rebuild their matcher)
   mod:log                            stream  capped blocked items for the dashboard
   mod:pass:<sha256>                  string  1d     a caller text the remote moderation providers passed
   notice                             hash    none   announcement: version, markdown, updated_at
@@ -210,10 +210,10 @@ class Keys:
 
     # moderation, notice, tokens, locks
     def moderation_words(self) -> str:
-        return self._global("mod", "words")
+        return self._global("{mod}", "words")
 
     def moderation_words_version(self) -> str:
-        return self._global("mod", "words", "ver")
+        return self._global("{mod}", "words", "ver")
 
     def moderation_passed(self, digest: str) -> str:
         return self._global("mod", "pass", digest)
