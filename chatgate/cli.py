@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--only", choices=["web", "admin"], default=None, help="run only the web app or only the dashboard"
     )
+    serve.add_argument(
+        "--workers", type=int, default=None, help="web app processes over one store (default WEB_CONCURRENCY, 1)"
+    )
+
+    worker = commands.add_parser("serve-worker", help="one web process of `serve --workers N` (started by it)")
+    worker.add_argument("--fd", type=int, required=True, help="the listening socket inherited from the supervisor")
 
     commands.add_parser("doctor", help="check settings, the store and every configured provider")
 
@@ -157,8 +163,21 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         host = args.host or settings.HOST
         port = args.port or settings.PORT
         admin_port = args.admin_port or settings.ADMIN_PORT
+        workers = args.workers or settings.WEB_CONCURRENCY
+        if workers < 1:
+            raise StartupError("--workers (WEB_CONCURRENCY) must be at least 1")
+        if workers > 1 and args.only != "admin":
+            from chatgate.workers import serve_with_workers
+
+            serve_with_workers(settings, host, port, admin_port, workers, only=args.only)
+            return 0
         with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
             runner.run(serve_all(settings, host, port, admin_port, only=args.only))
+        return 0
+    if args.command == "serve-worker":
+        from chatgate.workers import run_worker
+
+        run_worker(settings, args.fd)
         return 0
     if args.command == "doctor":
         return asyncio.run(run_doctor(settings))

@@ -140,9 +140,9 @@ def _settle_heap() -> None:
     gc.set_threshold(7_000, 20, 20)
 
 
-def _hypercorn_config(host: str, port: int) -> Config:
+def _hypercorn_config(bind: str) -> Config:
     config = Config()
-    config.bind = [f"{host}:{port}"]
+    config.bind = [bind]  # "host:port", or "fd://N" for a socket a supervisor opened (chatgate.workers)
     config.accesslog = None  # no per-request log line on the hot path
     config.errorlog = logging.getLogger("hypercorn.error")  # through our logging set-up: each line once
     config.backlog = 2048  # a burst of clients opening streams at once is queued, not refused (default 100)
@@ -164,7 +164,7 @@ def check_bindable(host: str, port: int) -> None:
 
 async def _serve_app(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
     try:
-        await serve(app, _hypercorn_config(host, port), shutdown_trigger=stop.wait)
+        await serve(app, _hypercorn_config(f"{host}:{port}"), shutdown_trigger=stop.wait)
     except OSError as exc:  # taken between check_bindable and now
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
@@ -231,5 +231,45 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
             print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()
             await _run_servers(servers, stop)
+        finally:
+            await services.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve_web_until_stopped(settings: Settings, fd: int) -> None:
+    """One worker of `chatgate serve --workers N`: the web app on an inherited socket, its channels' runners and
+    the background jobs (each under its lease), until SIGINT/SIGTERM."""
+    stop = _stop_on_signals()
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            channels = enabled_channels(services)
+            app = build_web_app(services, channels)
+            servers = [serve(app, _hypercorn_config(f"fd://{fd}"), shutdown_trigger=stop.wait)]
+            servers += [_run_until_stopped(runner, stop) for channel in channels for runner in channel.runners()]
+            servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
+            _settle_heap()
+            await _run_servers(servers, stop)
+        finally:
+            await services.close()
+
+
+async def serve_admin_until_stopped(settings: Settings, admin_port: int, stop: asyncio.Event) -> None:
+    """The dashboard of `chatgate serve --workers N`, in the supervising process, until `stop`."""
+    from admin import create_admin_app
+
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
+            print(f"Data: {handle.description}", flush=True)
+            await _serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop)
         finally:
             await services.close()

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
     )
     EVENT_LOOP: Literal["auto", "asyncio", "uvloop"] = "auto"
+    WEB_CONCURRENCY: int = 1
 
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"

@@ -11,7 +11,7 @@ from quart import Quart
 
 from core.i18n import Catalogue
 from core.services import Services
-from web import compression, i18n, security
+from web import compression, health, i18n, security
 from web.assets import SHARED_STATIC, asset_url, serve_static, ui_blueprint
 from web.errors import register_error_handlers
 
@@ -40,6 +40,7 @@ def create_base_app(
     app.register_blueprint(ui_blueprint(shared_static_path if shared_apart else None))
     app.register_blueprint(security.bp)
     app.register_blueprint(compression.bp)
+    app.register_blueprint(health.bp)
     i18n.install(app, catalogue, user_loader)
     app.jinja_env.globals["asset"] = asset_url
     return app
