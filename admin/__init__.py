@@ -21,7 +21,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def create_admin_app(services: Services) -> Quart:
     """Build the dashboard app around an already-built services container."""
-    from admin import views
+    from admin import metrics, views
     from admin.auth import current_admin
     from admin.messages import CATALOGUE
 
@@ -29,6 +29,7 @@ def create_admin_app(services: Services) -> Quart:
         __name__, services, CATALOGUE, current_admin, static_folder=STATIC_DIR, shared_static_path="/ui"
     )
     app.register_blueprint(views.bp)
+    app.register_blueprint(metrics.bp)
     app.before_request(_check_host)
     return app
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from chatgate.runtime import (
     serve_all,
 )
 from core.errors import CoreError
+from core.logs import configure_logging
 from core.services import build_services
 from core.settings import Settings
 
@@ -194,12 +194,10 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO; some providers carry tokens in the query string (Baidu, WeChat).
-    for noisy in ("httpx", "httpx2"):  # the openai SDK logs through httpx2
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()  # before the settings are read: their own errors are logged the same way
     try:
         settings = Settings()
+        configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
         return _dispatch(settings, args)
     except CoreError as error:
         print(f"error: {error.message}", file=sys.stderr)

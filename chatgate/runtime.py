@@ -11,6 +11,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -191,6 +192,23 @@ def build_web_app(services: Services, channels: list[Channel]) -> Quart:
     return app
 
 
+METRICS_FLUSH_SECONDS = 5.0
+
+
+async def flush_metrics_forever(services: Services) -> None:
+    """Add this process's counts into the store every few seconds (core.metrics); runs until cancelled."""
+    try:
+        while True:
+            await asyncio.sleep(METRICS_FLUSH_SECONDS)
+            try:
+                await services.metrics.flush(services.store)
+            except Exception as exc:  # the store is away: the counts wait for the next flush
+                log.warning("metrics flush failed: %s", type(exc).__name__)
+    finally:
+        with contextlib.suppress(Exception):
+            await services.metrics.flush(services.store)
+
+
 async def _run_until_stopped(runner: Runner, stop: asyncio.Event) -> None:
     """Run a channel's background task until the servers stop."""
     task = asyncio.ensure_future(runner())
@@ -227,6 +245,7 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
                 servers.append(_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
+            servers.append(_run_until_stopped(partial(flush_metrics_forever, services), stop))
             print(f"Data: {handle.description}", flush=True)
             print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()
@@ -255,6 +274,7 @@ async def serve_web_until_stopped(settings: Settings, fd: int) -> None:
             servers = [serve(app, _hypercorn_config(f"fd://{fd}"), shutdown_trigger=stop.wait)]
             servers += [_run_until_stopped(runner, stop) for channel in channels for runner in channel.runners()]
             servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
+            servers.append(_run_until_stopped(partial(flush_metrics_forever, services), stop))
             _settle_heap()
             await _run_servers(servers, stop)
         finally:
@@ -270,6 +290,9 @@ async def serve_admin_until_stopped(settings: Settings, admin_port: int, stop: a
         try:
             print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             print(f"Data: {handle.description}", flush=True)
-            await _serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop)
+            flushing = _run_until_stopped(partial(flush_metrics_forever, services), stop)
+            await _run_servers(
+                [_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop), flushing], stop
+            )
         finally:
             await services.close()

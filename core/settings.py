@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     ADMIN_HOST: str = "127.0.0.1"
     ADMIN_PORT: int = 8001
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
     MAX_BODY_BYTES: int = 1_000_000
     TRUST_PROXY_HEADERS: bool = False
     TRUSTED_PROXY_COUNT: int = 1

@@ -11,7 +11,7 @@ from quart import Quart
 
 from core.i18n import Catalogue
 from core.services import Services
-from web import compression, health, i18n, security
+from web import compression, health, i18n, security, tracing
 from web.assets import SHARED_STATIC, asset_url, serve_static, ui_blueprint
 from web.errors import register_error_handlers
 
@@ -35,6 +35,7 @@ def create_base_app(
     )
     app.extensions["services"] = services
     register_error_handlers(app)
+    app.register_blueprint(tracing.bp)
     shared_apart = shared_static_path != "/static"
     serve_static(app, [static_folder] if shared_apart else [static_folder, SHARED_STATIC])
     app.register_blueprint(ui_blueprint(shared_static_path if shared_apart else None))

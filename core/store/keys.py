@@ -55,6 +55,9 @@ Families (type, TTL):
   notice                             hash    none   announcement: version, markdown, updated_at
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
+  metrics:c                          hash    none   all processes' counters and histogram buckets (core.metrics)
+  metrics:g:<instance>               hash    60s    one process's gauges
+  metrics:instances                  zset    none   process instances scored by their last flush
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
 """
 
@@ -229,6 +232,15 @@ class Keys:
 
     def baidu_token(self) -> str:
         return self._global("tok", "baidu")
+
+    def metrics_counters(self) -> str:
+        return self._global("metrics", "c")
+
+    def metrics_gauges(self, instance: str) -> str:
+        return self._global("metrics", "g", instance)
+
+    def metrics_instances(self) -> str:
+        return self._global("metrics", "instances")
 
     def lock(self, name: str) -> str:
         return self._global("lock", name)
