@@ -62,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     plans_import.add_argument("file", type=Path)
     plans.add_parser("export", help="print every plan as JSON")
 
+    store = commands.add_parser("store", help="move the data between stores").add_subparsers(
+        dest="action", required=True
+    )
+    store_export = store.add_parser("export", help="write every key of this deployment to a JSON-lines file")
+    store_export.add_argument("file", type=Path)
+    store_import = store.add_parser("import", help="load an exported file into an empty store")
+    store_import.add_argument("file", type=Path)
+    store_import.add_argument("--overwrite", action="store_true", help="also into a store that already has data")
+
     notice = commands.add_parser("notice", help="the announcement").add_subparsers(dest="action", required=True)
     notice_set = notice.add_parser("set", help="publish a Markdown file as the announcement")
     notice_set.add_argument("file", type=Path)
@@ -158,6 +167,28 @@ async def _notice_show(settings: Settings) -> str:
     return "(no announcement)" if notice is None else f"version {notice.version}\n\n{notice.markdown}"
 
 
+async def _store_export(settings: Settings, path: Path) -> str:
+    from core.store.transfer import export_lines
+
+    count = 0
+    async with open_store(settings) as handle:
+        with path.open("w", encoding="utf-8") as out:
+            async for line in export_lines(handle.store):
+                out.write(line + "\n")
+                count += 1
+    return f"{count} keys written to {path}"
+
+
+async def _store_import(settings: Settings, path: Path, overwrite: bool) -> str:
+    from core.store.transfer import import_lines
+
+    async with open_store(settings) as handle:
+        with path.open(encoding="utf-8") as lines:
+            done = await import_lines(handle.store, lines, overwrite=overwrite)
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(done.by_type.items()))
+    return f"{done.keys} keys imported ({kinds or 'none'})"
+
+
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         host = args.host or settings.HOST
@@ -185,6 +216,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         ("admin", "create"): lambda: _admin_create(settings, args),
         ("plans", "import"): lambda: _plans_import(settings, _read_plans(args.file)),
         ("plans", "export"): lambda: _plans_export(settings),
+        ("store", "export"): lambda: _store_export(settings, args.file),
+        ("store", "import"): lambda: _store_import(settings, args.file, args.overwrite),
         ("notice", "set"): lambda: _notice_set(settings, _read_text(args.file)),
         ("notice", "show"): lambda: _notice_show(settings),
     }
