@@ -46,7 +46,7 @@ async def test_export_then_import_into_an_empty_store_keeps_everything(
     users = [
         await register_user(
             store, cheap, None, email=f"user{n}@example.com", password=PASSWORD, name=f"名字 {n}", now=now
-        )  # fmt: skip
+        )
         for n in range(3)
     ]
     await add_subscription(store, users[1].id, "pro", 30 * 86_400, now, order_id="order-1")
