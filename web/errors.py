@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, jsonify
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core import errors
@@ -92,7 +94,23 @@ def register_error_handlers(app: Quart) -> None:
         code = HTTP_CODES.get(status, "http_error")
         return jsonify(error_body(code, error.description or error.name)), status
 
+    async def _store(error: Exception) -> tuple[Response, int]:
+        return error_response(store_unavailable(error))
+
+    for kind in STORE_ERRORS:
+        app.register_error_handler(kind, _store)
+
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
         return jsonify(error_body("internal_error", "Something went wrong.")), 500
+
+
+STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)  # the store is away (ClusterDownError is a ConnectionError)
+STORE_RETRY_SECONDS = 5
+
+
+def store_unavailable(error: Exception) -> errors.StoreUnavailable:
+    """Say the store is away (503 with a short Retry-After); the client reconnects by itself when it is back."""
+    log.warning("the store is unavailable: %s", type(error).__name__)
+    return errors.StoreUnavailable(retry_after=STORE_RETRY_SECONDS)

@@ -24,7 +24,7 @@ from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.relay.catalogue import list_models
 from web.context import services
-from web.errors import status_for
+from web.errors import STORE_ERRORS, status_for, store_unavailable
 from web.validation import require_json
 from webui.auth import allow_api_keys, api_key_credential, remember_api_key_user
 from webui.streaming import stream_response
@@ -90,6 +90,14 @@ async def _core_error(error: errors.CoreError) -> Response:
 async def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     return openai_error(status, error.description or error.name, HTTP_CODES.get(status, "http_error"))
+
+
+async def _store_away(error: Exception) -> Response:
+    return _core_error_response(store_unavailable(error))
+
+
+for _kind in STORE_ERRORS:
+    bp.register_error_handler(_kind, _store_away)
 
 
 @bp.errorhandler(Exception)
