@@ -11,7 +11,7 @@ from quart import Quart
 
 from core.i18n import Catalogue
 from core.services import Services
-from web import compression, health, i18n, security, tracing
+from web import compression, health, i18n, openapi, security, tracing
 from web.assets import SHARED_STATIC, asset_url, serve_static, ui_blueprint
 from web.errors import register_error_handlers
 
@@ -42,6 +42,7 @@ def create_base_app(
     app.register_blueprint(security.bp)
     app.register_blueprint(compression.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     i18n.install(app, catalogue, user_loader)
     app.jinja_env.globals["asset"] = asset_url
     return app
