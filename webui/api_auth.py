@@ -108,7 +108,7 @@ async def register() -> tuple[Response, int]:
     user = await register_user(
         svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
         name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
-        now=svc.clock(),
+        now=svc.clock(), ip=client_ip(),
     )  # fmt: skip
     return await _signed_in(user, 201)
 

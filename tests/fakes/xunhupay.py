@@ -37,7 +37,7 @@ CREATE_REQUIRED = ("version", "appid", "trade_order_id", "total_fee", "title", "
 
 def qr_png(seed: str, modules: int = 29, scale: int = 6) -> bytes:
     """A QR-looking black and white PNG (deterministic noise from `seed`), enough for a browser to render."""
-    bits = hashlib.sha256(seed.encode()).digest() * ((modules * modules) // 256 + 1)
+    bits = b"".join(hashlib.sha256(f"{seed}:{n}".encode()).digest() for n in range(modules * modules // 32 + 1))
     size = modules * scale
     rows = []
     for y in range(size):
