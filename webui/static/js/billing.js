@@ -134,6 +134,7 @@
   redeemForm.addEventListener("submit", (event) => {
     event.preventDefault();
     ui.clearErrors(redeemForm);
+    ui.showStatus(byId("redeem-status"), "");
     const input = byId("redeem-code");
     if (!input.value.trim()) {
       ui.setFieldError(input, t("validate.required"));
