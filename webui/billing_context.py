@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.billing.invitations import bonus_plan
+from core.billing.invitations import bonus_plan, list_rewards
 from core.billing.plans import cached_plans
 from core.billing.purchases import current_term
 from core.days import iso_utc
@@ -18,7 +18,9 @@ async def billing_context(user_id: int) -> dict[str, Any]:
     plans = await cached_plans(svc.store)
     term = await current_term(svc.store, user_id, svc.clock())
     bonus = bonus_plan(plans, settings)
+    rewards = await list_rewards(svc.store, user_id)
     return {
+        "invites_rewarded": sum(reward.status == "granted" for reward in rewards),
         "plan_title": plans[term.plan].title if term.plan in plans else term.plan,
         "plan_until": (iso_utc(term.ends_at) or "")[:10],
         "invite_cap": settings.INVITE_REWARDS_PER_DAY,

@@ -160,7 +160,6 @@
     try {
       const data = await CG.api("GET", "/api/account/invites");
       const commission = data.commission || {};
-      byId("invite-rewarded").textContent = String(data.rewarded || 0);
       byId("commission-total").textContent = yuan(commission.total);
       const items = (commission.entries || []).map((entry) => {
         const li = element("li");
