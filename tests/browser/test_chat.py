@@ -173,10 +173,11 @@ def test_quota_exhausted_shows_when_it_frees_pricing_and_reset(
     tab.shot("chat-quota")
 
     friend = create_user(chat_server, "friend@example.com", invite_code=user.invite_code)
-    chat_server.call(  # once the friend proves an address with a code, the invitation earns a chance
-        lambda services: reward_invitation(services.store, services.settings, friend.id, trigger="bind_code",
-                                           now=time.time())  # fmt: skip
-    )
+
+    def proven(services: Any) -> Any:  # once the friend proves an address with a code, the invitation earns a chance
+        return reward_invitation(services.store, services.settings, friend.id, trigger="bind_code", now=time.time())
+
+    chat_server.call(proven)
     page.locator("#send-button").click()
     reset = card.locator("[data-reset-quota]")
     expect(reset).to_have_text(tab.t("chat.err.use_reset", n=1))

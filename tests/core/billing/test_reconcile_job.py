@@ -41,7 +41,8 @@ async def test_two_competing_runners_credit_a_lost_notify_once(
     async with httpx.AsyncClient() as http:
         order = await open_order(store, fast, http, user.id, "pro", "monthly", wap=False, lang="en", now=time.time())
         await gateway.pay(order.id, notify=False)
-        runners = [asyncio.ensure_future(reconciliation_job(handle, fast, http, time.time)) for handle in (store, other)]
+        jobs = [reconciliation_job(handle, fast, http, time.time) for handle in (store, other)]
+        runners = [asyncio.ensure_future(job) for job in jobs]
         try:
             for _ in range(100):
                 found = await find_order(store, order.id)
