@@ -80,7 +80,7 @@ def _preview_text(plan: Plan, mode: str, starts_at: int, ends_at: int, seconds: 
     return t(f"pricing.preview.{mode}", **params)
 
 
-async def _offers(plan: Plan, user: User | None, term: Term | None, preview: bool) -> list[CycleOffer]:
+async def _offers(plan: Plan, user: User | None, preview: bool) -> list[CycleOffer]:
     svc = services()
     offers = []
     for cycle in CYCLES:
@@ -110,7 +110,7 @@ async def plan_cards(user: User | None, term: Term | None) -> list[PlanCard]:
         if plan.daily_tokens:
             limits.append(("", t("pricing.daily_tokens", count=f"{plan.daily_tokens:,}")))
         current = plan.name == (term.plan if term else None)
-        offers = await _offers(plan, user, term, preview=svc.settings.payments_enabled)
+        offers = await _offers(plan, user, preview=svc.settings.payments_enabled)
         cards.append(PlanCard(plan=plan, limits=limits, current=current, offers=offers))
     return cards
 

@@ -28,7 +28,9 @@ NOTIFY_PATH = "/api/pay/xunhu/notify"
 RETURN_PATH = "/pay/return"
 REQUIRED_NOTIFY_FIELDS = ("trade_order_id", "total_fee", "status", "appid", "hash")
 MAX_TITLE_CHARS = 127
-_NOT_BMP = re.compile(r"[^\u0000-\uffff]")  # emoji and other astral characters: the gateway refuses them
+# Emoji and other astral characters are refused by the gateway; backslashes are stripped by its signer (PHP
+# stripslashes), so a title with one would never verify.
+_UNSENDABLE = re.compile(r"[^\u0000-\uffff]|\\")
 
 
 def xunhu_hash(fields: Mapping[str, Any], secret: str) -> str:
@@ -70,7 +72,7 @@ def _secret(settings: Settings) -> str:
 def payment_title(site: str, plan_title: str, days: int, lang: str) -> str:
     """The order title the payer sees: no emoji, at most 127 characters."""
     text = f"{site} {plan_title} {days}天" if lang == "zh-CN" else f"{site} {plan_title} {days} days"
-    return _NOT_BMP.sub("", text).strip()[:MAX_TITLE_CHARS]
+    return _UNSENDABLE.sub("", text).strip()[:MAX_TITLE_CHARS]
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,9 @@ def test_notify_problems_are_named(settings: Settings) -> None:
     assert xunhupay.notify_problem(signed(total_fee="29.901"), paying) == "bad_amount"
     assert xunhupay.notify_problem({k: v for k, v in signed().items() if k != "hash"}, paying) == "missing_fields"
     assert xunhupay.notify_problem({}, paying) == "missing_fields"
+
+
+def test_titles_carry_no_emoji_or_backslash_and_fit() -> None:
+    assert xunhupay.payment_title("Chat\\Gate😀", "Pro", 30, "zh-CN") == "ChatGate Pro 30天"
+    assert xunhupay.payment_title("ChatGate", "Pro", 365, "en") == "ChatGate Pro 365 days"
+    assert len(xunhupay.payment_title("x" * 200, "Pro", 30, "en")) == 127
