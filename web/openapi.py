@@ -81,11 +81,14 @@ def _operation(rule: str, method: str, endpoint: str, view: Callable[..., Any], 
              dict.fromkeys(_QUERY.findall(source))]  # fmt: skip
     openai = rule.startswith("/v1/")
     error = {"$ref": "#/components/schemas/OpenAIError" if openai else "#/components/schemas/Error"}
-    refused = {"application/json": {"schema": error}}
+    refused: dict[str, Any] = {"application/json": {"schema": error}}
+    if 'content_type="text/plain' in source:
+        refused = {**refused, "text/plain": {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {
         "2XX": {"description": "Done", "content": _success_content(rule, source)},
         "4XX": {"description": "Refused, with a machine code", "content": refused},
-        "503": {"description": "The store or every upstream is away", "content": refused},
+        "502": {"description": "An upstream or a provider refused", "content": refused},
+        "503": {"description": "The store, every upstream or payments are not available", "content": refused},
     }
     operation: dict[str, Any] = {
         "operationId": f"{endpoint}.{method.lower()}",
@@ -112,6 +115,8 @@ def _success_content(rule: str, source: str) -> dict[str, Any]:
     if "text/markdown" in source or rule.endswith("/export"):
         return {"text/markdown": {"schema": {"type": "string"}}, "application/json": {"schema": {}}}
     if rule == "/metrics":
+        return {"text/plain": {"schema": {"type": "string"}}}
+    if 'content_type="text/plain' in source:  # e.g. a payment gateway's notify, answered as it expects
         return {"text/plain": {"schema": {"type": "string"}}}
     return {"application/json": {"schema": {}}}
 
