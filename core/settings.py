@@ -131,6 +131,17 @@ class Settings(BaseSettings):
     BAIDU_SECRETKEY: SecretStr = SecretStr("")
     BAIDU_API_BASE: str = "https://aip.baidubce.com"
 
+    # --- WeChat official account (channels.wechat; on when WECHAT_TOKEN is set) ---------------------------------
+    WECHAT_PATH: str = "/wechat"
+    WECHAT_TOKEN: SecretStr = SecretStr("")
+    WECHAT_APPID: str = ""
+    WECHAT_APPSECRET: SecretStr = SecretStr("")
+    WECHAT_AES_KEY: SecretStr = SecretStr("")
+    WECHAT_API_BASE: str = "https://api.weixin.qq.com"
+    WECHAT_MODE: Literal["subscription", "service"] = "subscription"
+    # How long WeChat waits for a reply before it retries (its platform's rule, 5 s; lower only in tests).
+    WECHAT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0.2)
+
     # --- payments (later issue) ----------------------------------------------------------------------------------
     XUNHU_PAY_APPID: str = ""
     XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
@@ -145,7 +156,14 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", mode="after")
+    @field_validator("WECHAT_PATH", mode="after")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/") or "?" in value or "#" in value:
+            raise ValueError("WECHAT_PATH must be a path starting with /, e.g. /wechat")
+        return value
+
+    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "WECHAT_API_BASE", mode="after")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -1,7 +1,8 @@
 """The key schema: every Redis key ChatGate uses is built here, and only here.
 
 Format: ``<prefix>:v1:<family>[:<parts>]``. Keys that belong to one user carry the hash tag ``{u:<id>}`` right after
-the version, so every multi-key script over one user's keys stays valid on Redis Cluster. Global indexes are
+the version, so every multi-key script over one user's keys stays valid on Redis Cluster; a WeChat follower's
+message state likewise carries ``{w:<openid>}``. Global indexes are
 single-key operations (SET NX, ZADD), never multi-key scripts across owners. The one global multi-key script, the
 code-send claim (cooldown, per-target and per-IP counters together), keeps its keys under the tag ``{codes}``: one
 slot for a low-volume family.
@@ -55,6 +56,14 @@ Families (type, TTL):
   notice                             hash    none   announcement: version, markdown, updated_at
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
+  {w:OPENID}:wx:m:<message key>      hash    1h     one WeChat message (key: MsgId, or CreateTime for events): n
+                                                    deliveries seen, kind (job|fetch), st (run|done|gone), reply,
+                                                    at (arrival); dedupe and the retry hold (channels.wechat)
+  {w:OPENID}:wx:out                  list    1d     answer parts waiting for the follower's next message
+  {w:OPENID}:wx:wait                 set     1d     message keys whose answer was promised to the next message
+  wx:follow:<openid>                 hash    none   follower record: state (subscribed|unsubscribed), times
+  wx:followers                       zset    none   openids following now, scored by subscribe time
+  tok:wechat                         string  ~2h    the shared WeChat access token (one refresher at a time)
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
 """
 
@@ -229,6 +238,28 @@ class Keys:
 
     def baidu_token(self) -> str:
         return self._global("tok", "baidu")
+
+    # the WeChat official account (one follower's keys share the tag {w:<openid>})
+    def _follower(self, openid: str, *parts: object) -> str:
+        return ":".join([f"{self.base}:{{w:{openid}}}", "wx", *map(str, parts)])
+
+    def wechat_message(self, openid: str, message_key: str) -> str:
+        return self._follower(openid, "m", message_key)
+
+    def wechat_outbox(self, openid: str) -> str:
+        return self._follower(openid, "out")
+
+    def wechat_waiting(self, openid: str) -> str:
+        return self._follower(openid, "wait")
+
+    def wechat_follower(self, openid: str) -> str:
+        return self._global("wx", "follow", openid)
+
+    def wechat_followers(self) -> str:
+        return self._global("wx", "followers")
+
+    def wechat_token(self) -> str:
+        return self._global("tok", "wechat")
 
     def lock(self, name: str) -> str:
         return self._global("lock", name)

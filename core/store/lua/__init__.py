@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, relay
+from core.store.lua import accounts, api_keys, billing, common, relay, wechat
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -33,6 +33,11 @@ SCRIPTS: dict[str, str] = {
     "set_max": common.SET_MAX,
     "renew_lease": common.RENEW_LEASE,
     "release_lease": common.RELEASE_LEASE,
+    "wechat_arrive": wechat.WECHAT_ARRIVE,
+    "wechat_finish": wechat.WECHAT_FINISH,
+    "wechat_take": wechat.WECHAT_TAKE,
+    "wechat_give_up": wechat.WECHAT_GIVE_UP,
+    "wechat_drop_token": wechat.WECHAT_DROP_TOKEN,
 }
 
 
