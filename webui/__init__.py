@@ -25,6 +25,7 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.api_account",
     "webui.pages",
     "webui.chat_page",
+    "webui.login_link",
     "webui.api_conversations",
     "webui.api_keys",
     "webui.api_presets",

@@ -83,6 +83,15 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.prompt": ("输入 tokens", "Prompt tokens"),
     "usage.completion": ("输出 tokens", "Completion tokens"),
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
+    "link.title": ("正在登录", "Signing you in"),
+    "link.subtitle": ("通过机器人发来的登录链接登录你的账户。", "Sign in with the link the bot sent you."),
+    "link.continue": ("继续", "Continue"),
+    "link.expired": (
+        "此登录链接已使用或已过期（10 分钟内有效，仅可使用一次）。请向机器人重新获取，或直接登录。",
+        "This sign-in link was already used or has expired (links work once, for 10 minutes). Ask the bot for a "
+        "new one, or sign in.",
+    ),
+    "link.sign_in": ("去登录", "Sign in"),
 }
 
 CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)

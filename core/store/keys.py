@@ -22,6 +22,7 @@ Families (type, TTL):
   bind:<code>                        string  10m    a bind code shown on the web account page -> user id
   {u:ID}:bind_code                   string  10m    the account's live bind code (a new one replaces it)
   bind:fail:<channel>:<external id>  string  window failed bind attempts of one channel identity
+  login:link:<sha256>                string  10m    one-time sign-in link (a bot's /plan, /login): user id, next path
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
@@ -132,6 +133,9 @@ class Keys:
 
     def bind_fails(self, channel: str, external_id: str) -> str:
         return self._global("bind", "fail", channel, external_id)
+
+    def login_link(self, digest: str) -> str:
+        return self._global("login", "link", digest)
 
     # sessions
     def sessions(self, user_id: int | str) -> str:

@@ -1,0 +1,33 @@
+"""Fixtures for the bot tests: services over the real store with two models served by a loopback fake upstream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.services import Services, build_services
+from core.settings import Settings
+from core.store.connection import Store
+from tests.chat_support import MODEL, add_model, set_plan
+from tests.fakes.openai_upstream import FakeUpstream
+
+OTHER_MODEL = "other-model"
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store, upstream: FakeUpstream) -> AsyncIterator[Services]:
+    built = await build_services(settings, store)
+    await add_model(store, [upstream])
+    await add_model(store, [upstream], model_id=OTHER_MODEL)
+    await set_plan(store, {MODEL: (3, "1h"), OTHER_MODEL: (2, "3h")})
+    try:
+        yield built
+    finally:
+        await built.close()
