@@ -34,4 +34,7 @@ class Channel(Protocol):
 
 def enabled_channels(services: Services) -> list[Channel]:
     """Return the channels the settings enable (none until a channel's settings are given)."""
-    return []
+    from channels.wechat import wechat_channel
+
+    wechat = wechat_channel(services)
+    return [wechat] if wechat is not None else []

@@ -23,6 +23,8 @@ Families (type, TTL):
   {u:ID}:bind_code                   string  10m    the account's live bind code (a new one replaces it)
   bind:fail:<channel>:<external id>  string  window failed bind attempts of one channel identity
   login:link:<sha256>                string  10m    one-time sign-in link (a bot's /plan, /login): user id, next path
+  login:code:<sha256>                string  10m    one-time sign-in code (the WeChat account's 登录) -> user id
+  {u:ID}:login_code                  string  10m    digest of the account's live sign-in code (a new one replaces it)
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
@@ -136,6 +138,12 @@ class Keys:
 
     def login_link(self, digest: str) -> str:
         return self._global("login", "link", digest)
+
+    def login_code(self, digest: str) -> str:
+        return self._global("login", "code", digest)
+
+    def user_login_code(self, user_id: int | str) -> str:
+        return self._user(user_id, "login_code")
 
     # sessions
     def sessions(self, user_id: int | str) -> str:
