@@ -25,6 +25,7 @@ from wechatpy.utils import WeChatSigner
 
 MAX_BODY_BYTES = 64 * 1024  # a WeChat message is a few hundred bytes; anything near this is not one
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_CLOCK_SKEW_SECONDS = 300  # a signed request older than this is refused: a leaked signature cannot be replayed
 _PARSE_ERRORS = (ExpatError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError)
 
@@ -60,13 +61,14 @@ class Codec:
         self.crypto = WeChatCrypto(token, aes_key, appid) if aes_key else None
         self.clock = clock
 
-    def check(self, query: Mapping[str, str]) -> None:
-        """Raise Refused unless `query` carries our signature over a fresh timestamp."""
+    def check(self, query: Mapping[str, str], *, fresh: bool = True) -> None:
+        """Raise Refused unless `query` carries our signature (over a recent timestamp, when `fresh`: a message;
+        the URL check only echoes, so an old one is harmless)."""
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         expected = signature_of(self.token, timestamp, nonce)
         if not hmac.compare_digest(expected, query.get("signature", "")):
             raise Refused("bad signature")
-        if not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        if fresh and (not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS):
             raise Refused("stale timestamp")
 
     def open(self, body: bytes, query: Mapping[str, str]) -> Inbound | None:
@@ -90,10 +92,15 @@ class Codec:
 
     def reply(self, inbound: Inbound, text: str, query: Mapping[str, str]) -> bytes:
         """Render a text reply to `inbound` (encrypted in safe mode)."""
-        xml = str(create_reply(text, inbound.message, render=True))
+        xml = str(create_reply(xml_text(text), inbound.message, render=True))
         if query.get("encrypt_type", "raw") == "aes" and self.crypto is not None:
             xml = str(self.crypto.encrypt_message(xml, query.get("nonce", ""), query.get("timestamp") or None))
         return xml.encode()
+
+
+def xml_text(text: str) -> str:
+    """Make text safe inside wechatpy's CDATA sections: split any "]]>" and drop characters XML cannot carry."""
+    return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")
 
 
 def _parse(body: bytes) -> Inbound | None:
