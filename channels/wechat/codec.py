@@ -8,6 +8,7 @@ webhook answers it safely and nothing runs.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import time
@@ -39,7 +40,7 @@ class Inbound:
     """One message or event from a follower, as the channel handles it."""
 
     openid: str  # FromUserName
-    key: str  # dedupe key within the follower: the MsgId, or "e<CreateTime>" for events
+    key: str  # dedupe key within the follower: the MsgId, or "e<CreateTime>-<event digest>" for events
     kind: str  # text | voice | subscribe | unsubscribe | click | event (other events) | other (images, ...)
     text: str  # the words: text content, voice recognition, or the menu key of a click
     create_time: int
@@ -118,8 +119,16 @@ def _parse(body: bytes) -> Inbound | None:
         return None
     kind, text = _classify(message)
     msg_id = getattr(message, "id", 0) if message.type != "event" else 0
-    key = str(msg_id) if msg_id else f"e{create_time}"
+    key = str(msg_id) if msg_id else _event_key(message, create_time)
     return Inbound(openid=openid, key=key, kind=kind, text=text, create_time=create_time, message=message)
+
+
+def _event_key(message: BaseMessage, create_time: int) -> str:
+    """Events have no MsgId: FromUserName + CreateTime identify them (PROTOCOLS.md), and the event and its key tell
+    apart two different events of one follower within the same second (two menu clicks)."""
+    data: dict[str, Any] = getattr(message, "_data", None) or {}
+    what = f"{data.get('Event', '')}\n{data.get('EventKey', '')}".encode()
+    return f"e{create_time}-{hashlib.sha1(what).hexdigest()[:10]}"
 
 
 def _classify(message: BaseMessage) -> tuple[str, str]:

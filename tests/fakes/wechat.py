@@ -95,8 +95,9 @@ class FakeWeChat(LoopbackApp):
 
     def settings_update(self) -> dict[str, Any]:
         update: dict[str, Any] = {
-            "WECHAT_TOKEN": SecretStr(self.token), "WECHAT_APPID": self.appid, "WECHAT_APPSECRET": SecretStr(self.secret),
-            "WECHAT_API_BASE": self.url, "WECHAT_TIMEOUT_SECONDS": self.timeout,
+            "WECHAT_TOKEN": SecretStr(self.token), "WECHAT_APPID": self.appid,
+            "WECHAT_APPSECRET": SecretStr(self.secret), "WECHAT_API_BASE": self.url,
+            "WECHAT_TIMEOUT_SECONDS": self.timeout,
         }  # fmt: skip
         if self.aes:
             update["WECHAT_AES_KEY"] = SecretStr(self.aes_key)
@@ -156,8 +157,8 @@ class FakeWeChat(LoopbackApp):
         """Post a message body with WeChat's timing and tries; return what happened."""
         exchange = Exchange()
         encrypted = self.envelope(xml) if self.aes else ""
-        body = f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-        payload = (body if self.aes else xml).encode()
+        envelope = f"<ToUserName><![CDATA[{self.account}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+        payload = (f"<xml>{envelope}</xml>" if self.aes else xml).encode()
         for _ in range(self.tries):
             query = self.signed_query(openid, encrypted)
             attempt = await self.post(payload, query)
@@ -186,7 +187,8 @@ class FakeWeChat(LoopbackApp):
     async def verify_url(self, echostr: str, target: str | None = None, **query: str) -> tuple[int, str]:
         """WeChat's server-URL check (GET with signature, timestamp, nonce, echostr)."""
         params = {**self.signed_query(), "echostr": echostr, **query}
-        async with aiohttp.ClientSession() as session, session.get(target or self.targets[0], params=params) as response:
+        url = target or self.targets[0]
+        async with aiohttp.ClientSession() as session, session.get(url, params=params) as response:
             return response.status, await response.text()
 
     def _read_reply(self, exchange: Exchange, body: bytes, openid: str) -> None:

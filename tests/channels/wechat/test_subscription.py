@@ -51,6 +51,7 @@ async def test_an_answer_not_ready_by_the_last_retry_comes_with_the_next_message
     upstream.behaviour = Behaviour(hang=FAST_TIMEOUT * 3.6)  # past the third try's window
     first = await world.fake.send_text("o-alice", "a very slow question")
     assert first.reply == STILL_THINKING and len(first.tries) == 3
+
     async def answered() -> bool:
         return upstream.completed >= 1
 
@@ -109,4 +110,3 @@ async def test_one_model_call_when_processes_receive_the_same_message_at_once(
     replies = {attempt.body for attempt in tries}
     assert len(replies) == 1 or all(b"word0" in reply for reply in replies)  # each answers with the one answer
     assert [role for role, _ in await saved(world.store, "o-alice")] == ["user", "assistant"]
-
