@@ -24,6 +24,7 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.api_auth",
     "webui.api_account",
     "webui.pages",
+    "webui.login_code",
     "webui.chat_page",
     "webui.login_link",
     "webui.api_conversations",

@@ -92,6 +92,21 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
         "new one, or sign in.",
     ),
     "link.sign_in": ("去登录", "Sign in"),
+    "codelogin.title": ("用公众号登录码登录", "Sign in with a WeChat code"),
+    "codelogin.subtitle": (
+        "在微信公众号里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account to get an 8-digit code.",
+    ),
+    "codelogin.subtitle_named": (
+        "在微信公众号「{name}」里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account {name} to get an 8-digit code.",
+    ),
+    "codelogin.field": ("登录码", "Sign-in code"),
+    "codelogin.hint": ("10 分钟内有效，仅可使用一次。", "Valid for 10 minutes, once."),
+    "codelogin.invalid": ("请输入 8 位数字登录码。", "Enter the 8-digit code."),
+    "codelogin.submit": ("登录", "Sign in"),
+    "codelogin.other": ("用账号和密码登录", "Sign in with your account and password"),
+    "login.wechat_code": ("用公众号登录码登录", "Sign in with a code from WeChat"),
 }
 
 CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)
