@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 DELIVERIES = 3  # WeChat's tries per message
 SENDS_PER_MESSAGE = 5  # customer-service messages a user message allows (within 48 h)
 POLL_SECONDS = 0.05
-LOST_CHECK_POLLS = 20  # about once a second
+LOST_CHECK_POLLS = 20  # on the first poll, then about once a second
 JOB_LEASE_SECONDS = 30.0
 
 
@@ -81,7 +81,7 @@ class Delivery:
         try:
             while True:
                 polls += 1
-                reply, kind = await self._poll(inbound, kind, check_lost=polls % LOST_CHECK_POLLS == 0)
+                reply, kind = await self._poll(inbound, kind, check_lost=polls % LOST_CHECK_POLLS == 1)
                 if reply is not None:
                     return reply
                 left = started + self.window - loop.time()

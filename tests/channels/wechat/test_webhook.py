@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import xmltodict
 
 from channels.wechat.codec import Codec, Refused, signature_of
 from core.accounts.channel_identities import account_of
@@ -124,3 +125,12 @@ async def test_images_and_unknown_types_get_a_polite_text_only_answer(
     view = await world.fake.send_event("o-alice", "VIEW", "https://example.com")
     assert view.reply is None  # events that need no answer get `success`
     assert not upstream.requests
+
+
+def test_replies_survive_cdata_ends_and_control_characters() -> None:
+    codec = Codec("token")
+    xml = "<xml><FromUserName>o-a</FromUserName><ToUserName>gh</ToUserName><CreateTime>1</CreateTime>"
+    inbound = codec.open(f"{xml}<MsgType>text</MsgType><Content>x</Content><MsgId>7</MsgId></xml>".encode(), {})
+    assert inbound is not None
+    rendered = codec.reply(inbound, "a]]>b\x00c\x1bd <tag> & done", {})
+    assert xmltodict.parse(rendered)["xml"]["Content"] == "a]]>bcd <tag> & done"
