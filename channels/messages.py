@@ -104,7 +104,7 @@ BOT_MESSAGES: dict[str, tuple[str, str]] = {
     "bot.answer_stopped": ("（回答中断：{reason}）", "(The answer stopped: {reason})"),
     "bot.empty_answer": ("（模型没有返回内容）", "(The model returned nothing.)"),
     "bot.busy": ("上一条消息还在回答中，请稍候。", "Still answering your previous message; one moment."),
-    "bot.account_blocked": ("此账号已被封禁。", "This account has been blocked."),
+    "bot.private_only": ("请在与我的私聊中使用此命令：{link}", "Use this command in a private chat with me: {link}"),
     # the command menu (Telegram setMyCommands)
     "menu.start": ("开始", "Start"),
     "menu.new": ("开始新对话", "Start a new conversation"),

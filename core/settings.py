@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
     XUNHU_PAY_GATEWAY: str = "https://api.xunhupay.com"
 
+    # --- Telegram bot (channels/telegram; on when TELEGRAM_BOT_TOKEN is set) -------------------------------------
+    TELEGRAM_BOT_TOKEN: SecretStr = SecretStr("")
+    TELEGRAM_MODE: Literal["webhook", "polling"] = "polling"
+    TELEGRAM_WEBHOOK_SECRET: SecretStr = SecretStr("")
+    TELEGRAM_API_BASE: str = "https://api.telegram.org"
+    TELEGRAM_STREAMING: Literal["draft", "edit"] = "draft"
+
     # --- accepted for compatibility with the original, unused --------------------------------------------------
     BING_COOKIE: SecretStr = SecretStr("")
     EDGE_CONFIG: str = ""
@@ -145,7 +152,7 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", mode="after")
+    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "TELEGRAM_API_BASE", mode="after")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

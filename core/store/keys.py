@@ -42,7 +42,7 @@ Families (type, TTL):
   {u:ID}:convs                       zset    none   conversation ids scored by updated time
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
-  {u:ID}:ctx:<channel>               string  none   the channel's current conversation id
+  {u:ID}:ctx:<channel>[:<thread>]    string  none   the channel's current conversation id (a thread: a Telegram group)
   {u:ID}:chmodel:<channel>           string  none   the model chosen in a channel (bots' /model)
   {u:ID}:keys                        hash    none   API key id -> key meta JSON (no secret)
   apikey:<sha256>                    string  none   API key digest -> "<uid>:<key id>"
@@ -57,6 +57,8 @@ Families (type, TTL):
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
+  tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
+  chan:bot:<channel>                 string  none   the bot's public name (Telegram @username, for t.me links)
 """
 
 from __future__ import annotations
@@ -190,8 +192,8 @@ class Keys:
     def messages(self, user_id: int | str, conversation_id: str) -> str:
         return self._user(user_id, "msgs", conversation_id)
 
-    def channel_context(self, user_id: int | str, channel: str) -> str:
-        return self._user(user_id, "ctx", channel)
+    def channel_context(self, user_id: int | str, channel: str, thread: str = "") -> str:
+        return self._user(user_id, "ctx", channel, thread) if thread else self._user(user_id, "ctx", channel)
 
     def channel_model(self, user_id: int | str, channel: str) -> str:
         return self._user(user_id, "chmodel", channel)
@@ -236,3 +238,10 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return self._global("lock", name)
+
+    # bots
+    def telegram_update(self, update_id: int) -> str:
+        return self._global("tg", "update", update_id)
+
+    def bot_name(self, channel: str) -> str:
+        return self._global("chan", "bot", channel)
