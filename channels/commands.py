@@ -90,18 +90,22 @@ class _Call:
     user: User
     channel: str
     lang: str
+    thread: str = ""
 
     def text(self, key: str, **params: object) -> str:
         return CATALOGUE.text(self.lang, key, **params)
 
 
-async def run_command(services: Services, user: User, channel: str, command: Command, *, lang: str) -> CommandReply:
-    """Run a parsed command for `user` in `channel`; answer in `lang` (errors included)."""
+async def run_command(
+    services: Services, user: User, channel: str, command: Command, *, lang: str, thread: str = ""
+) -> CommandReply:
+    """Run a parsed command for `user` in `channel` (`thread`: a place in it with its own conversation, such as a
+    Telegram group); answer in `lang` (errors included)."""
     handler = _HANDLERS.get(command.name)
     if handler is None:
         return CommandReply(CATALOGUE.text(lang, "bot.help"))
     try:
-        return await handler(_Call(services, user, channel, lang), command.argument.strip())
+        return await handler(_Call(services, user, channel, lang, thread), command.argument.strip())
     except CoreError as error:
         return CommandReply(error_text(error, lang))
 
@@ -119,7 +123,7 @@ async def _start(call: _Call, argument: str) -> CommandReply:
 
 
 async def _new(call: _Call, argument: str) -> CommandReply:
-    await new_channel_conversation(call.services, call.user, call.channel)
+    await new_channel_conversation(call.services, call.user, call.channel, call.thread)
     return CommandReply(call.text("bot.new"))
 
 
@@ -130,7 +134,7 @@ async def _model(call: _Call, argument: str) -> CommandReply:
     choices = await model_choices(services, user, call.lang)
     if not choices:
         return CommandReply(call.text("bot.model_none"))
-    current = await channel_model(services, user, call.channel)
+    current = await channel_model(services, user, call.channel, call.thread)
     text = f"{call.text('bot.model_current', model=current)}\n{call.text('bot.model_pick')}"
     return CommandReply(text, choices=choices)
 

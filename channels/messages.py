@@ -71,12 +71,18 @@ BOT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "bot.link_label": ("打开", "Open"),
     "bot.redeem_usage": ("用法：/redeem <兑换码>（或发送「兑换 <兑换码>」）", "Usage: /redeem <code>"),
-    "bot.redeem_unavailable": ("本站暂未开放兑换码。", "Redemption codes are not available on this site yet."),
     "bot.redeem_plan": (
-        "兑换成功：{plan} 增加 {days} 天，{date} 到期。",
+        "兑换成功：{plan} {days} 天，{date} 到期。",
         "Redeemed: {days} days of {plan}, until {date}.",
     ),
-    "bot.redeem_resets": ("兑换成功：获得 {count} 次重置机会。", "Redeemed: {count} reset chances added."),
+    "bot.redeem_queued": (
+        "兑换成功：{plan} {days} 天，将在当前套餐结束后（{start}）开始，{date} 到期。",
+        "Redeemed: {days} days of {plan}, starting when your current plan ends ({start}), until {date}.",
+    ),
+    "bot.redeem_resets": (
+        "兑换成功：获得 {count} 次重置机会，现有 {total} 次。",
+        "Redeemed: {count} reset chances added; you have {total} now.",
+    ),
     "bot.bind_usage": (
         "用法：/bind <绑定码>（或发送「绑定 <绑定码>」）。绑定码在网页的账户页面获取。",
         "Usage: /bind <code>. Get the code on your account page on the web.",
@@ -104,7 +110,7 @@ BOT_MESSAGES: dict[str, tuple[str, str]] = {
     "bot.answer_stopped": ("（回答中断：{reason}）", "(The answer stopped: {reason})"),
     "bot.empty_answer": ("（模型没有返回内容）", "(The model returned nothing.)"),
     "bot.busy": ("上一条消息还在回答中，请稍候。", "Still answering your previous message; one moment."),
-    "bot.account_blocked": ("此账号已被封禁。", "This account has been blocked."),
+    "bot.private_only": ("请在与我的私聊中使用此命令：{link}", "Use this command in a private chat with me: {link}"),
     # the command menu (Telegram setMyCommands)
     "menu.start": ("开始", "Start"),
     "menu.new": ("开始新对话", "Start a new conversation"),

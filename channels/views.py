@@ -9,9 +9,12 @@ import time
 from typing import TYPE_CHECKING
 
 from channels.messages import CATALOGUE, describe_wait, describe_window
+from core.billing.plans import cached_plans
 from core.billing.quotas import quota_status, tokens_used_today
+from core.billing.redemption import redeem_code
 from core.billing.subscriptions import active_subscription, current_plan
 from core.billing.usage import user_usage
+from core.errors import InvalidInput, InvalidRedemptionCode
 from core.relay.catalogue import list_models
 
 if TYPE_CHECKING:
@@ -85,5 +88,20 @@ async def usage_text(services: Services, user: User, lang: str) -> str:
 
 
 async def redeemed_text(services: Services, user: User, code: str, lang: str) -> str:
-    """Redeem a code for the user and say what it added (redemption codes come with the selling-plans issue)."""
-    return CATALOGUE.text(lang, "bot.redeem_unavailable")
+    """Redeem a code for the user and say what it added (CoreError when it cannot be redeemed)."""
+    store, now = services.store, services.clock()
+    try:
+        redemption = await redeem_code(store, services.settings, user.id, code, now=now)
+    except InvalidInput as error:  # not even shaped like a code: say it is not a valid code
+        raise InvalidRedemptionCode(field="code") from error
+    if redemption.kind == "reset_chances":
+        total = redemption.reset_chances_after if redemption.reset_chances_after is not None else "?"
+        return CATALOGUE.text(lang, "bot.redeem_resets", count=redemption.reset_chances, total=total)
+    plan = (await cached_plans(store)).get(redemption.plan or "")
+    title = plan.title if plan is not None and plan.title else redemption.plan
+    subscription = redemption.subscription
+    until = day_of(redemption.ends_at or now)
+    if subscription is not None and subscription.starts_at > now + 60:  # queued after the current plan
+        start = day_of(subscription.starts_at)
+        return CATALOGUE.text(lang, "bot.redeem_queued", plan=title, days=redemption.days, start=start, date=until)
+    return CATALOGUE.text(lang, "bot.redeem_plan", plan=title, days=redemption.days, date=until)

@@ -142,10 +142,36 @@ class Settings(BaseSettings):
     # How long WeChat waits for a reply before it retries (its platform's rule, 5 s; lower only in tests).
     WECHAT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0.2)
 
-    # --- payments (later issue) ----------------------------------------------------------------------------------
+    # --- payments, orders and subscriptions ----------------------------------------------------------------------
     XUNHU_PAY_APPID: str = ""
     XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
     XUNHU_PAY_GATEWAY: str = "https://api.xunhupay.com"
+    CYCLE_MONTHLY_DAYS: int = Field(default=30, ge=1, le=3660)
+    CYCLE_QUARTERLY_DAYS: int = Field(default=90, ge=1, le=3660)
+    CYCLE_YEARLY_DAYS: int = Field(default=365, ge=1, le=3660)
+    ORDER_EXPIRE_SECONDS: int = Field(default=7200, ge=60)
+    ORDER_RECONCILE_AFTER_SECONDS: int = Field(default=180, ge=0)
+    ORDER_RECONCILE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    ORDERS_PER_HOUR: int = Field(default=20, ge=1)
+    REDEEM_MAX_FAILS: int = Field(default=10, ge=1)
+    REDEEM_MAX_FAILS_PER_IP: int = Field(default=30, ge=1)
+
+    # --- sign-up limits and invitation rewards ---------------------------------------------------------------------
+    REGISTER_MAX_PER_IP: int = Field(default=10, ge=1)
+    REGISTER_MAX_PER_SUBNET: int = Field(default=30, ge=1)
+    REGISTER_WINDOW_SECONDS: int = Field(default=3600, ge=1)
+    INVITE_REWARDS_PER_DAY: int = Field(default=5, ge=0)
+    INVITE_BONUS_DAYS: int = Field(default=0, ge=0, le=3660)
+    INVITE_BONUS_PLAN: str = ""
+    INVITE_COMMISSION_PERCENT: int = Field(default=0, ge=0, le=100)
+    INVITE_COMMISSION_DAYS: int = Field(default=365, ge=0)
+
+    # --- Telegram bot (channels/telegram; on when TELEGRAM_BOT_TOKEN is set) -------------------------------------
+    TELEGRAM_BOT_TOKEN: SecretStr = SecretStr("")
+    TELEGRAM_MODE: Literal["webhook", "polling"] = "polling"
+    TELEGRAM_WEBHOOK_SECRET: SecretStr = SecretStr("")
+    TELEGRAM_API_BASE: str = "https://api.telegram.org"
+    TELEGRAM_STREAMING: Literal["draft", "edit"] = "draft"
 
     # --- accepted for compatibility with the original, unused --------------------------------------------------
     BING_COOKIE: SecretStr = SecretStr("")
@@ -163,7 +189,15 @@ class Settings(BaseSettings):
             raise ValueError("WECHAT_PATH must be a path starting with /, e.g. /wechat")
         return value
 
-    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "WECHAT_API_BASE", mode="after")
+    @field_validator(
+        "OPENAI_ENDPOINT",
+        "DOMAIN",
+        "CALLBACK_DOMAIN",
+        "XUNHU_PAY_GATEWAY",
+        "TELEGRAM_API_BASE",
+        "WECHAT_API_BASE",
+        mode="after",
+    )
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -179,6 +213,16 @@ class Settings(BaseSettings):
     @property
     def callback_base(self) -> str:
         return self.CALLBACK_DOMAIN or self.DOMAIN
+
+    @property
+    def payments_enabled(self) -> bool:
+        """XunhuPay is set up: an app id and its secret."""
+        return bool(self.XUNHU_PAY_APPID and self.XUNHU_PAY_APPSECRET.get_secret_value())
+
+    def cycle_days(self, cycle: str) -> int:
+        """Return the length in days of a billing cycle (monthly, quarterly, yearly)."""
+        return {"monthly": self.CYCLE_MONTHLY_DAYS, "quarterly": self.CYCLE_QUARTERLY_DAYS,
+                "yearly": self.CYCLE_YEARLY_DAYS}[cycle]  # fmt: skip
 
     def jwt_secret_problem(self) -> str | None:
         """Say why the configured JWT secret is unsafe, or None (unset means: generate one in the store)."""

@@ -1,10 +1,10 @@
 """The WeChat official account (公众号): the webhook, the wechatpy codec, answers in both account modes.
 
-`wechat_channel(services)` returns the channel when WECHAT_TOKEN is set (the composition root registers its webhook
-on the web app). Modules: codec (signatures, AES, parsing, replies), webhook (the routes), delivery (subscription
-mode's retry hold and hand-over; service mode's customer-service pushes), mailbox (the message state in the store),
-answers (chat, commands, events), api (access token, customer-service messages), plaintext (Markdown to text,
-2048-byte parts), followers, messages (texts).
+`WeChatChannel(services)` is enabled by channels.enabled_channels when WECHAT_TOKEN is set (the composition root
+registers its webhook on the web app). Modules: codec (signatures, AES, parsing, replies), webhook (the routes),
+delivery (subscription mode's retry hold and hand-over; service mode's customer-service pushes), mailbox (the message
+state in the store), answers (chat, commands, events), api (access token, customer-service messages), plaintext
+(Markdown to text, 2048-byte parts), followers, messages (texts).
 """
 
 from __future__ import annotations
@@ -64,10 +64,3 @@ class WeChatChannel:
 
     def runners(self) -> list[Runner]:
         return []
-
-
-def wechat_channel(services: Services) -> WeChatChannel | None:
-    """Return the official-account channel when WECHAT_TOKEN is set, else None."""
-    if not services.settings.WECHAT_TOKEN.get_secret_value():
-        return None
-    return WeChatChannel(services)

@@ -88,7 +88,7 @@ class Answerer:
 
     async def _answer(self, inbound: Inbound, user: User, lang: str) -> str:
         if user.blocked:
-            return self.text(lang, "bot.account_blocked")
+            return self.text(lang, "error.account_blocked")
         if inbound.kind == "subscribe":
             await record_subscribe(self.services.store, inbound.openid, self.services.clock())
             return await self._welcome(user, lang)

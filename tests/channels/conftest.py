@@ -1,4 +1,4 @@
-"""Fixtures for the bot tests: services over the real store with two models served by a loopback fake upstream."""
+"""Fixtures for the bot tests: two models served by a loopback fake upstream, a free plan, services over the store."""
 
 from __future__ import annotations
 
@@ -22,11 +22,16 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
 
 
 @pytest.fixture
-async def services(settings: Settings, store: Store, upstream: FakeUpstream) -> AsyncIterator[Services]:
-    built = await build_services(settings, store)
+async def catalogue(store: Store, upstream: FakeUpstream) -> None:
+    """Two models on the fake upstream; the free plan allows 3 an hour of the first and 2 every 3 hours of the other."""
     await add_model(store, [upstream])
     await add_model(store, [upstream], model_id=OTHER_MODEL)
     await set_plan(store, {MODEL: (3, "1h"), OTHER_MODEL: (2, "3h")})
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store, catalogue: None) -> AsyncIterator[Services]:
+    built = await build_services(settings, store)
     try:
         yield built
     finally:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from channels.commands import Command, parse_command, run_command
+from channels.messages import CATALOGUE
 from core.accounts.channel_identities import account_of, identify, issue_bind_code
 from core.accounts.login_links import LOGIN_LINK_PATH, consume_login_link
+from core.billing.redemption import generate_codes
+from core.billing.subscriptions import current_plan
 from core.chat.channel import channel_model, run_channel_turn
 from core.chat.conversations import current_conversation
 from core.services import Services
@@ -131,3 +134,21 @@ async def test_notice_and_help(services: Services) -> None:
     assert (await notice_for(services.store, user.id))[1]  # seen: the web will not pop it up again
     _, helped = await run(services, "7", "help", lang="zh-CN")
     assert "/redeem" in helped.text and "兑换" in helped.text
+
+
+async def test_redeem_adds_plan_time_or_reset_chances_once(services: Services) -> None:
+    store, now = services.store, services.clock()
+    await set_plan(store, {MODEL: (50, "3h")}, name="pro")
+    batch = await generate_codes(store, plan="pro", days=30, count=1, now=now)
+    _, usage = await run(services, "8", "redeem")
+    assert usage.text.startswith("Usage: /redeem")
+    user, reply = await run(services, "8", "redeem", batch.codes[0].lower())
+    assert reply.text.startswith("Redeemed: 30 days of Pro, until ")
+    assert (await current_plan(store, user.id, now)).name == "pro"
+    _, again = await run(services, "8", "redeem", batch.codes[0], lang="zh-CN")
+    assert again.text == CATALOGUE.text("zh-CN", "error.invalid_redemption_code")
+    _, garbage = await run(services, "8", "redeem", "not-a-code!")
+    assert garbage.text == CATALOGUE.text("en", "error.invalid_redemption_code")
+    chances = await generate_codes(store, reset_chances=3, count=1, now=now)
+    _, added = await run(services, "8", "redeem", chances.codes[0])
+    assert added.text == "Redeemed: 3 reset chances added; you have 3 now."
