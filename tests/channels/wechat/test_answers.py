@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.accounts.channel_identities import account_of
 from core.accounts.login_codes import consume_login_code
 from core.accounts.login_links import LOGIN_LINK_PATH, consume_login_link
+from core.billing.redemption import format_code, generate_codes
 from core.chat.conversations import current_conversation
 from core.moderation.keywords import add_words
 from core.site.notice import notice_for, set_notice
@@ -127,3 +128,16 @@ async def test_a_blocked_account_is_told_and_never_reaches_the_model(
     await world.store.redis.hset(world.store.keys.user(user.id), "blocked", 1)
     assert (await world.fake.send_text("o-alice", "hello")).reply == "此账号已被封禁。"
     assert not upstream.chat_requests
+
+
+async def test_redeem_answers_in_chinese_and_the_plan_follows(wechat_world: WorldFactory) -> None:
+    world = await wechat_world()
+    await set_plan(world.store, {MODEL: (100, "3h")}, name="pro")
+    batch = await generate_codes(world.store, plan="pro", days=30, count=1, now=world.services[0].clock())
+    code = format_code(batch.codes[0])
+    redeemed = (await world.fake.send_text("o-alice", f"兑换 {code}")).reply
+    assert redeemed is not None and redeemed.startswith("兑换成功：Pro 30 天，") and redeemed.endswith("到期。")
+    usage = (await world.fake.send_text("o-alice", "用量")).reply
+    assert usage is not None and usage.startswith("套餐：Pro（") and f"{MODEL}：剩余 100/100（每 3 小时）" in usage
+    again = (await world.fake.send_text("o-alice", f"兑换 {code}")).reply
+    assert again == "兑换码错误、已被使用、已停用或已过期。"
