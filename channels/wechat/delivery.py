@@ -64,11 +64,16 @@ class Delivery:
             await self.answerer.answer(inbound)  # recorded; nothing to answer
             return None
         now = self.services.clock()
-        arrival = await self.mailbox.arrive(inbound.openid, inbound.key, may_fetch=is_chat(inbound), now=now)
-        if self.service_mode:
+        passive = not self.service_mode
+        arrival = await self.mailbox.arrive(
+            inbound.openid, inbound.key, may_fetch=is_chat(inbound), now=now, take=passive
+        )
+        if not passive:
             if arrival.deliveries == 1:
                 self._spawn(self._push_job(inbound, arrival.kind))
             return None
+        if arrival.state == "done":  # a retry of an answered message, or a fetch that found its part
+            return arrival.reply or ""
         if arrival.deliveries == 1 and arrival.kind == "job":
             self._spawn(self._job(inbound))
         return await self._hold(inbound, arrival.kind, arrival.deliveries >= DELIVERIES, started)

@@ -50,11 +50,11 @@ class Mailbox:
         keys = self.store.keys
         return [keys.wechat_message(openid, key), keys.wechat_outbox(openid), keys.wechat_waiting(openid)]
 
-    async def arrive(self, openid: str, key: str, *, may_fetch: bool, now: float) -> Arrival:
-        """Count a delivery of message `key`; the first one decides whether it is a job or a fetch."""
-        result = await self.store.scripts.run(
-            "wechat_arrive", self._keys(openid, key), [MESSAGE_TTL_SECONDS, now, "1" if may_fetch else "0"]
-        )
+    async def arrive(self, openid: str, key: str, *, may_fetch: bool, now: float, take: bool = False) -> Arrival:
+        """Count a delivery of message `key`; the first one decides whether it is a job or a fetch (and with `take`,
+        a fetch takes a waiting part as its reply at once). One round trip: a retry finds a ready reply here."""
+        args = [MESSAGE_TTL_SECONDS, now, "1" if may_fetch else "0", "1" if take else "0"]
+        result = await self.store.scripts.run("wechat_arrive", self._keys(openid, key), args)
         deliveries, kind, state, reply = result
         return Arrival(int(deliveries), str(kind), str(state), reply if reply is not None else None)
 

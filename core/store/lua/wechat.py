@@ -8,8 +8,9 @@ and the set of messages whose answer was promised to the next message ("still th
 # A delivery of a message arrives: count it; the first delivery decides what the message is. A plain text that finds
 # parts waiting in the outbox, or an answer promised to the next message, is a fetch (it hands that over); anything
 # else is a job (its own answer).
+# A fetch that finds a part waiting takes it at once when ARGV[4] is '1' (subscription mode: the part is its reply).
 # KEYS[1] message hash, KEYS[2] outbox, KEYS[3] waiting set.
-# ARGV[1] message TTL (s), ARGV[2] now (s), ARGV[3] '1' when the message may be a fetch.
+# ARGV[1] message TTL (s), ARGV[2] now (s), ARGV[3] '1' when the message may be a fetch, ARGV[4] '1' to take a part.
 # Returns {n, kind, st, reply|false}.
 WECHAT_ARRIVE = """
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
@@ -20,6 +21,10 @@ if n == 1 then
   end
   redis.call('HSET', KEYS[1], 'kind', kind, 'st', 'run', 'at', ARGV[2])
   redis.call('EXPIRE', KEYS[1], ARGV[1])
+  if kind == 'fetch' and ARGV[4] == '1' then
+    local part = redis.call('LPOP', KEYS[2])
+    if part then redis.call('HSET', KEYS[1], 'st', 'done', 'reply', part) end
+  end
 end
 local state = redis.call('HMGET', KEYS[1], 'kind', 'st', 'reply')
 return {n, state[1], state[2], state[3]}
