@@ -23,6 +23,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 BLUEPRINT_MODULES: list[str] = [
     "webui.api_auth",
     "webui.api_account",
+    "webui.api_channels",
     "webui.pages",
     "webui.login_code",
     "webui.chat_page",

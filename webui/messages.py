@@ -83,6 +83,29 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.prompt": ("输入 tokens", "Prompt tokens"),
     "usage.completion": ("输出 tokens", "Completion tokens"),
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
+    "channels.title": ("关联聊天应用", "Chat apps"),
+    "channels.intro": (
+        "在 Telegram 中与机器人对话，并与网页共享对话记录、套餐和额度。"
+        "获取绑定码后，在机器人中打开链接或发送绑定码即可。",
+        "Chat with our bot in Telegram, sharing your history, plan and quota with the web. Get a bind code, then "
+        "open the link or send the code to the bot.",
+    ),
+    "channels.telegram": ("Telegram", "Telegram"),
+    "channels.bound": ("已关联", "Linked"),
+    "channels.not_bound": ("未关联", "Not linked"),
+    "channels.get_code": ("获取绑定码", "Get a bind code"),
+    "channels.new_code": ("换一个绑定码", "Get a new code"),
+    "channels.code": ("绑定码：", "Bind code:"),
+    "channels.valid_for": ("（{minutes} 分钟内有效）", "(valid for {minutes} minutes)"),
+    "channels.open_telegram": ("在 Telegram 中打开并绑定", "Open Telegram and link"),
+    "channels.telegram_hint": (
+        "或在 Telegram 中向 @{bot} 发送：/bind {code}",
+        "Or send this to @{bot} in Telegram: /bind {code}",
+    ),
+    "channels.telegram_hint_no_bot": (
+        "在 Telegram 中向机器人发送：/bind {code}",
+        "Send this to the bot in Telegram: /bind {code}",
+    ),
     "link.title": ("正在登录", "Signing you in"),
     "link.subtitle": ("通过机器人发来的登录链接登录你的账户。", "Sign in with the link the bot sent you."),
     "link.continue": ("继续", "Continue"),

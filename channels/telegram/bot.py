@@ -18,6 +18,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
+from aiogram.utils.token import TokenValidationError
 
 from channels.telegram.routers import get_routers
 from channels.telegram.sender import Sender
@@ -35,12 +36,20 @@ class TelegramBot:
         self.services = services
         self.cadence = cadence or Cadence()
         self.drafts = settings.TELEGRAM_STREAMING == "draft"  # turned off for good if the server has none
+        self._token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
-        self.bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=session)
+        try:
+            self.bot = Bot(self._token, session=session)
+        except TokenValidationError:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters, from @BotFather)") from None
         self.sender = Sender(self.bot)
         self.dispatcher = Dispatcher(services=services, telegram=self)
         self.dispatcher.include_routers(*get_routers())
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def redact(self, error: object) -> str:
+        """Say what went wrong without the token (it is part of every Bot API URL)."""
+        return str(error).replace(self._token, "***") if self._token else str(error)
 
     async def username(self) -> str:
         """Return the bot's @username (asked once with getMe, then kept by aiogram)."""

@@ -44,7 +44,7 @@ async def poll_updates(telegram: TelegramBot, poll_timeout: int) -> None:
             continue
         except Exception as error:  # another bot instance (409), the network, Telegram's 5xx
             failures += 1
-            log.warning("telegram getUpdates failed: %s", error)
+            log.warning("telegram getUpdates failed: %s", telegram.redact(error))
             await asyncio.sleep(min(BACKOFF_MAX, 0.5 * 2**failures))
             continue
         for update in updates:

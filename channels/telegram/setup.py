@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
 from channels.messages import CATALOGUE
+from core.site.bots import set_bot_name
 
 if TYPE_CHECKING:
     from channels.telegram.bot import TelegramBot
@@ -34,7 +35,7 @@ def menu(lang: str) -> list[BotCommand]:
 async def configure(telegram: TelegramBot, *, webhook: bool) -> None:
     """Remember the bot's name, set its menu, and point updates at the webhook or clear it for polling."""
     bot, settings, store = telegram.bot, telegram.services.settings, telegram.services.store
-    await store.redis.set(store.keys.bot_name("telegram"), await telegram.username())
+    await set_bot_name(store, "telegram", await telegram.username())
     await bot.set_my_commands(menu(settings.DEFAULT_LANGUAGE))  # every language without a list of its own
     for code, lang in MENU_LANGUAGES.items():
         await bot.set_my_commands(menu(lang), language_code=code)
@@ -59,5 +60,5 @@ async def configure_until_done(telegram: TelegramBot, *, webhook: bool, retry: f
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
         except Exception as error:
-            log.warning("telegram set-up failed, retrying in %.0f s: %s", retry, error)
+            log.warning("telegram set-up failed, retrying in %.0f s: %s", retry, telegram.redact(error))
             await asyncio.sleep(retry)

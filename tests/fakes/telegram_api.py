@@ -142,7 +142,7 @@ class FakeTelegram(LoopbackApp, UpdateFactory):
         """Return the visible texts of a chat's messages from the bot, oldest first, as they are now."""
         return [sent.text for sent in self.state.chats.get(chat_id, {}).values()]
 
-    def messages(self, chat_id: int) -> list[Sent]:
+    def sent(self, chat_id: int) -> list[Sent]:
         return list(self.state.chats.get(chat_id, {}).values())
 
     # --- the API ---------------------------------------------------------------------------------------------------
