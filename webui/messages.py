@@ -85,12 +85,21 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
     "channels.title": ("关联聊天应用", "Chat apps"),
     "channels.intro": (
-        "在 Telegram 中与机器人对话，并与网页共享对话记录、套餐和额度。"
-        "获取绑定码后，在机器人中打开链接或发送绑定码即可。",
-        "Chat with our bot in Telegram, sharing your history, plan and quota with the web. Get a bind code, then "
-        "open the link or send the code to the bot.",
+        "在 Telegram 或微信公众号中与 AI 对话，并与网页共享对话记录、套餐和额度。"
+        "获取绑定码后，在应用中打开链接或发送绑定码即可。",
+        "Chat in Telegram or our WeChat official account, sharing your history, plan and quota with the web. Get a "
+        "bind code, then open the link or send the code in the app.",
     ),
     "channels.telegram": ("Telegram", "Telegram"),
+    "channels.wechat": ("微信公众号", "WeChat official account"),
+    "channels.wechat_hint": (
+        "在微信公众号「{name}」中发送：绑定 {code}",
+        "Send this to our WeChat official account {name}: 绑定 {code}",
+    ),
+    "channels.wechat_hint_no_name": (
+        "在微信公众号中发送：绑定 {code}",
+        "Send this to our WeChat official account: 绑定 {code}",
+    ),
     "channels.bound": ("已关联", "Linked"),
     "channels.not_bound": ("未关联", "Not linked"),
     "channels.get_code": ("获取绑定码", "Get a bind code"),
