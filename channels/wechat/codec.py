@@ -134,8 +134,8 @@ def _event_key(message: BaseMessage, create_time: int) -> str:
 def _classify(message: BaseMessage) -> tuple[str, str]:
     if isinstance(message, TextMessage):
         return "text", str(message.content or "")
-    if isinstance(message, VoiceMessage):
-        return "voice", str(message.recognition or "")
+    if isinstance(message, VoiceMessage):  # WeChat's recognition ends sentences with "。": "帮助。" is a command
+        return "voice", str(message.recognition or "").strip().rstrip("。.！!？?")
     if isinstance(message, SubscribeEvent | SubscribeScanEvent):
         return "subscribe", ""
     if isinstance(message, UnsubscribeEvent):

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 DELIVERIES = 3  # WeChat's tries per message
 SENDS_PER_MESSAGE = 5  # customer-service messages a user message allows (within 48 h)
 POLL_SECONDS = 0.05
+SILENT_TIMEOUTS = 2  # a delivery with nothing to say yet answers only after twice WeChat's timeout
 LOST_CHECK_POLLS = 20  # on the first poll, then about once a second
 JOB_LEASE_SECONDS = 30.0
 
@@ -99,8 +100,9 @@ class Delivery:
         if last:
             reply = await self.mailbox.give_up(inbound.openid, inbound.key)
             return reply if reply is not None else await self._still_thinking(inbound)
-        # Not ready: stay silent until WeChat has given up on this request; its retry comes to any process.
-        await asyncio.sleep(max(0.0, started + self.timeout + 0.5 - loop.time()))
+        # Not ready: stay silent until WeChat has surely given up on this request (an early `success` would end its
+        # retries and the answer would never be delivered); its retry comes to any process.
+        await asyncio.sleep(max(0.0, started + SILENT_TIMEOUTS * self.timeout - loop.time()))
         return None
 
     async def _poll(self, inbound: Inbound, kind: str, *, check_lost: bool) -> tuple[str | None, str]:

@@ -175,9 +175,8 @@ class FakeWeChat(LoopbackApp):
             target = self.targets[self._turn % len(self.targets)]
             self._turn += 1
         started = time.monotonic()
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
+        try:  # asyncio's timeout is exact; aiohttp's rounds timeouts of 5 s and more up to whole seconds
+            async with asyncio.timeout(self.timeout), aiohttp.ClientSession() as session:
                 headers = {"Content-Type": "text/xml", "User-Agent": "Mozilla/4.0"}
                 async with session.post(target, params=query, data=payload, headers=headers) as response:
                     return Try(target, response.status, time.monotonic() - started, await response.read())

@@ -17,6 +17,7 @@ import pytest
 
 from channels import enabled_channels
 from chatgate.runtime import build_web_app
+from core.chat.token_count import count_tokens
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store, connect
@@ -53,6 +54,7 @@ async def wechat_world(
     overrides in upper case)."""
     await add_model(store, [upstream])
     await set_plan(store, {MODEL: (20, "1h")})
+    count_tokens("warm up", MODEL)  # the tokenizer loads once per process: not inside a timed WeChat try
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(processes: int = 1, **options: Any) -> World:

@@ -82,8 +82,10 @@ async def test_voice_goes_to_the_chat_and_unrecognised_voice_asks_for_text(
     wechat_world: WorldFactory, upstream: FakeUpstream
 ) -> None:
     world = await wechat_world()
-    assert (await world.fake.send_voice("o-alice", "今天天气怎么样")).reply == text_of(8).strip()
+    assert (await world.fake.send_voice("o-alice", "今天天气怎么样？")).reply == text_of(8).strip()
     assert upstream.chat_requests[0].body["messages"][-1]["content"] == "今天天气怎么样"
+    spoken = (await world.fake.send_voice("o-alice", "用量。")).reply  # recognised speech ends with a full stop
+    assert spoken is not None and spoken.startswith("套餐：Free")
     unheard = await world.fake.send_voice("o-alice", "")
     assert unheard.reply == "没有识别出这条语音的内容，请再说一遍或发送文字。"
     assert len(upstream.chat_requests) == 1

@@ -110,3 +110,15 @@ async def test_one_model_call_when_processes_receive_the_same_message_at_once(
     replies = {attempt.body for attempt in tries}
     assert len(replies) == 1 or all(b"word0" in reply for reply in replies)  # each answers with the one answer
     assert [role for role, _ in await saved(world.store, "o-alice")] == ["user", "assistant"]
+
+
+async def test_wechats_real_timing_five_seconds_three_tries(wechat_world: WorldFactory, upstream: FakeUpstream) -> None:
+    """At WeChat's own 5-second timeout: an answer that takes 6 s arrives on the second try."""
+    world = await wechat_world(processes=2, timeout=5.0)
+    assert world.settings.WECHAT_TIMEOUT_SECONDS == 5.0
+    upstream.behaviour = Behaviour(hang=6.0)
+    exchange = await world.fake.send_text("o-alice", "take your time")
+    assert exchange.reply == text_of(8).strip()
+    assert [attempt.status for attempt in exchange.tries] == [None, 200]
+    assert 4.9 < exchange.tries[0].elapsed < 5.5 and exchange.tries[1].elapsed < 4.5
+    assert len(upstream.chat_requests) == 1
