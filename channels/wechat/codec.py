@@ -78,6 +78,8 @@ class Codec:
         if len(body) > MAX_BODY_BYTES or _DECLARATION.search(body):
             return None  # WeChat never declares a DTD or entities: an expansion payload is not even parsed
         if query.get("encrypt_type", "raw") != "aes":
+            if self.crypto is not None:  # the signature covers no plain body: with a key set, only sealed bodies
+                raise Refused("plain message but WECHAT_AES_KEY is set (safe mode)")
             return _parse(body)
         if self.crypto is None:
             raise Refused("safe-mode message but WECHAT_AES_KEY is not set")

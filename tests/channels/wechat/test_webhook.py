@@ -71,6 +71,8 @@ async def test_a_bad_signature_gets_403_and_nothing_runs(wechat_world: WorldFact
 async def test_safe_mode_refuses_a_body_signed_with_another_token(wechat_world: WorldFactory) -> None:
     world = await wechat_world(aes=True)
     fake = world.fake
+    plain = fake.message_xml("o-mallory", "text", {"Content": "hello"}).encode()
+    assert (await fake.post(plain, fake.signed_query("o-mallory"))).status == 403  # only sealed bodies in safe mode
     encrypted = fake.envelope(fake.message_xml("o-mallory", "text", {"Content": "hello"}))
     body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode()
     query = fake.signed_query("o-mallory", encrypted)
