@@ -1,7 +1,8 @@
 """Subscription mode: WeChat's retries are held while the answer is computed, on any process; an answer not ready by
 the last retry is handed over on the next message; long answers come in parts of at most 2048 bytes, in order.
 
-WeChat's 5-second timeout is scaled to FAST_TIMEOUT (1 s) on both sides; the rules are the same.
+The tests about slow answers scale WeChat's 5-second timeout to FAST_TIMEOUT (1 s) on both sides (the rules are the
+same); one runs at WeChat's real timing.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ async def saved(store: Store, openid: str) -> list[tuple[str, str]]:
 async def test_a_slow_answer_is_held_across_two_processes_and_answered_on_a_retry(
     wechat_world: WorldFactory, upstream: FakeUpstream
 ) -> None:
-    world = await wechat_world(processes=2)
+    world = await wechat_world(processes=2, timeout=FAST_TIMEOUT)
     upstream.behaviour = Behaviour(hang=FAST_TIMEOUT * 1.6)  # longer than WeChat waits for the first try
     exchange = await world.fake.send_text("o-alice", "a slow question")
     assert exchange.reply == text_of(8).strip()
@@ -47,7 +48,7 @@ async def test_a_slow_answer_is_held_across_two_processes_and_answered_on_a_retr
 async def test_an_answer_not_ready_by_the_last_retry_comes_with_the_next_message(
     wechat_world: WorldFactory, upstream: FakeUpstream
 ) -> None:
-    world = await wechat_world(processes=2)
+    world = await wechat_world(processes=2, timeout=FAST_TIMEOUT)
     upstream.behaviour = Behaviour(hang=FAST_TIMEOUT * 3.6)  # past the third try's window
     first = await world.fake.send_text("o-alice", "a very slow question")
     assert first.reply == STILL_THINKING and len(first.tries) == 3
@@ -69,7 +70,7 @@ async def test_an_answer_not_ready_by_the_last_retry_comes_with_the_next_message
 async def test_the_next_message_waits_for_an_answer_still_being_computed(
     wechat_world: WorldFactory, upstream: FakeUpstream
 ) -> None:
-    world = await wechat_world(processes=2)
+    world = await wechat_world(processes=2, timeout=FAST_TIMEOUT)
     upstream.behaviour = Behaviour(hang=FAST_TIMEOUT * 3.5)
     first = await world.fake.send_text("o-alice", "slow")
     assert first.reply == STILL_THINKING
@@ -114,8 +115,8 @@ async def test_one_model_call_when_processes_receive_the_same_message_at_once(
 
 async def test_wechats_real_timing_five_seconds_three_tries(wechat_world: WorldFactory, upstream: FakeUpstream) -> None:
     """At WeChat's own 5-second timeout: an answer that takes 6 s arrives on the second try."""
-    world = await wechat_world(processes=2, timeout=5.0)
-    assert world.settings.WECHAT_TIMEOUT_SECONDS == 5.0
+    world = await wechat_world(processes=2)
+    assert world.fake.timeout == world.settings.WECHAT_TIMEOUT_SECONDS == 5.0
     upstream.behaviour = Behaviour(hang=6.0)
     exchange = await world.fake.send_text("o-alice", "take your time")
     assert exchange.reply == text_of(8).strip()
