@@ -43,6 +43,9 @@ async def test_a_slow_answer_is_held_across_two_processes_and_answered_on_a_retr
     await asyncio.sleep(FAST_TIMEOUT)  # the first process's held request ends in silence
     assert len(upstream.chat_requests) == 1
     assert await saved(world.store, "o-alice") == [("user", "a slow question"), ("assistant", text_of(8))]
+    upstream.behaviour = Behaviour(chunks=3)
+    following = await world.fake.send_text("o-alice", "and now?")  # a new answer: the first was delivered once
+    assert following.reply == text_of(3).strip() and len(upstream.chat_requests) == 2
 
 
 async def test_an_answer_not_ready_by_the_last_retry_comes_with_the_next_message(
@@ -61,8 +64,9 @@ async def test_an_answer_not_ready_by_the_last_retry_comes_with_the_next_message
     fetched = await world.fake.send_text("o-alice", "好了吗？")
     assert fetched.reply == text_of(8).strip()
     assert len(upstream.chat_requests) == 1  # "好了吗？" only fetched the answer
-    following = await world.fake.send_text("o-alice", "next question")
-    assert following.reply == text_of(8).strip() and len(upstream.chat_requests) == 2
+    upstream.behaviour = Behaviour(chunks=3)
+    following = await world.fake.send_text("o-alice", "next question")  # the handed-over answer is not repeated
+    assert following.reply == text_of(3).strip() and len(upstream.chat_requests) == 2
     roles = [role for role, _ in await saved(world.store, "o-alice")]
     assert roles == ["user", "assistant", "user", "assistant"]
 
