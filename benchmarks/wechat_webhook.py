@@ -15,6 +15,8 @@ runs the chat turn against the fake upstream):
   part: the fetch script pops it);
 - echo: the baseline, the same signed XML to the bare handler.
 Phases alternate in `--rounds` slices (echo, retry, next message, ...) so a slow spell of the host weighs on all.
+Besides the client's times it prints the servers' CPU per request (user + system from /proc: the echo process; the
+web process plus its embedded store), which other load on the machine disturbs much less than the wall-clock times.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.machine import ForeignCpu, load_average, wait_idle
+from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, wait_idle
 from channels.wechat.codec import signature_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +119,19 @@ def start_processes(workdir: Path, aes_key: str) -> tuple[list[subprocess.Popen[
         f"http://127.0.0.1:{web_port}/wechat",
         (f"http://127.0.0.1:{echo_port}/echo"),
     )
+
+
+def children(pid: int) -> list[int]:
+    """Return the processes started by `pid` (the embedded store of `chatgate serve`)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def wait_port(port: int, seconds: float = 60.0) -> None:
@@ -199,6 +214,8 @@ async def measure(
 ) -> None:
     """Time the three paths in alternating slices and print p50 / p99 of each."""
     times: dict[str, list[float]] = {name: [] for name in LABELS}
+    cpu: dict[str, float] = dict.fromkeys(LABELS, 0.0)  # server CPU seconds (app + store process) per path
+    servers = {"echo": [pids[2]], "retry": [pids[1], *children(pids[1])], "next": [pids[1], *children(pids[1])]}
     size = max(1, len(prepared.ready) // rounds)
     load_before, other = load_average(), ForeignCpu(pids).start()
     for start in range(0, len(prepared.ready), size):
@@ -207,19 +224,23 @@ async def measure(
         retries = [signer.text(*prepared.ready[index]) for index in chunk]  # WeChat's retry: same message, MsgId
         fetches = [signer.text(prepared.waiting[index], "继续") for index in chunk if index < len(prepared.waiting)]
         for name, deliveries in (("echo", echoes), ("retry", retries), ("next", fetches)):
+            before = sum(process_cpu_seconds(pid) for pid in servers[name])
             for body, query, _ in deliveries:
                 began = time.perf_counter()
                 response = await client.post(urls[name], params=query, content=body)
                 times[name].append((time.perf_counter() - began) * 1000)
                 assert "word" in signer.content(response)
+            cpu[name] += sum(process_cpu_seconds(pid) for pid in servers[name]) - before
     other.stop()
     print(f"WeChat webhook, {'safe mode (AES)' if signer.crypto else 'plain mode'}, one request at a time over "
           f"keep-alive, {rounds} alternating rounds:")  # fmt: skip
     base = statistics.quantiles(times["echo"], n=100)[49]
     for name, values in times.items():
         cuts = statistics.quantiles(values, n=100)
-        extra = "" if name == "echo" else f"   (+{cuts[49] - base:.2f} ms p50 over the echo)"
-        print(f"  {LABELS[name]:<28} n={len(values):<5} p50 {cuts[49]:.2f} ms  p99 {cuts[98]:.2f} ms{extra}")
+        extra = "" if name == "echo" else f"  (+{cuts[49] - base:.2f} ms p50 over the echo)"
+        server_cpu = cpu[name] / len(values) * 1000
+        print(f"  {LABELS[name]:<28} n={len(values):<5} p50 {cuts[49]:.2f} ms  p99 {cuts[98]:.2f} ms  "
+              f"server CPU {server_cpu:.2f} ms/request{extra}")  # fmt: skip
     print(f"  load average {load_before:.2f} -> {load_average():.2f}; "
           f"other processes used {other.other:.2f} CPU, steal {other.steal:.2f}")  # fmt: skip
 
