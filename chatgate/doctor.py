@@ -105,6 +105,14 @@ async def _wechat_findings(services: Services) -> list[tuple[str, str]]:
     return findings
 
 
+async def _telegram_findings(settings: Settings) -> list[tuple[str, str]]:
+    """Check the Telegram bot's settings and ask the Bot API whether it accepts the token."""
+    from channels.telegram.checks import telegram_findings
+
+    levels = {"ok": OK, "warn": WARN, "fail": FAIL}
+    return [(levels[level], text) for level, text in await telegram_findings(settings)]
+
+
 async def run_doctor(settings: Settings) -> int:
     """Print one line per finding; exit 1 when anything is FAIL."""
     findings = _settings_findings(settings)
@@ -116,6 +124,7 @@ async def run_doctor(settings: Settings) -> int:
             try:
                 findings.extend(await _provider_findings(services))
                 findings.extend(await _wechat_findings(services))
+                findings.extend(await _telegram_findings(settings))
                 await seed_runtime_config(services)
                 findings.extend(await _upstream_findings(services))
             finally:

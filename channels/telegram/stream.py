@@ -44,7 +44,8 @@ class AnswerWriter:
         self._live_id: int | None = None  # edits: the message showing the growing part
         self._shown = ""  # the growing part as last shown
         self._draft_base = secrets.randbelow(2**30) + 1
-        self._last_call = 0.0  # time.monotonic() of the last call that showed text
+        self._last_message = 0.0  # time.monotonic() of the last sendMessage / editMessageText
+        self._last_draft = 0.0  # and of the last sendMessageDraft
         self._finishing = False
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
@@ -96,9 +97,14 @@ class AnswerWriter:
         if self.first_visible_at is None:
             self.first_visible_at = time.monotonic()
 
-    async def _paced(self) -> bool:
-        """Wait until the chat may get the next call; False when the answer ended meanwhile (live updates only)."""
-        wait = self._last_call + self.interval - time.monotonic()
+    async def _paced(self, draft: bool) -> bool:
+        """Wait until the chat may get the next call; False when the answer ended meanwhile (live updates only).
+
+        Messages and edits keep the cadence among themselves; a draft keeps it after any call. So the message that
+        completes a drafted answer goes out at once (it is the answer's first message), as does a first edit.
+        """
+        last = max(self._last_draft, self._last_message) if draft else self._last_message
+        wait = last + self.interval - time.monotonic()
         if wait > 0 and self._finishing:
             await asyncio.sleep(wait)
         elif wait > 0:
@@ -106,23 +112,27 @@ class AnswerWriter:
                 await asyncio.wait_for(self._closing.wait(), timeout=wait)
         return self._finishing or not self._closing.is_set()
 
-    def _called(self) -> None:
-        self._last_call = time.monotonic()
+    def _called(self, draft: bool) -> None:
+        if draft:
+            self._last_draft = time.monotonic()
+        else:
+            self._last_message = time.monotonic()
 
     async def _show_live(self) -> None:
         """Send the parts that are complete for good, then show the growing one (unless it did not change)."""
-        if not await self._paced():
+        if not await self._paced(self.drafts):
             return
         parts = split_parts(self.text)  # after the wait: all the text that arrived meanwhile
         while self._done < len(parts) - 1 and not self._closing.is_set():
             await self._settle(parts[self._done])
         live = parts[-1]
-        if not live.strip() or live == self._shown or self._done < len(parts) - 1 or not await self._paced():
+        drafting = self.drafts
+        if not live.strip() or live == self._shown or self._done < len(parts) - 1 or not await self._paced(drafting):
             return
         try:
             shown = await self._show(live)
         finally:
-            self._called()
+            self._called(drafting and self.drafts)  # a refused draft was followed by a message
         if shown:
             self._shown = live
             self._visible()
@@ -146,12 +156,12 @@ class AnswerWriter:
         """Send a part for good: finish the draft with a message, or give the edited message its final text."""
         unchanged = self._live_id is not None and not self.drafts and part == self._shown
         if not unchanged:
-            if not await self._paced():
+            if not await self._paced(draft=False):
                 return  # the answer ended meanwhile: finish() sends it
             try:
                 await self._send_part(part)
             finally:
-                self._called()
+                self._called(draft=False)
         self._visible()
         self._live_id, self._shown = None, ""
         self._done += 1
