@@ -33,5 +33,14 @@ class Channel(Protocol):
 
 
 def enabled_channels(services: Services) -> list[Channel]:
-    """Return the channels the settings enable (none until a channel's settings are given)."""
-    return []
+    """Return the channels the settings enable (each is imported only when its settings are given)."""
+    channels: list[Channel] = []
+    if services.settings.TELEGRAM_BOT_TOKEN.get_secret_value():
+        from channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(services))
+    if services.settings.WECHAT_TOKEN.get_secret_value():
+        from channels.wechat import WeChatChannel
+
+        channels.append(WeChatChannel(services))
+    return channels

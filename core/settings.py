@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     BAIDU_SECRETKEY: SecretStr = SecretStr("")
     BAIDU_API_BASE: str = "https://aip.baidubce.com"
 
+    # --- WeChat official account (channels.wechat; on when WECHAT_TOKEN is set) ---------------------------------
+    WECHAT_PATH: str = "/wechat"
+    WECHAT_TOKEN: SecretStr = SecretStr("")
+    WECHAT_APPID: str = ""
+    WECHAT_APPSECRET: SecretStr = SecretStr("")
+    WECHAT_AES_KEY: SecretStr = SecretStr("")
+    WECHAT_API_BASE: str = "https://api.weixin.qq.com"
+    WECHAT_MODE: Literal["subscription", "service"] = "subscription"
+    # How long WeChat waits for a reply before it retries (its platform's rule, 5 s; lower only in tests).
+    WECHAT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0.2)
+
     # --- payments, orders and subscriptions ----------------------------------------------------------------------
     XUNHU_PAY_APPID: str = ""
     XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
@@ -163,6 +174,13 @@ class Settings(BaseSettings):
     INVITE_COMMISSION_PERCENT: int = Field(default=0, ge=0, le=100)
     INVITE_COMMISSION_DAYS: int = Field(default=365, ge=0)
 
+    # --- Telegram bot (channels/telegram; on when TELEGRAM_BOT_TOKEN is set) -------------------------------------
+    TELEGRAM_BOT_TOKEN: SecretStr = SecretStr("")
+    TELEGRAM_MODE: Literal["webhook", "polling"] = "polling"
+    TELEGRAM_WEBHOOK_SECRET: SecretStr = SecretStr("")
+    TELEGRAM_API_BASE: str = "https://api.telegram.org"
+    TELEGRAM_STREAMING: Literal["draft", "edit"] = "draft"
+
     # --- accepted for compatibility with the original, unused --------------------------------------------------
     BING_COOKIE: SecretStr = SecretStr("")
     EDGE_CONFIG: str = ""
@@ -172,7 +190,22 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "XUNHU_PAY_GATEWAY", mode="after")
+    @field_validator("WECHAT_PATH", mode="after")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/") or "?" in value or "#" in value:
+            raise ValueError("WECHAT_PATH must be a path starting with /, e.g. /wechat")
+        return value
+
+    @field_validator(
+        "OPENAI_ENDPOINT",
+        "DOMAIN",
+        "CALLBACK_DOMAIN",
+        "XUNHU_PAY_GATEWAY",
+        "TELEGRAM_API_BASE",
+        "WECHAT_API_BASE",
+        mode="after",
+    )
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -23,8 +23,11 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 BLUEPRINT_MODULES: list[str] = [
     "webui.api_auth",
     "webui.api_account",
+    "webui.api_channels",
     "webui.pages",
+    "webui.login_code",
     "webui.chat_page",
+    "webui.login_link",
     "webui.api_conversations",
     "webui.api_keys",
     "webui.api_presets",

@@ -90,6 +90,62 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.prompt": ("输入 tokens", "Prompt tokens"),
     "usage.completion": ("输出 tokens", "Completion tokens"),
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
+    "channels.title": ("关联聊天应用", "Chat apps"),
+    "channels.intro": (
+        "在 Telegram 或微信公众号中与 AI 对话，并与网页共享对话记录、套餐和额度。"
+        "获取绑定码后，在应用中打开链接或发送绑定码即可。",
+        "Chat in Telegram or our WeChat official account, sharing your history, plan and quota with the web. Get a "
+        "bind code, then open the link or send the code in the app.",
+    ),
+    "channels.telegram": ("Telegram", "Telegram"),
+    "channels.wechat": ("微信公众号", "WeChat official account"),
+    "channels.wechat_hint": (
+        "在微信公众号「{name}」中发送：绑定 {code}",
+        "Send this to our WeChat official account {name}: 绑定 {code}",
+    ),
+    "channels.wechat_hint_no_name": (
+        "在微信公众号中发送：绑定 {code}",
+        "Send this to our WeChat official account: 绑定 {code}",
+    ),
+    "channels.bound": ("已关联", "Linked"),
+    "channels.not_bound": ("未关联", "Not linked"),
+    "channels.get_code": ("获取绑定码", "Get a bind code"),
+    "channels.new_code": ("换一个绑定码", "Get a new code"),
+    "channels.code": ("绑定码：", "Bind code:"),
+    "channels.valid_for": ("（{minutes} 分钟内有效）", "(valid for {minutes} minutes)"),
+    "channels.open_telegram": ("在 Telegram 中打开并绑定", "Open Telegram and link"),
+    "channels.telegram_hint": (
+        "或在 Telegram 中向 @{bot} 发送：/bind {code}",
+        "Or send this to @{bot} in Telegram: /bind {code}",
+    ),
+    "channels.telegram_hint_no_bot": (
+        "在 Telegram 中向机器人发送：/bind {code}",
+        "Send this to the bot in Telegram: /bind {code}",
+    ),
+    "link.title": ("正在登录", "Signing you in"),
+    "link.subtitle": ("通过机器人发来的登录链接登录你的账户。", "Sign in with the link the bot sent you."),
+    "link.continue": ("继续", "Continue"),
+    "link.expired": (
+        "此登录链接已使用或已过期（10 分钟内有效，仅可使用一次）。请向机器人重新获取，或直接登录。",
+        "This sign-in link was already used or has expired (links work once, for 10 minutes). Ask the bot for a "
+        "new one, or sign in.",
+    ),
+    "link.sign_in": ("去登录", "Sign in"),
+    "codelogin.title": ("用公众号登录码登录", "Sign in with a WeChat code"),
+    "codelogin.subtitle": (
+        "在微信公众号里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account to get an 8-digit code.",
+    ),
+    "codelogin.subtitle_named": (
+        "在微信公众号「{name}」里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account {name} to get an 8-digit code.",
+    ),
+    "codelogin.field": ("登录码", "Sign-in code"),
+    "codelogin.hint": ("10 分钟内有效，仅可使用一次。", "Valid for 10 minutes, once."),
+    "codelogin.invalid": ("请输入 8 位数字登录码。", "Enter the 8-digit code."),
+    "codelogin.submit": ("登录", "Sign in"),
+    "codelogin.other": ("用账号和密码登录", "Sign in with your account and password"),
+    "login.wechat_code": ("用公众号登录码登录", "Sign in with a code from WeChat"),
 }
 
 CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES)

@@ -78,7 +78,8 @@ async def login() -> Response:
     next_path = safe_next(request.args.get("next"))
     if await current_user() is not None:
         return redirect(next_path)  # type: ignore[return-value]
-    return await render_page("login.html", next_path=next_path)
+    wechat_code = bool(services().settings.WECHAT_TOKEN.get_secret_value())  # the official account hands out codes
+    return await render_page("login.html", next_path=next_path, wechat_code=wechat_code)
 
 
 @bp.get("/register")

@@ -76,6 +76,12 @@ async def identify(
     raise RuntimeError(f"the account of {channel} identity {external_id!r} was never written")
 
 
+async def identities_of(store: Store, user_id: int) -> dict[str, str]:
+    """Return channel -> external id of the identities bound to this account."""
+    found: dict[str, str] = await store.redis.hgetall(store.keys.channel_identities(user_id))  # type: ignore[assignment]
+    return {str(channel): str(external_id) for channel, external_id in found.items()}
+
+
 async def issue_bind_code(store: Store, settings: Settings, user_id: int) -> str:
     """Return a fresh bind code for a web account (its previous one stops working)."""
     await require_user(store, user_id)

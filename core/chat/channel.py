@@ -33,26 +33,35 @@ def _check_channel(channel: str) -> str:
 
 
 async def run_channel_turn(
-    services: Services, user: User, channel: str, text: str, *, action: str = "send", stream: bool = True
+    services: Services,
+    user: User,
+    channel: str,
+    text: str,
+    *,
+    action: str = "send",
+    stream: bool = True,
+    thread: str = "",
 ) -> ChatStream:
     """Run one turn of `user` in `channel`'s current conversation (a new one when there is none); return its events.
 
     `action`: "send" (the default), "regenerate" or "edit" (of the current conversation's last user message).
-    Raises CoreError for anything refused before the answer starts (quota, moderation, model not in the plan...).
+    `thread`: a place inside the channel with a current conversation of its own (a Telegram group: what the user
+    asks there does not continue, or show, their private chat). Raises CoreError for anything refused before the
+    answer starts (quota, moderation, model not in the plan...).
     """
-    model = await channel_model(services, user, channel)
-    turn = ChatTurn(content=text, action=action, channel=_check_channel(channel), use_current=True)  # type: ignore[arg-type]
+    model = await channel_model(services, user, channel, thread)
+    turn = ChatTurn(content=text, action=action, channel=_check_channel(channel), use_current=True, thread=thread)  # type: ignore[arg-type]
     return await relay_chat(services, user, ChatRequest(model=model, turn=turn, stream=stream))
 
 
-async def channel_model(services: Services, user: User, channel: str) -> str:
+async def channel_model(services: Services, user: User, channel: str, thread: str = "") -> str:
     """Return the model a turn in this channel uses: the one chosen there, else the current conversation's, else the
     first enabled model the user's plan includes."""
     store = services.store
     chosen = await store.redis.get(store.keys.channel_model(user.id, _check_channel(channel)))
     if chosen and (model := await cached_model(store, str(chosen))) is not None and model.enabled:
         return model.id
-    conversation = await current_conversation(store, user.id, channel)
+    conversation = await current_conversation(store, user.id, channel, thread)
     if conversation is not None and conversation.model:
         return conversation.model
     plan = await current_plan(store, user.id, services.clock())
@@ -71,6 +80,6 @@ async def choose_channel_model(services: Services, user: User, channel: str, mod
     await store.redis.set(store.keys.channel_model(user.id, _check_channel(channel)), model.id)
 
 
-async def new_channel_conversation(services: Services, user: User, channel: str) -> None:
-    """Start afresh in a channel: the next turn opens a new conversation."""
-    await clear_current_conversation(services.store, user.id, _check_channel(channel))
+async def new_channel_conversation(services: Services, user: User, channel: str, thread: str = "") -> None:
+    """Start afresh in a channel (or one of its threads): the next turn opens a new conversation."""
+    await clear_current_conversation(services.store, user.id, _check_channel(channel), thread)

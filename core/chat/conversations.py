@@ -180,9 +180,9 @@ async def delete_conversation(store: Store, user_id: int | str, cid: str) -> Non
         raise NotFound("Conversation not found.")
 
 
-async def current_conversation(store: Store, user_id: int | str, channel: str) -> Conversation | None:
-    """Return the channel's current conversation, or None (never set, cleared, or since deleted)."""
-    cid = await store.redis.get(store.keys.channel_context(user_id, _check_channel(channel)))
+async def current_conversation(store: Store, user_id: int | str, channel: str, thread: str = "") -> Conversation | None:
+    """Return the channel's (or one of its threads') current conversation, or None (never set, cleared, deleted)."""
+    cid = await store.redis.get(store.keys.channel_context(user_id, _check_channel(channel), thread))
     if not cid:
         return None
     try:
@@ -191,13 +191,13 @@ async def current_conversation(store: Store, user_id: int | str, channel: str) -
         return None
 
 
-async def set_current_conversation(store: Store, user_id: int | str, channel: str, cid: str) -> None:
-    """Make `cid` the channel's current conversation (it must exist)."""
-    ctx_key = store.keys.channel_context(user_id, _check_channel(channel))
+async def set_current_conversation(store: Store, user_id: int | str, channel: str, cid: str, thread: str = "") -> None:
+    """Make `cid` the channel's (or thread's) current conversation (it must exist)."""
+    ctx_key = store.keys.channel_context(user_id, _check_channel(channel), thread)
     await get_conversation(store, user_id, cid)
     await store.redis.set(ctx_key, cid)
 
 
-async def clear_current_conversation(store: Store, user_id: int | str, channel: str) -> None:
-    """Start afresh in a channel ("new chat"): the next message opens a new conversation."""
-    await store.redis.delete(store.keys.channel_context(user_id, _check_channel(channel)))
+async def clear_current_conversation(store: Store, user_id: int | str, channel: str, thread: str = "") -> None:
+    """Start afresh in a channel or thread ("new chat"): the next message opens a new conversation."""
+    await store.redis.delete(store.keys.channel_context(user_id, _check_channel(channel), thread))

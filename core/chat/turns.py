@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Action = Literal["send", "regenerate", "edit"]
 ACTIONS: tuple[Action, ...] = ("send", "regenerate", "edit")
+THREAD_MAX_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class ChatTurn:
     system: str | None = None  # a system prompt (preset) for this call; saved when it starts a conversation
     channel: str = "web"
     use_current: bool = False  # bots: continue the channel's current conversation when no id is given
+    thread: str = ""  # a place inside the channel with its own current conversation (a Telegram group)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def check_turn(turn: ChatTurn, settings: Settings) -> None:
         raise InvalidInput("The message is empty.", field="content")
     if len(turn.content or "") > limit or len(turn.system or "") > limit:
         raise InvalidInput(f"The message is longer than {limit} characters.", field="content", max=limit)
+    if len(turn.thread) > THREAD_MAX_CHARS or not all(c.isascii() and (c.isalnum() or c in "-_") for c in turn.thread):
+        raise InvalidInput("thread is not valid.", field="thread")
     if turn.action != "send" and not (turn.conversation_id or turn.use_current):
         raise InvalidInput(f"{turn.action} needs a conversation_id.", field="conversation_id")
 
@@ -101,7 +105,7 @@ async def _find_conversation(store: Store, user_id: int, turn: ChatTurn) -> Conv
     if turn.conversation_id:
         return await get_conversation(store, user_id, turn.conversation_id)
     if turn.use_current:
-        return await current_conversation(store, user_id, turn.channel)
+        return await current_conversation(store, user_id, turn.channel, turn.thread)
     return None
 
 
@@ -135,7 +139,7 @@ async def open_turn(
         user_message_id = kept[-1].id
     else:
         user_message_id = prepared.history[last_user_index(prepared.history, field="conversation_id")].id
-    await set_current_conversation(store, user_id, turn.channel, conversation.id)
+    await set_current_conversation(store, user_id, turn.channel, conversation.id, turn.thread)
     return ChatStart(conversation.id, secrets.token_hex(8), user_message_id, conversation.title)
 
 

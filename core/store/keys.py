@@ -1,7 +1,8 @@
 """The key schema: every Redis key ChatGate uses is built here, and only here.
 
 Format: ``<prefix>:v1:<family>[:<parts>]``. Keys that belong to one user carry the hash tag ``{u:<id>}`` right after
-the version, so every multi-key script over one user's keys stays valid on Redis Cluster. Global indexes are
+the version, so every multi-key script over one user's keys stays valid on Redis Cluster; a WeChat follower's
+message state likewise carries ``{w:<openid>}``. Global indexes are
 single-key operations (SET NX, ZADD), never multi-key scripts across owners. The one global multi-key script, the
 code-send claim (cooldown, per-target and per-IP counters together), keeps its keys under the tag ``{codes}``: one
 slot for a low-volume family.
@@ -21,6 +22,9 @@ Families (type, TTL):
   bind:<code>                        string  10m    a bind code shown on the web account page -> user id
   {u:ID}:bind_code                   string  10m    the account's live bind code (a new one replaces it)
   bind:fail:<channel>:<external id>  string  window failed bind attempts of one channel identity
+  login:link:<sha256>                string  10m    one-time sign-in link (a bot's /plan, /login): user id, next path
+  login:code:<sha256>                string  10m    one-time sign-in code (the WeChat account's 登录) -> user id
+  {u:ID}:login_code                  string  10m    digest of the account's live sign-in code (a new one replaces it)
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
@@ -41,7 +45,7 @@ Families (type, TTL):
   {u:ID}:convs                       zset    none   conversation ids scored by updated time
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
-  {u:ID}:ctx:<channel>               string  none   the channel's current conversation id
+  {u:ID}:ctx:<channel>[:<thread>]    string  none   the channel's current conversation id (a thread: a Telegram group)
   {u:ID}:chmodel:<channel>           string  none   the model chosen in a channel (bots' /model)
   {u:ID}:keys                        hash    none   API key id -> key meta JSON (no secret)
   apikey:<sha256>                    string  none   API key digest -> "<uid>:<key id>"
@@ -58,7 +62,17 @@ Families (type, TTL):
   metrics:c                          hash    none   all processes' counters and histogram buckets (core.metrics)
   metrics:g:<instance>               hash    60s    one process's gauges
   metrics:instances                  zset    none   process instances scored by their last flush
+  {w:OPENID}:wx:m:<message key>      hash    1h     one WeChat message (key: MsgId, or CreateTime for events): n
+                                                    deliveries seen, kind (job|fetch), st (run|done|gone), reply,
+                                                    at (arrival); dedupe and the retry hold (channels.wechat)
+  {w:OPENID}:wx:out                  list    1d     answer parts waiting for the follower's next message
+  {w:OPENID}:wx:wait                 set     1d     message keys whose answer was promised to the next message
+  wx:follow:<openid>                 hash    none   follower record: state (subscribed|unsubscribed), times
+  wx:followers                       zset    none   openids following now, scored by subscribe time
+  tok:wechat                         string  ~2h    the shared WeChat access token (one refresher at a time)
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
+  tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
+  chan:bot:<channel>                 string  none   the bot's public name (Telegram @username, for t.me links)
   reg:ip:<ip>                        string  window accounts registered from one IP (core.accounts.signup_limits)
   reg:net:<network>                  string  window accounts registered from one /24 (IPv4) or /64 (IPv6)
   order:<order id>                   string  none   order id -> owner's user id (claimed with SET NX: ids are unique)
@@ -147,6 +161,15 @@ class Keys:
     def bind_fails(self, channel: str, external_id: str) -> str:
         return self._global("bind", "fail", channel, external_id)
 
+    def login_link(self, digest: str) -> str:
+        return self._global("login", "link", digest)
+
+    def login_code(self, digest: str) -> str:
+        return self._global("login", "code", digest)
+
+    def user_login_code(self, user_id: int | str) -> str:
+        return self._user(user_id, "login_code")
+
     # sessions
     def sessions(self, user_id: int | str) -> str:
         return self._user(user_id, "sessions")
@@ -209,8 +232,8 @@ class Keys:
     def messages(self, user_id: int | str, conversation_id: str) -> str:
         return self._user(user_id, "msgs", conversation_id)
 
-    def channel_context(self, user_id: int | str, channel: str) -> str:
-        return self._user(user_id, "ctx", channel)
+    def channel_context(self, user_id: int | str, channel: str, thread: str = "") -> str:
+        return self._user(user_id, "ctx", channel, thread) if thread else self._user(user_id, "ctx", channel)
 
     def channel_model(self, user_id: int | str, channel: str) -> str:
         return self._user(user_id, "chmodel", channel)
@@ -262,8 +285,37 @@ class Keys:
     def metrics_instances(self) -> str:
         return self._global("metrics", "instances")
 
+    # the WeChat official account (one follower's keys share the tag {w:<openid>})
+    def _follower(self, openid: str, *parts: object) -> str:
+        return ":".join([f"{self.base}:{{w:{openid}}}", "wx", *map(str, parts)])
+
+    def wechat_message(self, openid: str, message_key: str) -> str:
+        return self._follower(openid, "m", message_key)
+
+    def wechat_outbox(self, openid: str) -> str:
+        return self._follower(openid, "out")
+
+    def wechat_waiting(self, openid: str) -> str:
+        return self._follower(openid, "wait")
+
+    def wechat_follower(self, openid: str) -> str:
+        return self._global("wx", "follow", openid)
+
+    def wechat_followers(self) -> str:
+        return self._global("wx", "followers")
+
+    def wechat_token(self) -> str:
+        return self._global("tok", "wechat")
+
     def lock(self, name: str) -> str:
         return self._global("lock", name)
+
+    # bots
+    def telegram_update(self, update_id: int) -> str:
+        return self._global("tg", "update", update_id)
+
+    def bot_name(self, channel: str) -> str:
+        return self._global("chan", "bot", channel)
 
     # sign-up limits and invitations
     def register_ip(self, ip: str) -> str:

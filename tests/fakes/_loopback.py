@@ -27,6 +27,8 @@ def extract_code(text: str) -> str:
 class LoopbackApp:
     """Base class: subclasses return their routes; accepted messages go to `self.messages`."""
 
+    handler_cancellation = False  # True: a handler stops when its client hangs up (long polls)
+
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
         self.port = 0
@@ -49,7 +51,9 @@ class LoopbackApp:
     async def start(self) -> Self:
         app = web.Application(middlewares=self.middlewares())
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, handler_cancellation=self.handler_cancellation
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = int(self._runner.addresses[0][1])

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay
+from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay, wechat
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -44,6 +44,11 @@ SCRIPTS: dict[str, str] = {
     "set_max": common.SET_MAX,
     "renew_lease": common.RENEW_LEASE,
     "release_lease": common.RELEASE_LEASE,
+    "wechat_arrive": wechat.WECHAT_ARRIVE,
+    "wechat_finish": wechat.WECHAT_FINISH,
+    "wechat_take": wechat.WECHAT_TAKE,
+    "wechat_give_up": wechat.WECHAT_GIVE_UP,
+    "wechat_drop_token": wechat.WECHAT_DROP_TOKEN,
 }
 
 
