@@ -61,7 +61,9 @@ def _listening_socket() -> socket.socket:
 
 def _config(sock: socket.socket) -> Config:
     config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
+    # Hypercorn closes the socket it serves on; give it a duplicate, so closing ours later never closes a number
+    # that meanwhile belongs to something else (another test's event loop).
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 1.0
