@@ -15,10 +15,12 @@ from redis.typing import EncodableT, FieldT
 from core.accounts import sessions, throttle
 from core.accounts.addresses import Target, index_key, target_of
 from core.accounts.passwords import check_password_rules, hash_password
+from core.accounts.search import index_user
 from core.accounts.users import Role, User, check_profile, find_user_by_target, require_user
 from core.accounts.verification import CodeNotifier, delivery_available, verify_code
-from core.errors import AlreadyRegistered, CodeRequired, InvalidInviteCode
+from core.errors import AlreadyRegistered, CodeRequired, InvalidInviteCode, InviteRequired, RegistrationClosed
 from core.settings import Settings
+from core.site.config import site_config
 from core.store.connection import Store
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get read aloud and retyped
@@ -34,6 +36,14 @@ async def _inviter_of(store: Store, invite_code: str | None) -> int | None:
     return int(inviter_id)
 
 
+async def _check_registration_open(store: Store, settings: Settings, invite_code: str | None) -> None:
+    mode = (await site_config(store, settings)).registration
+    if mode == "closed":
+        raise RegistrationClosed()
+    if mode == "invite" and not (invite_code or "").strip():
+        raise InviteRequired(field="invite_code")
+
+
 async def _claim_invite_code(store: Store, user_id: int) -> str:
     for _ in range(20):  # 32^8 codes: a collision is rare, twenty in a row is a broken store
         code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
@@ -43,6 +53,7 @@ async def _claim_invite_code(store: Store, user_id: int) -> str:
 
 
 async def _write_user(store: Store, settings: Settings, user: User) -> None:
+    reward = (await site_config(store, settings)).invite_reset_chances if user.inviter_id is not None else 0
     fields = {**asdict(user), "blocked": int(user.blocked), "inviter_id": user.inviter_id or ""}
     record: dict[FieldT, EncodableT] = {name: value for name, value in fields.items()}
     # Not one MULTI: the user, the global index and the inviter live in different cluster slots.
@@ -53,8 +64,9 @@ async def _write_user(store: Store, settings: Settings, user: User) -> None:
             pipe.zadd(store.keys.invitees(user.inviter_id), {str(user.id): user.created_at})
             inviter = store.keys.user(user.inviter_id)
             pipe.hincrby(inviter, "invitee_count", 1)
-            pipe.hincrby(inviter, "reset_chances", settings.INVITE_RESET_CHANCES)
+            pipe.hincrby(inviter, "reset_chances", reward)
         await pipe.execute()
+    await index_user(store, user.id)
 
 
 async def create_account(
@@ -96,6 +108,8 @@ async def register_user(
     target = target_of(email, phone)
     check_password_rules(password)
     check_profile(name, lang)
+    if role != "admin":  # the site's registration mode (dashboard settings); operators' accounts are theirs to make
+        await _check_registration_open(store, settings, invite_code)
     inviter_id = await _inviter_of(store, invite_code)
     if await store.redis.exists(index_key(store.keys, target)):
         raise AlreadyRegistered()

@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, relay
+from core.store.lua import accounts, api_keys, billing, common, relay, site
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -34,6 +34,7 @@ SCRIPTS: dict[str, str] = {
     "set_max": common.SET_MAX,
     "renew_lease": common.RENEW_LEASE,
     "release_lease": common.RELEASE_LEASE,
+    "audit_append": site.AUDIT_APPEND,
 }
 
 
