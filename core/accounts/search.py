@@ -106,7 +106,9 @@ async def search_users(store: Store, query: str, cursor: str | None = None, limi
     found: list[int] = []
     last = ""
     for _ in range(MAX_SCAN_STEPS):
-        members = await store.redis.zrangebylex(store.keys.user_search(), start, f"[{prefix}{HIGHEST}", 0, SCAN_BATCH)
+        members: list[str] = await store.redis.zrangebylex(  # type: ignore[assignment]
+            store.keys.user_search(), start, f"[{prefix}{HIGHEST}", 0, SCAN_BATCH
+        )
         current = await _current(store, members)
         for member, valid in zip(members, current, strict=True):
             last = member
@@ -140,7 +142,8 @@ async def reindex_users(store: Store, user_ids: Iterable[int | str] | None = Non
     """Rebuild the index entries of every user listed in idx:users (or of `user_ids`); return how many."""
     count = 0
     if user_ids is None:
-        user_ids = await store.redis.zrange(store.keys.users_index(), 0, -1)
+        listed: list[str] = await store.redis.zrange(store.keys.users_index(), 0, -1)  # type: ignore[assignment]
+        user_ids = listed
     for user_id in user_ids:
         await index_user(store, user_id)
         count += 1

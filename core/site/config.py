@@ -76,7 +76,8 @@ def _merge(settings: Settings, stored: dict[str, str]) -> SiteConfig:
 
 
 async def _stored(store: Store) -> dict[str, str]:
-    return await store.redis.hgetall(store.keys.site_config())  # type: ignore[no-any-return]
+    stored: dict[str, str] = await store.redis.hgetall(store.keys.site_config())  # type: ignore[assignment]
+    return stored
 
 
 async def site_config(store: Store, settings: Settings) -> SiteConfig:

@@ -28,6 +28,7 @@ SCRIPTS: dict[str, str] = {
     "add_subscription": billing.ADD_SUBSCRIPTION,
     "current_subscription": billing.CURRENT_SUBSCRIPTION,
     "record_usage": billing.RECORD_USAGE,
+    "note_activity": billing.NOTE_ACTIVITY,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
