@@ -28,6 +28,7 @@ from core.relay.catalogue import Model, Upstream
 from core.relay.failures import Retry, describe, refusal
 from core.relay.stream import RelayStream, Usage, usage_from
 from core.relay.upstream_sse import RelayEvent, SSEParser
+from core.relay.upstream_stats import UpstreamStats
 from core.relay.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 from core.settings import Settings
 from core.store.connection import Store
@@ -62,6 +63,7 @@ class Relay:
         self._key_turn: dict[str, int] = {}
         self._urls: dict[tuple[str, ...], URL] = {}
         self.health = HealthCache()
+        self.stats = UpstreamStats(store, clock)
 
     def session(self) -> aiohttp.ClientSession:
         """Return the shared session, creating it on the running loop at first use."""
@@ -80,6 +82,7 @@ class Relay:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        await self.stats.close()
 
     async def stream(
         self,
@@ -127,9 +130,11 @@ class Relay:
             if attempt.probe and not await claim_probe(self._store, self._settings, upstream.id):
                 continue  # another request is probing this upstream back from its bench
             tried += 1
+            started = time.perf_counter()
             try:
                 result = await open_one(upstream)
             except Retry as failure:
+                self.stats.note(upstream.id, ok=False)
                 log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
                 if failure.counts or attempt.probe:
                     now = self._clock()
@@ -139,8 +144,10 @@ class Relay:
                     self.health.forget(upstream.id)
                 continue
             except CoreError:
+                self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
                 await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
+            self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
             await self._recovered(attempt)
             return upstream, result
         raise UpstreamUnavailable(attempts=tried)
@@ -270,6 +277,10 @@ def _completion_text(data: dict[str, Any]) -> str:
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else ""
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
 
 
 def _close(response: aiohttp.ClientResponse | None) -> None:
