@@ -98,3 +98,8 @@ async def site_usage(store: Store, days: int, now: float) -> list[UsageRow]:
     """Return the site-wide rows for the last `days` days, oldest first, one per day and model."""
     stamps = _days(days, now)
     return await _read(store, [store.keys.daily_usage(day) for day in stamps], stamps)
+
+
+async def site_usage_on(store: Store, days: list[str]) -> list[UsageRow]:
+    """Return the site-wide rows of the given days (yyyymmdd), in that order, one per day and model."""
+    return await _read(store, [store.keys.daily_usage(day) for day in days], days)

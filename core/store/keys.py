@@ -67,6 +67,7 @@ Families (type, TTL):
   idx:plan_users:<plan>              zset    none   user id scored by the end of its latest subscription of the plan
   {activity}:users                   zset    none   user id scored by its last chat request (sort by active)
   {activity}:day:<yyyymmdd>          hll     400d   users who chatted that day (PFCOUNT over days: active users)
+  revenue:day:<yyyymmdd>             hash    400d   paid orders that day: fen (net of refunds), orders
   up:day:<id>:<yyyymmdd>             hash    400d   upstream requests that day: ok, fail, latency_ms (sum over ok)
   up:hour:<id>:<yyyymmddhh>          hash    8d     the same per hour (live success rate and latency)
 """
@@ -285,3 +286,6 @@ class Keys:
 
     def upstream_hour_stats(self, upstream_id: str, hour: str) -> str:
         return self._global("up", "hour", upstream_id, hour)
+
+    def daily_revenue(self, day: str) -> str:
+        return self._global("revenue", "day", day)
