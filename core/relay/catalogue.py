@@ -272,14 +272,17 @@ async def cached_model(store: Store, model_id: str) -> Model | None:
     return (await cached_config(store, CONFIG_NAME, _models_by_id)).get(model_id)
 
 
-async def save_model(store: Store, model: Model) -> None:
-    """Validate and store a model (create or replace) and the upstreams it carries (shared by id)."""
+async def save_model(store: Store, model: Model, *, with_upstreams: bool = True) -> None:
+    """Validate and store a model (create or replace) and, unless told not to, the upstreams it carries (shared by
+    id: this replaces their definitions for every model). The dashboard edits upstreams on their own and passes
+    `with_upstreams=False`, so saving a model never writes back a copy of an upstream read a moment before."""
     model.validate()
     async with store.redis.pipeline(transaction=False) as pipe:  # the upstreams first: a model never names a gap
-        pipe.hset(
-            store.keys.upstreams(),
-            mapping={upstream.id: orjson.dumps(asdict(upstream)).decode() for upstream in model.upstreams},
-        )
+        if with_upstreams:
+            pipe.hset(
+                store.keys.upstreams(),
+                mapping={upstream.id: orjson.dumps(asdict(upstream)).decode() for upstream in model.upstreams},
+            )
         pipe.hset(store.keys.models(), model.id, orjson.dumps(model.stored()).decode())
         await pipe.execute()
     forget_config(store, CONFIG_NAME)
