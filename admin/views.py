@@ -21,8 +21,9 @@ from admin.auth import (
 from core.accounts.sessions import create_session, revoke_session
 from core.accounts.signin import authenticate_password
 from core.errors import InvalidInput, NotAdmin
+from core.site.config import site_config
 from web.context import services
-from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from web.i18n import SUPPORTED_LANGUAGES, load_site_language, request_language, set_language_cookie
 from web.requests import client_ip, safe_next
 from web.validation import Body, parse_body
 
@@ -50,11 +51,13 @@ class AdminLogin(Body):
 @bp.app_context_processor
 async def _dashboard_context() -> dict[str, Any]:
     user = await current_admin()
+    await load_site_language()
     request_language()  # after the admin is known, so the admin's own language counts
     session = g.get("session")
+    svc = services()
     return {
         "user": user,
-        "site_title": services().settings.NEXT_PUBLIC_TITLE,
+        "site_title": (await site_config(svc.store, svc.settings)).title,
         "csrf_token": session.csrf if session else "",
         "current_path": request.full_path.rstrip("?") if request.query_string else request.path,
         "sections": SECTIONS,

@@ -19,7 +19,7 @@ from core.accounts.verification import CodeNotifier, delivery_available
 from core.billing.subscriptions import active_subscription, current_plan
 from core.errors import NotAuthenticated
 from web.context import services
-from web.i18n import request_language
+from web.i18n import load_site_language, request_language
 from web.requests import client_ip
 from web.validation import Body, parse_body
 from webui.auth import (
@@ -33,6 +33,7 @@ from webui.auth import (
 
 bp = Blueprint("api_auth", __name__)
 bp.before_request(check_same_origin)
+bp.before_request(load_site_language)  # a new account's language defaults to the site's
 
 Address = Annotated[str, StringConstraints(max_length=254)]
 # Passwords are taken verbatim (no stripping); length rules live in core (weak_password).
