@@ -15,7 +15,9 @@ from typing import Any
 from core.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from core.relay.catalogue import Model, Upstream, delete_model, get_model, list_models, mask_key, read_all, save_model
 from core.relay.registry import delete_upstream, get_upstream, save_upstream
-from core.relay.upstreams import UpstreamCheck, check_upstream, reset_health
+from core.relay.registry import list_upstreams as list_registry
+from core.relay.upstream_stats import recent_counts
+from core.relay.upstreams import UpstreamCheck, check_upstream, reset_health, upstream_health
 from core.settings import Settings
 from core.site.audit import Actor, record_audit
 from core.store.connection import Store
@@ -171,3 +173,26 @@ async def remove_model(store: Store, actor: Actor, model_id: str, now: float) ->
         raise NotFound(f"There is no model {model_id!r}.")
     await delete_model(store, model_id)
     await record_audit(store, actor, "model.delete", model_id, current.stored(), None, now)
+
+
+async def upstreams_overview(store: Store, now: float) -> list[dict[str, Any]]:
+    """Return every upstream (keys masked) with the models it serves and its live health: success rate and
+    first-byte latency over the last 24 hours, consecutive failures, benched-until and the last error."""
+    upstreams = await list_registry(store)
+    ids = [upstream.id for upstream in upstreams]
+    if not ids:
+        return []
+    recent = await recent_counts(store, ids, now)
+    health = await upstream_health(store, ids)
+    models = await list_models(store)
+    result = []
+    for upstream in upstreams:
+        counts, state = recent[upstream.id], health[upstream.id]
+        result.append({
+            **upstream.public(),
+            "models": [model.id for model in models if any(up.id == upstream.id for up in model.upstreams)],
+            "last_24h": {"ok": counts.ok, "fail": counts.fail, "success_rate": counts.success_rate,
+                         "latency_ms": counts.mean_latency_ms},
+            "fails": state.fails, "benched_until": state.benched_until, "last_error": state.last_error,
+        })  # fmt: skip
+    return result

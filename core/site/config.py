@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -23,6 +23,7 @@ from core.store.connection import Store
 CONFIG_NAME = "site"
 REGISTRATION_MODES = ("open", "invite", "closed")
 MAX_INVITE_REWARD = 100
+UNUSED_SECRETS = frozenset({"BING_COOKIE"})  # accepted for compatibility with the original, never used
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,14 @@ async def update_site_config(
             {name: getattr(after, name) for name in sorted(changed)}, now,
         )  # fmt: skip
     return after
+
+
+def secret_status(settings: Settings) -> list[dict[str, Any]]:
+    """Say which secrets the environment sets (never their values): every secret setting, and whether the store
+    URL carries a password."""
+    status = []
+    for name, info in Settings.model_fields.items():
+        if info.annotation is SecretStr and name not in UNUSED_SECRETS:
+            status.append({"name": name, "set": bool(getattr(settings, name).get_secret_value())})
+    status.append({"name": "REDIS_URL", "set": bool(settings.REDIS_URL)})
+    return sorted(status, key=lambda item: str(item["name"]))
