@@ -7,6 +7,7 @@ app reads (the web app reads only `cg_session`). It stands on the web layer (web
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from quart import Quart, request
@@ -17,6 +18,18 @@ from web.app import create_base_app
 from web.context import services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# The JSON API, one module per section (each exposes `bp`).
+API_MODULES: list[str] = [
+    "admin.api_stats",
+    "admin.api_users",
+    "admin.api_plans",
+    "admin.api_notice",
+    "admin.api_catalogue",
+    "admin.api_moderation",
+    "admin.api_settings",
+    "admin.api_audit",
+]
 
 
 def create_admin_app(services: Services) -> Quart:
@@ -29,6 +42,8 @@ def create_admin_app(services: Services) -> Quart:
         __name__, services, CATALOGUE, current_admin, static_folder=STATIC_DIR, shared_static_path="/ui"
     )
     app.register_blueprint(views.bp)
+    for name in API_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
     app.before_request(_check_host)
     return app
 
