@@ -63,15 +63,15 @@ def charts(found: Overview) -> dict[str, Markup]:
         "money": bar_chart(t("admin.chart.money"), labels, [
             Series(t("admin.stat.revenue"), [d.revenue_fen for d in days]),
             Series(t("admin.stat.cost"), [d.cost_fen for d in days]),
-        ], fmt=_yuan),
+        ], fmt=_yuan, least=100),
         "margin": line_chart(t("admin.chart.margin"), labels, [
             Series(t("admin.stat.margin"), [d.margin_fen for d in days]),
-        ], fmt=_yuan, floor=None),
+        ], fmt=_yuan, floor=None, least=100),
         "messages": bar_chart(t("admin.chart.messages"), labels,
                               _per_model(found, [d.date for d in days], "requests"), stacked=True),
         "tokens": bar_chart(t("admin.chart.tokens"), labels,
                             _per_model(found, [d.date for d in days], "tokens"), stacked=True),
-        "success": line_chart(t("admin.chart.success"), labels, upstream_rates, fmt=_percent),
+        "success": line_chart(t("admin.chart.success"), labels, upstream_rates, fmt=_percent, least=100),
         "latency": line_chart(t("admin.chart.latency"), labels, upstream_latency),
     }  # fmt: skip
 

@@ -48,7 +48,9 @@
       (i) => A.el("a", { href: "/users/" + i.id }, "#" + i.id), (i) => i.email || i.phone || i.name || "—", (i) => A.time(i.joined_at),
     ], t("admin.user.no_invitees"));
     const channels = Object.entries(detail.channels);
-    facts(A.byId("channels-list"), channels.length ? channels.map(([name, id]) => [t("admin.channel." + name), id]) : [[t("admin.user.channels"), t("admin.user.no_channels")]]);
+    const bound = A.el("dl", { class: "facts" });
+    facts(bound, channels.map(([name, id]) => [t("admin.channel." + name), id]));
+    A.byId("channels-list").replaceChildren(channels.length ? bound : A.el("p", { class: "muted" }, t("admin.user.no_channels")));
     A.byId("user-detail").hidden = false;
   }
 
