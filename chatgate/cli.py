@@ -1,4 +1,4 @@
-"""The `chatgate` command line: serve, doctor, admin, plans, notice.
+"""The `chatgate` command line: serve, doctor, admin, plans, codes, notice.
 
 Every command uses the same store as the server: REDIS_URL, else the running embedded server of DATA_DIR, else
 an embedded server started for the duration of the command.
@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     plans_import = plans.add_parser("import", help="replace or add plans from a JSON file")
     plans_import.add_argument("file", type=Path)
     plans.add_parser("export", help="print every plan as JSON")
+
+    codes = commands.add_parser("codes", help="redemption codes").add_subparsers(dest="action", required=True)
+    generate = codes.add_parser("generate", help="create a batch of single-use codes and print them as CSV")
+    generate.add_argument("--plan", default=None, help="the plan the codes give (with --days)")
+    generate.add_argument("--days", type=int, default=None, help="days of the plan each code gives")
+    generate.add_argument("--reset-chances", type=int, default=None, help="reset chances each code gives instead")
+    generate.add_argument("--count", type=int, required=True, help="how many codes (1..10000)")
+    generate.add_argument("--expires", default=None, help="last moment to redeem: 2027-01-01 (00:00 UTC) or ISO time")
+    generate.add_argument("--note", default="", help="a note for the dashboard")
 
     notice = commands.add_parser("notice", help="the announcement").add_subparsers(dest="action", required=True)
     notice_set = notice.add_parser("set", help="publish a Markdown file as the announcement")
@@ -134,6 +143,24 @@ async def _plans_export(settings: Settings) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
+async def _codes_generate(settings: Settings, args: argparse.Namespace) -> str:
+    from chatgate.codes_csv import batch_csv, parse_expiry
+    from core.billing.redemption import generate_codes
+
+    expires_at = parse_expiry(args.expires) if args.expires else None
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            await seed_runtime_config(services)
+            batch = await generate_codes(
+                handle.store, plan=args.plan, days=args.days, reset_chances=args.reset_chances, count=args.count,
+                expires_at=expires_at, note=args.note, now=services.clock(),
+            )  # fmt: skip
+        finally:
+            await services.close()
+    return batch_csv(batch).rstrip("\n")
+
+
 async def _notice_set(settings: Settings, markdown: str) -> str:
     from core.site.notice import set_notice
 
@@ -166,6 +193,7 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         ("admin", "create"): lambda: _admin_create(settings, args),
         ("plans", "import"): lambda: _plans_import(settings, _read_plans(args.file)),
         ("plans", "export"): lambda: _plans_export(settings),
+        ("codes", "generate"): lambda: _codes_generate(settings, args),
         ("notice", "set"): lambda: _notice_set(settings, _read_text(args.file)),
         ("notice", "show"): lambda: _notice_show(settings),
     }

@@ -215,6 +215,27 @@ class DailyTokensExceeded(LimitReached):
     default_message = "You have used today's token allowance."
 
 
+# --- orders, payments, redemption codes ----------------------------------------------------------------------------
+class PlanNotForSale(InvalidInput):
+    code = "plan_not_for_sale"
+    default_message = "This plan or billing cycle cannot be bought."
+
+
+class PaymentsDisabled(CoreError):
+    code = "payments_disabled"
+    default_message = "Payments are not set up on this site."
+
+
+class PaymentFailed(CoreError):
+    code = "payment_failed"
+    default_message = "The payment service could not start the payment; try again later."
+
+
+class InvalidRedemptionCode(CoreError):
+    code = "invalid_redemption_code"
+    default_message = "This code is wrong, already used, disabled or expired."
+
+
 class StoreUnavailable(CoreError):
     code = "store_unavailable"
     default_message = "The data store is not reachable."

@@ -110,5 +110,15 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
         "今日的 token 额度已用完，将于 UTC 0 点恢复。",
         "You have used today's token allowance; it renews at 00:00 UTC.",
     ),
+    "error.plan_not_for_sale": ("此套餐或付费周期不可购买。", "This plan or billing cycle cannot be bought."),
+    "error.payments_disabled": ("本站尚未开通在线支付。", "Payments are not set up on this site."),
+    "error.payment_failed": (
+        "支付服务暂时无法创建订单，请稍后再试。",
+        "The payment service could not start the payment; try again later.",
+    ),
+    "error.invalid_redemption_code": (
+        "兑换码错误、已被使用、已停用或已过期。",
+        "This code is wrong, already used, disabled or expired.",
+    ),
     "error.store_unavailable": ("服务暂时不可用，请稍后再试。", "The service is unavailable; try again shortly."),
 }

@@ -136,10 +136,29 @@ class Settings(BaseSettings):
     BAIDU_SECRETKEY: SecretStr = SecretStr("")
     BAIDU_API_BASE: str = "https://aip.baidubce.com"
 
-    # --- payments (later issue) ----------------------------------------------------------------------------------
+    # --- payments, orders and subscriptions ----------------------------------------------------------------------
     XUNHU_PAY_APPID: str = ""
     XUNHU_PAY_APPSECRET: SecretStr = SecretStr("")
     XUNHU_PAY_GATEWAY: str = "https://api.xunhupay.com"
+    CYCLE_MONTHLY_DAYS: int = Field(default=30, ge=1, le=3660)
+    CYCLE_QUARTERLY_DAYS: int = Field(default=90, ge=1, le=3660)
+    CYCLE_YEARLY_DAYS: int = Field(default=365, ge=1, le=3660)
+    ORDER_EXPIRE_SECONDS: int = Field(default=7200, ge=60)
+    ORDER_RECONCILE_AFTER_SECONDS: int = Field(default=180, ge=0)
+    ORDER_RECONCILE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    ORDERS_PER_HOUR: int = Field(default=20, ge=1)
+    REDEEM_MAX_FAILS: int = Field(default=10, ge=1)
+    REDEEM_MAX_FAILS_PER_IP: int = Field(default=30, ge=1)
+
+    # --- sign-up limits and invitation rewards ---------------------------------------------------------------------
+    REGISTER_MAX_PER_IP: int = Field(default=10, ge=1)
+    REGISTER_MAX_PER_SUBNET: int = Field(default=30, ge=1)
+    REGISTER_WINDOW_SECONDS: int = Field(default=3600, ge=1)
+    INVITE_REWARDS_PER_DAY: int = Field(default=5, ge=0)
+    INVITE_BONUS_DAYS: int = Field(default=0, ge=0, le=3660)
+    INVITE_BONUS_PLAN: str = ""
+    INVITE_COMMISSION_PERCENT: int = Field(default=0, ge=0, le=100)
+    INVITE_COMMISSION_DAYS: int = Field(default=365, ge=0)
 
     # --- accepted for compatibility with the original, unused --------------------------------------------------
     BING_COOKIE: SecretStr = SecretStr("")
@@ -150,7 +169,7 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", mode="after")
+    @field_validator("OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "XUNHU_PAY_GATEWAY", mode="after")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -177,6 +196,16 @@ class Settings(BaseSettings):
         if not named:
             return None
         return f"{' and '.join(named)}=console writes verification codes to the log; use it only with CHATGATE_ENV=dev"
+
+    @property
+    def payments_enabled(self) -> bool:
+        """XunhuPay is set up: an app id and its secret."""
+        return bool(self.XUNHU_PAY_APPID and self.XUNHU_PAY_APPSECRET.get_secret_value())
+
+    def cycle_days(self, cycle: str) -> int:
+        """Return the length in days of a billing cycle (monthly, quarterly, yearly)."""
+        return {"monthly": self.CYCLE_MONTHLY_DAYS, "quarterly": self.CYCLE_QUARTERLY_DAYS,
+                "yearly": self.CYCLE_YEARLY_DAYS}[cycle]  # fmt: skip
 
     def jwt_secret_problem(self) -> str | None:
         """Say why the configured JWT secret is unsafe, or None (unset means: generate one in the store)."""

@@ -54,6 +54,10 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.ContextTooLong.code: 400,
     errors.LimitReached.code: 400,
     errors.DailyTokensExceeded.code: 429,
+    errors.PlanNotForSale.code: 400,
+    errors.PaymentsDisabled.code: 503,
+    errors.PaymentFailed.code: 502,
+    errors.InvalidRedemptionCode.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

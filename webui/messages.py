@@ -1,4 +1,5 @@
-"""The web app's texts: key -> (zh-CN, English), by page; the chat page's are in webui.chat_messages.
+"""The web app's texts: key -> (zh-CN, English), by page; the chat page's are in webui.chat_messages, the pricing,
+paying and billing texts in webui.billing_messages.
 
 `CATALOGUE` is the web app's whole catalogue: core's error texts (core.i18n), the texts both web apps share
 (web.messages), these and the chat's. `{name}` placeholders are filled by `t(key, name=...)` in templates and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from core.i18n import ERROR_MESSAGES, Catalogue
 from web.messages import SHARED_MESSAGES
+from webui.billing_messages import BILLING_MESSAGES
 from webui.chat_messages import CHAT_MESSAGES
 
 PAGE_MESSAGES: dict[str, tuple[str, str]] = {
@@ -57,8 +59,8 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "sessions.empty": ("没有其他登录设备。", "No other sessions."),
     "invite.title": ("邀请好友", "Invite friends"),
     "invite.intro": (
-        "好友通过你的链接注册，你将获得 {count} 次额度重置机会。",
-        "When a friend signs up with your link, you get {count} quota reset chance(s).",
+        "好友通过你的链接注册并完成验证，你将获得 {count} 次额度重置机会。",
+        "When a friend signs up with your link and is verified, you get {count} quota reset chance(s).",
     ),
     "invite.link": ("你的邀请链接", "Your invitation link"),
     "invite.invitees": ("已邀请", "Friends invited"),
@@ -90,7 +92,7 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
 }
 
-CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)
+CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES)
 MESSAGES = CATALOGUE.entries
 CATALOGUES = CATALOGUE.by_language
 translate = CATALOGUE.text

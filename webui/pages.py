@@ -19,6 +19,7 @@ from web.context import services
 from web.i18n import SUPPORTED_LANGUAGES, load_site_language, request_language, set_language_cookie
 from web.requests import safe_next
 from webui.auth import current_user
+from webui.billing_context import billing_context
 
 bp = Blueprint("pages", __name__)
 
@@ -113,6 +114,7 @@ async def account() -> Response:
         invite_link=f"{settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}",
         invite_reward=site.invite_reset_chances,
         api_base=f"{settings.DOMAIN}/v1",
+        **await billing_context(user.id),
     )
 
 

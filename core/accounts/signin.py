@@ -25,6 +25,7 @@ from core.accounts.passwords import (
 from core.accounts.search import index_user
 from core.accounts.users import User, find_user_by_target, require_user, user_from_fields
 from core.accounts.verification import verify_code
+from core.billing.invitations import reward_invitation
 from core.errors import AccountBlocked, AlreadyRegistered, InvalidCode, InvalidCredentials
 from core.settings import Settings
 from core.store.connection import Store
@@ -66,7 +67,9 @@ async def authenticate_code(store: Store, settings: Settings, target: str, code:
     user = await find_user_by_target(store, parsed)
     if user is None:
         raise InvalidCode()
-    return await _signed_in(store, settings, user, parsed, ip, now)
+    signed_in = await _signed_in(store, settings, user, parsed, ip, now)
+    await reward_invitation(store, settings, user.id, trigger="login_code", now=now)  # the address is proven
+    return signed_in
 
 
 async def authenticate_token(
@@ -141,4 +144,5 @@ async def bind_target(store: Store, settings: Settings, user_id: int, target: st
     if previous:
         await store.redis.delete(index_key(store.keys, Target(parsed.kind, previous)))
     await index_user(store, user_id)
+    await reward_invitation(store, settings, user_id, trigger="bind_code", now=time.time())  # proven by a code
     return await require_user(store, user_id)

@@ -1,9 +1,9 @@
 """Subscriptions: which plan a user is on, and until when.
 
-`{u:ID}:subs` is a zset of subscription JSON scored by `ends_at`. Paid time is never lost and never overlaps: a
-new subscription starts when the user's last non-free subscription ends (or now). That holds for the same plan
-(a renewal extends it) and for a different plan too: buying "premium" while on "pro" queues premium after pro
-rather than upgrading at once (an immediate upgrade would need refunds or proration, which we do not do).
+`{u:ID}:subs` is a zset of subscription JSON scored by `ends_at`. Paid time is never lost and never overlaps.
+Purchases, redemption codes and invitation bonuses go through core.billing.purchases (same plan extends, a dearer
+plan upgrades at once converting the unused value, a cheaper one queues); `add_subscription` here is the plain
+grant used by merges and operators: it starts when the user's last non-free subscription ends (or now).
 Adding is idempotent by order id, atomically (a replayed payment callback credits once).
 The user's plan is the plan of the subscription active at `now` (starts_at <= now < ends_at), else `free`; an
 ended subscription or a deleted plan record falls back to free, never to "unlimited". That rule is written once,
@@ -28,20 +28,43 @@ MAX_SUBSCRIPTION_SECONDS = 20 * 366 * 86_400
 
 @dataclass(frozen=True)
 class Subscription:
+    """One segment of paid time. `fen` is what it is worth (None: granted, valued at the plan's list rate),
+    `mode` how it was placed (new | extend | upgrade | downgrade), `source` where it came from (order | code |
+    invite | ''), `converted_fen` / `bonus_seconds` the unused value an upgrade converted and the time it bought,
+    `upgraded_at` when an upgrade cut this segment short."""
+
     id: str
     plan: str
     starts_at: int
     ends_at: int
     order_id: str | None = None
+    fen: int | None = None
+    mode: str = ""
+    source: str = ""
+    converted_fen: int = 0
+    bonus_seconds: int = 0
+    upgraded_at: int | None = None
 
     def active_at(self, now: float) -> bool:
         return self.starts_at <= now < self.ends_at
+
+    def public(self) -> dict[str, Any]:
+        """The fields shown to the user (timeline on the account page)."""
+        return {
+            "id": self.id, "plan": self.plan, "starts_at": self.starts_at, "ends_at": self.ends_at,
+            "order_id": self.order_id, "mode": self.mode, "source": self.source or ("order" if self.order_id else ""),
+            "converted_fen": self.converted_fen, "bonus_seconds": self.bonus_seconds, "upgraded_at": self.upgraded_at,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class SubscriptionAdded:
     subscription: Subscription
     created: bool  # False when this order id had already been credited
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None or isinstance(value, bool) else int(value)  # type: ignore[call-overload]
 
 
 def _parse(raw: object) -> Subscription:
@@ -52,7 +75,18 @@ def _parse(raw: object) -> Subscription:
         starts_at=int(data["starts_at"]),
         ends_at=int(data["ends_at"]),
         order_id=data.get("order_id") or None,
+        fen=_optional_int(data.get("fen")),
+        mode=str(data.get("mode") or ""),
+        source=str(data.get("source") or ""),
+        converted_fen=int(data.get("converted_fen") or 0),
+        bonus_seconds=int(data.get("bonus_seconds") or 0),
+        upgraded_at=_optional_int(data.get("upgraded_at")),
     )
+
+
+def parse_subscription(raw: object) -> Subscription:
+    """Parse one subscription JSON as stored in `{u:ID}:subs` (or returned by a script)."""
+    return _parse(raw)
 
 
 async def add_subscription(

@@ -70,6 +70,26 @@ Families (type, TTL):
   revenue:day:<yyyymmdd>             hash    400d   paid orders that day: fen (net of refunds), orders
   up:day:<id>:<yyyymmdd>             hash    400d   upstream requests that day: ok, fail, latency_ms (sum over ok)
   up:hour:<id>:<yyyymmddhh>          hash    8d     the same per hour (live success rate and latency)
+  reg:ip:<ip>                        string  window accounts registered from one IP (core.accounts.signup_limits)
+  reg:net:<network>                  string  window accounts registered from one /24 (IPv4) or /64 (IPv6)
+  order:<order id>                   string  none   order id -> owner's user id (claimed with SET NX: ids are unique)
+  idx:orders                         zset    none   every order id scored by created_at (dashboard lists)
+  idx:orders:pending                 zset    none   orders not yet final (or paid with follow-ups left) by created_at
+  pay:cb:unmatched                   list    capped payment callbacks that name no known order, with their verdict
+  {u:ID}:order:<order id>            hash    none   one order (core.billing.orders.Order)
+  {u:ID}:order:<order id>:cb         list    capped every payment callback / query of that order, with its verdict
+  {u:ID}:orders                      zset    none   the user's order ids scored by created_at
+  {u:ID}:order_rate                  string  1h     orders opened this hour (ORDERS_PER_HOUR)
+  rcode:<sha256>                     hash    none   one redemption code (kind, plan, days, chances, expiry, status)
+  rbatch:<batch id>                  hash    none   a batch of redemption codes (what they give, count, expiry)
+  rbatch:<batch id>:codes            zset    none   the sha256 digests of a batch's codes, in generation order
+  idx:rbatches                       zset    none   batch ids scored by created_at
+  redeem:fail:ip:<ip>                string  window wrong redemption codes from one IP
+  {u:ID}:redeem_fails                string  window wrong redemption codes from one account
+  {u:ID}:redemptions                 hash    none   code digest -> what redeeming it added (JSON)
+  {u:ID}:invite_rewards              hash    none   invitee id -> the invitation reward given (or capped), JSON
+  {u:ID}:invite_day:<yyyymmdd>       string  2d     invitation rewards given to this inviter that UTC day
+  {u:ID}:commissions                 hash    none   invitee's order id -> commission entry JSON (the ledger)
 """
 
 from __future__ import annotations
@@ -289,3 +309,66 @@ class Keys:
 
     def daily_revenue(self, day: str) -> str:
         return self._global("revenue", "day", day)
+
+    # sign-up limits and invitations
+    def register_ip(self, ip: str) -> str:
+        return self._global("reg", "ip", ip)
+
+    def register_network(self, network: str) -> str:
+        return self._global("reg", "net", network)
+
+    def invite_rewards(self, user_id: int | str) -> str:
+        return self._user(user_id, "invite_rewards")
+
+    def invite_reward_day(self, user_id: int | str, day: str) -> str:
+        return self._user(user_id, "invite_day", day)
+
+    def commissions(self, user_id: int | str) -> str:
+        return self._user(user_id, "commissions")
+
+    # orders and payments
+    def order_owner(self, order_id: str) -> str:
+        return self._global("order", order_id)
+
+    def orders_index(self) -> str:
+        return self._global("idx", "orders")
+
+    def pending_orders(self) -> str:
+        return self._global("idx", "orders", "pending")
+
+    def unmatched_callbacks(self) -> str:
+        return self._global("pay", "cb", "unmatched")
+
+    def order(self, user_id: int | str, order_id: str) -> str:
+        return self._user(user_id, "order", order_id)
+
+    def order_callbacks(self, user_id: int | str, order_id: str) -> str:
+        return self._user(user_id, "order", order_id, "cb")
+
+    def user_orders(self, user_id: int | str) -> str:
+        return self._user(user_id, "orders")
+
+    def order_rate(self, user_id: int | str) -> str:
+        return self._user(user_id, "order_rate")
+
+    # redemption codes
+    def redemption_code(self, digest: str) -> str:
+        return self._global("rcode", digest)
+
+    def redemption_batch(self, batch_id: str) -> str:
+        return self._global("rbatch", batch_id)
+
+    def redemption_batch_codes(self, batch_id: str) -> str:
+        return self._global("rbatch", batch_id, "codes")
+
+    def redemption_batches(self) -> str:
+        return self._global("idx", "rbatches")
+
+    def redeem_fails_ip(self, ip: str) -> str:
+        return self._global("redeem", "fail", "ip", ip)
+
+    def redeem_fails_user(self, user_id: int | str) -> str:
+        return self._user(user_id, "redeem_fails")
+
+    def redemptions(self, user_id: int | str) -> str:
+        return self._user(user_id, "redemptions")

@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, relay, site
+from core.store.lua import accounts, api_keys, billing, common, purchases, relay, site
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -29,6 +29,13 @@ SCRIPTS: dict[str, str] = {
     "current_subscription": billing.CURRENT_SUBSCRIPTION,
     "record_usage": billing.RECORD_USAGE,
     "note_activity": billing.NOTE_ACTIVITY,
+    "grant_time": purchases.GRANT_TIME_SCRIPT,
+    "credit_order": purchases.CREDIT_ORDER,
+    "transition_status": purchases.TRANSITION_STATUS,
+    "claim_redemption_code": purchases.CLAIM_REDEMPTION_CODE,
+    "apply_redemption": purchases.APPLY_REDEMPTION,
+    "grant_invite_reward": purchases.GRANT_INVITE_REWARD,
+    "add_commission": purchases.ADD_COMMISSION,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,

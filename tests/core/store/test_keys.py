@@ -17,7 +17,9 @@ def test_every_key_of_one_user_is_in_one_slot() -> None:
         keys.user(42), keys.api_keys(42), keys.subscriptions(42), keys.quota_window(42, "gpt-4o"),
         keys.daily_tokens(42, "20261125"), keys.sessions(42), keys.session(42, "s1"), keys.conversations(42),
         keys.conversation(42, "c1"), keys.messages(42, "c1"), keys.channel_context(42, "web"), keys.presets(42),
-        keys.user_usage(42, "20261125"), keys.invitees(42),
+        keys.user_usage(42, "20261125"), keys.invitees(42), keys.order(42, "o1"), keys.order_callbacks(42, "o1"),
+        keys.user_orders(42), keys.order_rate(42), keys.redemptions(42), keys.redeem_fails_user(42),
+        keys.invite_rewards(42), keys.invite_reward_day(42, "20261125"), keys.commissions(42),
     ]  # fmt: skip
     assert len(slots(*user)) == 1
     assert slots(keys.user(42)) != slots(keys.user(43))  # users spread over the cluster
