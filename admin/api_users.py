@@ -49,13 +49,7 @@ async def list_users() -> dict[str, Any]:
 @require_admin
 async def get_user(user_id: int) -> dict[str, Any]:
     svc = services()
-    detail = await admin_users.user_detail(svc.store, user_id, svc.clock())
-    return await with_orders(detail.public(), user_id)
-
-
-async def with_orders(detail: dict[str, Any], user_id: int) -> dict[str, Any]:
-    """Add the user's orders (the payments issue brings them; none before)."""
-    return {**detail, "orders": []}
+    return (await admin_users.user_detail(svc.store, user_id, svc.clock())).public()
 
 
 @bp.post("/api/users/<int:user_id>/block")

@@ -14,7 +14,9 @@ from core.accounts.deletion import delete_account
 from core.accounts.search import search_users
 from core.accounts.sessions import Session, list_sessions, revoke_sessions
 from core.accounts.users import User, require_user, set_blocked, user_from_fields
+from core.billing.orders import list_orders
 from core.billing.plans import FREE_PLAN, cached_plans, get_plan
+from core.billing.redemption import list_redemptions
 from core.billing.subscriptions import (
     PlanChoice,
     Subscription,
@@ -34,6 +36,7 @@ MAX_GRANT_DAYS = 3660
 MAX_RESET_CHANCES = 1000
 DETAIL_USAGE_DAYS = 30
 DETAIL_INVITEES = 100
+DETAIL_ORDERS = 100
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class UserDetail:
     channels: dict[str, str]
     api_keys: int
     last_active_at: float | None
+    orders: list[dict[str, Any]]
+    redemptions: list[dict[str, Any]]
 
     def public(self) -> dict[str, Any]:
         current = self.choice.subscription
@@ -126,6 +131,8 @@ class UserDetail:
             "channels": self.channels,
             "api_keys": self.api_keys,
             "last_active_at": self.last_active_at,
+            "orders": self.orders,
+            "redemptions": self.redemptions,
         }  # fmt: skip
 
 
@@ -158,6 +165,8 @@ async def user_detail(store: Store, user_id: int, now: float) -> UserDetail:
         channels=channels,
         api_keys=len(await list_api_keys(store, user_id)),
         last_active_at=float(active) if active is not None else None,
+        orders=[order.public() for order in await list_orders(store, user_id, DETAIL_ORDERS)],
+        redemptions=[item.public() for item in await list_redemptions(store, user_id)],
     )
 
 

@@ -32,6 +32,7 @@ async def _owned_keys(store: Store, user_id: int, now: float) -> list[str]:
     """Return every per-user key the account may have (deleting a missing key costs nothing)."""
     keys = store.keys
     conversations: list[str] = await store.redis.zrange(keys.conversations(user_id), 0, -1)  # type: ignore[assignment]
+    orders: list[str] = await store.redis.zrange(keys.user_orders(user_id), 0, -1)  # type: ignore[assignment]
     sessions: list[str] = await store.redis.zrange(keys.sessions(user_id), 0, -1)  # type: ignore[assignment]
     models = {model.id for model in await list_models(store)} | {
         model for plan in await list_plans(store) for model in plan.limits
@@ -39,8 +40,11 @@ async def _owned_keys(store: Store, user_id: int, now: float) -> list[str]:
     owned = [
         keys.channel_identities(user_id), keys.merging(user_id), keys.user_bind_code(user_id), keys.invitees(user_id),
         keys.sessions(user_id), keys.subscriptions(user_id), keys.conversations(user_id), keys.api_keys(user_id),
-        keys.presets(user_id), keys.notice_seen(user_id),
+        keys.presets(user_id), keys.notice_seen(user_id), keys.user_orders(user_id), keys.order_rate(user_id),
+        keys.redemptions(user_id), keys.redeem_fails_user(user_id), keys.invite_rewards(user_id),
+        keys.commissions(user_id),
     ]  # fmt: skip
+    owned += [key for oid in orders for key in (keys.order(user_id, oid), keys.order_callbacks(user_id, oid))]
     owned += [keys.session(user_id, sid) for sid in sessions]
     owned += [key for cid in conversations for key in (keys.conversation(user_id, cid), keys.messages(user_id, cid))]
     owned += [key for channel in CHANNELS for key in (keys.channel_context(user_id, channel),
@@ -49,6 +53,7 @@ async def _owned_keys(store: Store, user_id: int, now: float) -> list[str]:
     days = [day_stamp(now - back * SECONDS_PER_DAY) for back in range(RETENTION_DAYS + 1)]
     owned += [keys.user_usage(user_id, day) for day in days]
     owned += [keys.daily_tokens(user_id, day) for day in days[:3]]
+    owned += [keys.invite_reward_day(user_id, day) for day in days[:3]]
     return owned
 
 
@@ -73,6 +78,7 @@ async def delete_account(store: Store, user_id: int, now: float) -> User:
     channels: dict[str, str] = await store.redis.hgetall(keys.channel_identities(user_id))  # type: ignore[assignment]
     bind_code = await store.redis.get(keys.user_bind_code(user_id))
     subscriptions: list[str] = await store.redis.zrange(keys.subscriptions(user_id), 0, -1)  # type: ignore[assignment]
+    orders: list[str] = await store.redis.zrange(keys.user_orders(user_id), 0, -1)  # type: ignore[assignment]
     plan_names = {plan.name for plan in await list_plans(store)}
     await unindex_user(store, user_id)
     await _delete(store, await _owned_keys(store, user_id, now))
@@ -85,6 +91,10 @@ async def delete_account(store: Store, user_id: int, now: float) -> User:
     for plan_name in plan_names | _plans_named(subscriptions):
         await store.redis.zrem(keys.plan_users(plan_name), str(user_id))
     await store.redis.zrem(keys.active_users(), str(user_id))
+    for order_id in orders:  # the revenue ledger keeps the money; the orders go with the account
+        await store.redis.zrem(keys.orders_index(), order_id)
+        await store.redis.zrem(keys.pending_orders(), order_id)
+        await store.redis.delete(keys.order_owner(order_id))
     if user.inviter_id is not None:
         await store.redis.zrem(keys.invitees(user.inviter_id), str(user_id))
     for index in _address_keys(store, user):

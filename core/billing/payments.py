@@ -33,9 +33,11 @@ from core.billing.orders import (
 )
 from core.billing.plans import FREE_PLAN, cached_plans
 from core.billing.purchases import price_of, rate_args
+from core.billing.subscriptions import index_plan_users
 from core.errors import PaymentFailed, PaymentsDisabled, TooManyAttempts
 from core.settings import Settings
 from core.site.config import runtime_settings
+from core.site.revenue import record_revenue
 from core.store.connection import Store
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,9 @@ async def credit_order(
         [int(now), amount, transaction_id, open_order_id, secrets.token_hex(8), FREE_PLAN, orjson.dumps(entry),
          CALLBACK_LOG_CAP, *rate_args(plans, settings)],
     )  # fmt: skip
+    if verdict == "credited":  # once per order: the dashboard's revenue ledger and plan holders
+        await record_revenue(store, amount, now)
+        await index_plan_users(store, order.user_id)
     current = await find_order(store, order.id)
     if verdict in OK_VERDICTS and current is not None:
         current = await settle_order(store, settings, current, now)

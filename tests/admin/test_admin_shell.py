@@ -88,8 +88,7 @@ async def test_admin_signs_in_and_sees_the_frame(client: quart_typing.TestClient
     for name, _key in SECTIONS:
         assert f'href="/{name}"' in html
     assert 'href="/plans" class="is-active" aria-current="page"' in html
-    assert "此部分将在后续版本中提供。" in html
-    assert page.by_id["empty-title"]["tag"] == "h2"
+    assert page.by_id["plans-table"]["tag"] == "table" and page.by_id["plan-form"]["tag"] == "form"
     assert (await client.get("/api/me")).status_code == 200
 
 

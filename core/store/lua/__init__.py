@@ -36,6 +36,7 @@ SCRIPTS: dict[str, str] = {
     "apply_redemption": purchases.APPLY_REDEMPTION,
     "grant_invite_reward": purchases.GRANT_INVITE_REWARD,
     "add_commission": purchases.ADD_COMMISSION,
+    "refund_order": purchases.REFUND_ORDER,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
