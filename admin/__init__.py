@@ -29,6 +29,8 @@ API_MODULES: list[str] = [
     "admin.api_moderation",
     "admin.api_settings",
     "admin.api_audit",
+    "admin.api_orders",
+    "admin.api_codes",
 ]
 
 
