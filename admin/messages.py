@@ -25,15 +25,6 @@ ADMIN_MESSAGES: dict[str, tuple[str, str]] = {
     "admin.nav.announcements": ("公告", "Announcements"),
     "admin.nav.settings": ("设置", "Settings"),
     "admin.nav.audit": ("操作日志", "Audit log"),
-    "admin.coming": ("此部分将在后续版本中提供。", "This section arrives in a later release."),
-    "admin.coming_detail": (
-        "管理面板的各项功能正在开发中。目前可使用命令行 chatgate 管理站点。",
-        "The dashboard's tools are being built. Until then, manage the site with the chatgate command line.",
-    ),
-    "admin.payments_pending": (
-        "订单与兑换码随支付功能一同上线。",
-        "Orders and redemption codes arrive with payments.",
-    ),
     "admin.menu": ("菜单", "Menu"),
     "admin.cancel": ("取消", "Cancel"),
     "admin.confirm": ("确定", "Confirm"),

@@ -136,7 +136,7 @@ async def refund_order(store: Store, actor: Actor, order_id: str, now: float) ->
     if verdict == "not_paid":
         raise InvalidInput(f"Only a paid order can be refunded; this one is {order.status}.", field="status")
     if verdict == "refunded":
-        await record_revenue(store, -order.amount, now, orders=-1)
+        await record_revenue(store, -order.amount, now, orders=0)  # money back that day; it was paid before
         await store.redis.zrem(store.keys.pending_orders(), order.id)
         await record_audit(
             store, actor, "order.refund", order.id, {"status": order.status, "amount": order.amount},

@@ -87,6 +87,8 @@ async def price_of(store: Store, settings: Settings, plan_name: str, cycle: str)
         raise InvalidInput(f"There is no plan named {plan_name!r}.", field="plan")
     if plan.name == FREE_PLAN:
         raise PlanNotForSale("The free plan cannot be bought.", field="plan")
+    if plan.hidden:
+        raise PlanNotForSale(f"Plan {plan.name!r} is no longer sold.", field="plan")
     amount = plan.prices.get(cycle, 0)
     if amount <= 0:
         raise PlanNotForSale(f"Plan {plan.name!r} is not sold {cycle}.", field="cycle")
