@@ -3,6 +3,7 @@ closed, the keyword list; followed by every process; audited."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -38,7 +39,7 @@ async def test_keywords_switched_on_from_the_dashboard(
         await update_moderation(moderation, ADMIN, providers=["keywords"], words=["casino"], now=time.time())
         with pytest.raises(ContentBlocked):
             await moderation.check_texts(["buy a casino chip"], user_id=1, channel="web")
-        time.sleep(CONFIG_CACHE_SECONDS + 0.05)
+        await asyncio.sleep(CONFIG_CACHE_SECONDS + 0.05)
         with pytest.raises(ContentBlocked):
             await other.check_texts(["casino night"], user_id=2)
     finally:

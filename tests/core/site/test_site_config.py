@@ -3,6 +3,7 @@ modes, and the settings they override for the rest of the code (invitation rewar
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -36,7 +37,7 @@ async def test_a_change_is_audited_and_reaches_another_process(
             store, settings, ADMIN, {"title": "小助手", "invite_bonus_days": 3, "order_expire_minutes": 30}, time.time()
         )
         assert changed.title == "小助手" and (await site_config(store, settings)).title == "小助手"  # this one: at once
-        time.sleep(CONFIG_CACHE_SECONDS + 0.05)
+        await asyncio.sleep(CONFIG_CACHE_SECONDS + 0.05)
         assert (await site_config(other, settings)).title == "小助手"  # another process: within a second
     finally:
         await other.close()
