@@ -199,6 +199,8 @@
       position: Number(A.byId("model-position").value || 0), enabled: A.byId("model-enabled").checked,
       upstreams: Array.from(A.byId("model-upstreams").querySelectorAll("input:checked")).map((box) => box.value),
     };
+    const kept = editingModel ? editingModel.upstreams.filter((id) => body.upstreams.includes(id)) : [];
+    body.upstreams = [...kept, ...body.upstreams.filter((id) => !kept.includes(id))]; // the model's order first
     if (!body.upstreams.length) {
       CG.ui.setFieldError(A.byId("model-upstreams-field"), t("admin.models.pick_upstream"));
       return;
