@@ -16,6 +16,7 @@ from core.accounts.sessions import Session, list_sessions, revoke_sessions
 from core.accounts.users import User, require_user, set_blocked, user_from_fields
 from core.billing.orders import list_orders
 from core.billing.plans import FREE_PLAN, cached_plans, get_plan
+from core.billing.purchases import term_of
 from core.billing.redemption import list_redemptions
 from core.billing.subscriptions import (
     PlanChoice,
@@ -117,13 +118,14 @@ class UserDetail:
     last_active_at: float | None
     orders: list[dict[str, Any]]
     redemptions: list[dict[str, Any]]
+    now: float
 
     def public(self) -> dict[str, Any]:
-        current = self.choice.subscription
+        term = term_of(self.subscriptions, self.now)  # the end of the current run of that plan, renewals included
         return {
             "user": self.user.public(),
             "plan": {"name": self.choice.plan.name, "title": self.choice.plan.title,
-                     "ends_at": current.ends_at if current else None},
+                     "ends_at": term.ends_at if term.plan == self.choice.plan.name else None},
             "subscriptions": [asdict(sub) for sub in self.subscriptions],
             "usage": [row.public() for row in self.usage],
             "sessions": [session.public() for session in self.sessions],
@@ -167,6 +169,7 @@ async def user_detail(store: Store, user_id: int, now: float) -> UserDetail:
         last_active_at=float(active) if active is not None else None,
         orders=[order.public() for order in await list_orders(store, user_id, DETAIL_ORDERS)],
         redemptions=[item.public() for item in await list_redemptions(store, user_id)],
+        now=now,
     )
 
 

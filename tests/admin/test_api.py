@@ -117,8 +117,12 @@ async def test_moderation(dash: Dash, services: Services) -> None:
     await log_block(services.store, user_id="5", direction="input", verdict=Verdict("block", "keywords", "keyword",
                     ("casino",)), text="a casino", now=time.time(), channel="telegram")  # fmt: skip
     [entry] = (await dash.get("/api/moderation/log"))["entries"]
-    assert (entry["user_id"], entry["channel"], entry["provider"], entry["direction"]) == ("5", "telegram",
-                                                                                           "keywords", "input")
+    assert (entry["user_id"], entry["channel"], entry["provider"], entry["direction"]) == (
+        "5",
+        "telegram",
+        "keywords",
+        "input",
+    )
 
 
 async def test_settings_and_the_audit_log(dash: Dash) -> None:
@@ -162,7 +166,11 @@ async def test_orders_and_codes_without_payments(dash: Dash, services: Services)
     codes = await dash.get(f"/api/codes?batch={batch['batch']['id']}")
     assert [c["status"] for c in codes["codes"]] == ["new"] * 3 and all(c["hint"] for c in codes["codes"])
     assert (await dash.call("POST", f"/api/codes/{batch['batch']['id']}/disable"))["disabled"] == 3
-    for bad in ({"plan": "pro", "days": 30, "count": 0}, {"plan": "pro", "count": 2},
-                {"plan": "pro", "days": 3, "count": 2, "expires_at": "someday"}, {"reset_chances": 0, "count": 2}):
+    for bad in (
+        {"plan": "pro", "days": 30, "count": 0},
+        {"plan": "pro", "count": 2},
+        {"plan": "pro", "days": 3, "count": 2, "expires_at": "someday"},
+        {"reset_chances": 0, "count": 2},
+    ):
         await dash.call("POST", "/api/codes", bad, status=400)
     assert len((await dash.get("/api/codes"))["batches"]) == 1

@@ -3,6 +3,7 @@ upstream's key), XUNHU_PAY_APPSECRET, JWT_SECRET, SMTP_PASSWORD and the store pa
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -61,7 +62,7 @@ async def test_no_response_contains_a_secret(secret_app: Quart, settings: Settin
     bodies.append(str(batch))
     bodies.append(await (await secret_app.test_client().get("/login")).get_data(as_text=True))  # signed out
     pages = ["/", "/users/2", *(f"/{name}" for name, _ in SECTIONS)]
-    gets = [path for method, path in admin_routes(secret_app) if method == "GET" and "sample" not in path and "/7" not in path]
+    gets = [path for method, path in admin_routes(secret_app) if method == "GET" and not re.search(r"sample|/7", path)]
     gets += ["/api/users/2", "/api/users/1", f"/api/codes?batch={batch['batch']['id']}", "/api/users?q=some"]
     for path in pages + gets:
         response = await client.get(path)

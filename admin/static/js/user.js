@@ -28,7 +28,7 @@
       [t("admin.user.chances"), String(user.reset_chances)], [t("admin.user.api_keys"), String(detail.api_keys)],
     ]);
     A.byId("block-toggle").textContent = user.blocked ? t("admin.user.unblock") : t("admin.user.block");
-    const ends = detail.plan.ends_at ? " " + t("admin.user.until", { date: A.date(detail.plan.ends_at) }) : "";
+    const ends = detail.plan.ends_at ? t("admin.user.until", { date: A.date(detail.plan.ends_at) }) : "";
     A.byId("plan-now").textContent = t("admin.user.on_plan", { plan: detail.plan.title + " (" + detail.plan.name + ")" }) + ends;
     A.fillTable(A.byId("subs-table"), detail.subscriptions.slice().reverse(), [
       (s) => s.plan, (s) => A.time(s.starts_at), (s) => A.time(s.ends_at), (s) => s.order_id || "—",
