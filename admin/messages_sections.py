@@ -287,12 +287,38 @@ SECTION_MESSAGES: dict[str, tuple[str, str]] = {
     "admin.settings.reg_invite": ("仅限邀请码注册", "Invitation code required"),
     "admin.settings.reg_closed": ("关闭注册", "Closed"),
     "admin.settings.language": ("默认语言", "Default language"),
-    "admin.settings.invite_reward": ("邀请奖励（重置机会）", "Invitation reward (reset chances)"),
-    "admin.settings.invite_reward_hint": (
-        "每邀请一位新用户，邀请人获得的重置机会数",
-        "Reset chances an inviter gets per new user",
+    "admin.settings.invitations": ("邀请奖励", "Invitation rewards"),
+    "admin.settings.invitations_hint": (
+        "被邀请人通过验证码验证地址或首次付款后，邀请才计入奖励。",
+        "An invitation is rewarded once the invitee proves an address with a code or pays an order.",
     ),
-    "admin.settings.reward_range": ("请输入 0 到 100 的整数。", "Enter a whole number from 0 to 100."),
+    "admin.settings.rewards_per_day": ("每位邀请人每日奖励上限", "Rewards per inviter per day"),
+    "admin.settings.rewards_per_day_hint": (
+        "超出的邀请仍会记录，但不发放奖励",
+        "Later ones are recorded, not rewarded",
+    ),
+    "admin.settings.bonus_days": ("赠送天数（邀请双方）", "Bonus days (both sides)"),
+    "admin.settings.bonus_days_hint": ("0 表示不赠送套餐时长", "0: no plan time"),
+    "admin.settings.bonus_plan": ("赠送的套餐", "Bonus plan"),
+    "admin.settings.bonus_plan_cheapest": ("在售最便宜的套餐", "The cheapest plan on sale"),
+    "admin.settings.commission_percent": ("佣金比例（%）", "Commission (%)"),
+    "admin.settings.commission_percent_hint": (
+        "被邀请人付款金额的百分比，计入邀请人的佣金账本",
+        "Of invitees' paid orders, into the inviter's ledger",
+    ),
+    "admin.settings.commission_days": ("佣金有效期（天）", "Commission period (days)"),
+    "admin.settings.commission_days_hint": (
+        "自被邀请人注册起算，0 表示不限",
+        "From the invitee's sign-up; 0: no limit",
+    ),
+    "admin.settings.order_expiry": ("订单有效期（分钟）", "Unpaid orders expire after (minutes)"),
+    "admin.settings.order_expiry_hint": ("超时未支付的订单自动过期", "An order not paid by then expires"),
+    "admin.settings.number_range": ("请输入 {min} 到 {max} 的整数。", "Enter a whole number from {min} to {max}."),
+    "admin.settings.invite_reward": ("重置机会", "Reset chances"),
+    "admin.settings.invite_reward_hint": (
+        "邀请人每个有效邀请获得的重置机会数",
+        "Reset chances an inviter gets per rewarded invitee",
+    ),
     "admin.settings.secrets": ("密钥与凭据", "Secrets"),
     "admin.settings.secrets_intro": (
         "密钥只在服务器的环境变量中设置，此处只显示是否已设置，不会显示其内容。",

@@ -24,8 +24,10 @@ from core.billing.plan_admin import create_plan
 from core.billing.purchases import Price
 from core.billing.redemption import format_code, redeem_code
 from core.billing.usage import record_usage
+from core.moderation.config import update_moderation
 from core.moderation.log import log_block
 from core.moderation.verdicts import Verdict
+from core.relay.catalogue_admin import update_model
 from core.relay.upstream_stats import UpstreamStats
 from core.site.audit import Actor
 from core.site.config import update_site_config
@@ -62,10 +64,12 @@ async def seed_business(services: Any) -> int:
     await register_user(store, settings, None, phone="13800138000", password="pw 12345678", now=now - DAY,
                         invite_code=(await _invite_code(store, users[0])))  # fmt: skip
     await bind_identity(store, "telegram", "5550001", users[0], now=now)
+    for model_id, (input_price, output_price) in {MODEL: (108, 432), "gpt-4o": (1800, 7200)}.items():
+        await update_model(store, admin, model_id, {"input_price": input_price, "output_price": output_price}, now)
     for back in range(18):
         for index, user_id in enumerate(users[: 3 + back % 5]):
             model = MODEL if index % 3 else "gpt-4o"
-            await record_usage(store, user_id, model, 800 + 90 * index, 300 + 40 * back, now - back * DAY)
+            await record_usage(store, user_id, model, 8000 + 900 * index, 3000 + 400 * back, now - back * DAY)
         stats = UpstreamStats(store, clock=lambda back=back: now - back * DAY)  # type: ignore[misc]
         for attempt in range(8):
             stats.note("fake", ok=attempt != 5 or back % 4 == 0, latency_ms=300 + 20 * (back % 6))
@@ -95,7 +99,7 @@ async def seed_business(services: Any) -> int:
     ):
         verdict = Verdict("block", provider, "keyword" if provider == "keywords" else "Porn", ("赌场",))
         await log_block(store, user_id=str(users[index]), direction=direction, verdict=verdict,  # type: ignore[arg-type]
-                        text="一起去赌场玩吧 let's go to the casino", now=now - index * 3600,
+                        text="一起去赌场玩吧 let's go to the casino", now=now - (2 - index) * 3600,
                         channel=("web", "telegram", "api")[index])  # fmt: skip
     await publish_notice(
         store, admin, "# 新套餐上线\n\nPro 套餐现已开放，**首月**享受优惠。\n\n- 更多消息\n- 更快的模型", now
@@ -137,17 +141,18 @@ def test_screenshots(
         page.locator("#plans-table tbody tr", has_text="Pro").get_by_role("button", name=tab.t("admin.edit")).click()
         expect(page.locator("#plan-preview .plan-card-price")).to_contain_text("29.90")
         page.locator("#plan-editor").scroll_into_view_if_needed()
-        shoot(tab, screenshot_dir, "plan-editor", viewport)
+        shoot(tab, screenshot_dir, "plan-editor", viewport, full_page=False)
         page.goto("/orders")  # one order with its callbacks
         page.locator("#orders-table tbody tr >> nth=1").locator("button").click()
         expect(page.locator("#callbacks-table tbody tr")).to_have_count(1)
-        shoot(tab, screenshot_dir, "order", viewport)
+        shoot(tab, screenshot_dir, "order", viewport, full_page=False)
         tab.context.close()
         assert tab.problems == [], tab.problems
 
 
-def shoot(tab: AdminTab, folder: Path, name: str, viewport: dict[str, int]) -> None:
+def shoot(tab: AdminTab, folder: Path, name: str, viewport: dict[str, int], full_page: bool = True) -> None:
     tab.page.wait_for_timeout(150)
     overflow = int(tab.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"))
     assert overflow <= 0, f"{name}: {overflow} px too wide: {tab.page.evaluate(OFFENDERS)}"
-    tab.page.screenshot(path=str(folder / f"admin-{name}-{tab.lang}-{viewport['width']}-light.png"), full_page=True)
+    path = folder / f"admin-{name}-{tab.lang}-{viewport['width']}-light.png"
+    tab.page.screenshot(path=str(path), full_page=full_page)

@@ -95,14 +95,17 @@
     const [plan] = read();
     const card = A.byId("plan-preview");
     const limits = Object.entries(plan.limits);
-    card.replaceChildren(
+    const buttons = CYCLES.filter((cycle) => cycle in plan.prices).map((cycle) =>
+      A.el("span", { class: "btn btn-primary btn-small plan-card-buy", "aria-hidden": "true" }, t("admin.plans.buy", { cycle: t("admin.cycle." + cycle) })));
+    const parts = [
       A.el("h4", { class: "plan-card-title" }, plan.title || t("admin.plans.title")),
       A.el("p", { class: "plan-card-price" }, priceText(plan.prices)),
       A.el("ul", { class: "plan-card-limits" }, limits.length ? limits.map(([model, limit]) => A.el("li", {}, model + " — " + limitWords(limit))) : A.el("li", { class: "muted" }, t("admin.plans.no_models"))),
       plan.daily_tokens ? A.el("p", { class: "muted" }, t("admin.plans.daily_words", { count: plan.daily_tokens })) : null,
       plan.hidden ? A.el("p", { class: "notice notice-warning" }, t("admin.plans.hidden_note")) : null,
-      CYCLES.filter((cycle) => cycle in plan.prices).map((cycle) => A.el("span", { class: "btn btn-primary btn-small plan-card-buy", "aria-hidden": "true" }, t("admin.plans.buy", { cycle: t("admin.cycle." + cycle) }))),
-    );
+      buttons.length ? A.el("div", { class: "plan-card-actions" }, buttons) : null,
+    ];
+    card.replaceChildren(...parts.filter(Boolean));
   }
 
   function open(plan) {

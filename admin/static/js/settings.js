@@ -6,12 +6,30 @@
   const A = CG.admin;
   const t = CG.t;
   const form = A.byId("settings-form");
-  const FIELDS = { title: "set-title", wechat_oa: "set-oa", registration: "set-registration", default_language: "set-lang", invite_reset_chances: "set-reward" };
+  const TEXT = { title: "set-title", wechat_oa: "set-oa", registration: "set-registration", default_language: "set-lang",
+    invite_bonus_plan: "set-bonus-plan" };
+  const NUMBERS = { invite_reset_chances: "set-reward", invite_rewards_per_day: "set-per-day", invite_bonus_days: "set-bonus-days",
+    invite_commission_percent: "set-commission", invite_commission_days: "set-commission-days", order_expire_minutes: "set-expiry" };
 
   function show(data) {
-    for (const [name, id] of Object.entries(FIELDS)) A.byId(id).value = data.settings[name];
+    const plan = A.byId("set-bonus-plan");
+    const wanted = data.settings.invite_bonus_plan;
+    if (wanted && !Array.from(plan.options).some((option) => option.value === wanted)) plan.append(A.el("option", { value: wanted }, wanted));
+    for (const [name, id] of Object.entries({ ...TEXT, ...NUMBERS })) A.byId(id).value = data.settings[name];
     A.byId("secret-list").replaceChildren(...data.secrets.map((secret) => A.el("li", {},
       A.el("code", {}, secret.name), " ", secret.set ? A.badge(t("admin.settings.set")) : A.badge(t("admin.settings.not_set"), "muted"))));
+  }
+
+  async function loadPlans() {
+    try {
+      const data = await CG.api("GET", "/api/plans");
+      const select = A.byId("set-bonus-plan");
+      for (const plan of data.plans.filter((p) => p.name !== "free")) {
+        if (!Array.from(select.options).some((option) => option.value === plan.name)) select.append(A.el("option", { value: plan.name }, plan.title + " (" + plan.name + ")"));
+      }
+    } catch (error) {
+      A.showStatus(A.byId("settings-status"), A.explain(error));
+    }
   }
 
   async function load() {
@@ -25,23 +43,31 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     CG.ui.clearErrors(form);
-    const reward = Number(A.byId("set-reward").value);
-    if (!Number.isInteger(reward) || reward < 0 || reward > 100) {
-      CG.ui.setFieldError(A.byId("set-reward"), t("admin.settings.reward_range"));
-      return;
+    const body = {};
+    for (const [name, id] of Object.entries(TEXT)) body[name] = A.byId(id).value.trim();
+    let bad = null;
+    for (const [name, id] of Object.entries(NUMBERS)) {
+      const input = A.byId(id);
+      const value = Number(input.value);
+      const low = Number(input.dataset.min || 0);
+      if (input.value.trim() === "" || !Number.isInteger(value) || value < low || value > Number(input.dataset.max)) {
+        CG.ui.setFieldError(input, t("admin.settings.number_range", { min: low, max: input.dataset.max }));
+        bad = bad || input;
+      }
+      body[name] = value;
     }
-    if (!A.byId("set-title").value.trim()) {
+    if (!body.title) {
       CG.ui.setFieldError(A.byId("set-title"), t("validate.required"));
+      bad = bad || A.byId("set-title");
+    }
+    if (bad) {
+      bad.focus();
       return;
     }
-    const body = {
-      title: A.byId("set-title").value.trim(), wechat_oa: A.byId("set-oa").value.trim(),
-      registration: A.byId("set-registration").value, default_language: A.byId("set-lang").value, invite_reset_chances: reward,
-    };
     A.submit(form, async () => {
       show(await CG.api("PUT", "/api/settings", body));
       A.showStatus(A.byId("settings-status"), t("admin.saved"), "success");
     });
   });
-  load();
+  loadPlans().then(load);
 })();
