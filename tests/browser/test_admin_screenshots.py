@@ -94,9 +94,9 @@ async def seed_business(services: Any) -> int:
     await redeem_code(store, settings, users[4], format_code(batch.codes[0]), now=now)
     await create_batch(store, admin, plan=None, days=None, reset_chances=3, count=20, expires_at=now + 30 * DAY,
                        now=now)  # fmt: skip
-    for index, (direction, provider) in enumerate(
-        [("input", "keywords"), ("output", "keywords"), ("input", "tencent")]
-    ):
+    await update_moderation(services.moderation, admin, providers=["keywords"], words=["赌场", "casino"], now=now)
+    blocks = [("input", "tencent"), ("output", "keywords"), ("input", "keywords")]  # oldest first
+    for index, (direction, provider) in enumerate(blocks):
         verdict = Verdict("block", provider, "keyword" if provider == "keywords" else "Porn", ("赌场",))
         await log_block(store, user_id=str(users[index]), direction=direction, verdict=verdict,  # type: ignore[arg-type]
                         text="一起去赌场玩吧 let's go to the casino", now=now - (2 - index) * 3600,
