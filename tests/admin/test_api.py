@@ -16,6 +16,7 @@ from core.services import Services
 from core.settings import Settings
 from tests.admin.conftest import Dash
 from tests.fakes.openai_upstream import FakeUpstream
+from webui import create_app
 
 KEY = "sk-upstream-key-0123456789"
 
@@ -174,3 +175,20 @@ async def test_orders_and_codes_without_payments(dash: Dash, services: Services)
     ):
         await dash.call("POST", "/api/codes", bad, status=400)
     assert len((await dash.get("/api/codes"))["batches"]) == 1
+
+
+async def test_registration_mode_reaches_the_web_app(dash: Dash, services: Services) -> None:
+    web = create_app(services)
+    async with web.test_app():
+        client = web.test_client()
+        body = {"email": "new@example.com", "password": "pw 12345678"}
+        await dash.call("PUT", "/api/settings", {"registration": "closed", "title": "Closed Shop"})
+        page = await (await client.get("/register")).get_data(as_text=True)
+        assert 'id="registration-closed"' in page and "Closed Shop" in page
+        refused = await client.post("/api/auth/register", json=body)
+        assert refused.status_code == 403 and (await refused.get_json())["error"]["code"] == "registration_closed"
+        await dash.call("PUT", "/api/settings", {"registration": "invite"})
+        refused = await client.post("/api/auth/register", json=body)
+        assert refused.status_code == 400 and (await refused.get_json())["error"]["field"] == "invite_code"
+        await dash.call("PUT", "/api/settings", {"registration": "open"})
+        assert (await client.post("/api/auth/register", json=body)).status_code == 201
