@@ -136,6 +136,8 @@ def test_screenshots(
             page.goto(path)
             if name in ready:
                 expect(page.locator(ready[name])).to_be_visible()
+            if name == "audit":  # one entry opened: its before and after
+                page.locator("#audit-table summary").first.click()
             shoot(tab, screenshot_dir, name, viewport)
         page.goto("/plans")  # the editor with its pricing-card preview
         page.locator("#plans-table tbody tr", has_text="Pro").get_by_role("button", name=tab.t("admin.edit")).click()

@@ -115,5 +115,16 @@
   };
   const account = (user) => user.email || user.phone || (user.name ? user.name : "#" + user.id);
 
+  /** On narrow screens the menu scrolls sideways: bring the current section into view. */
+  function revealCurrentSection() {
+    const active = document.querySelector(".admin-nav a.is-active");
+    const list = active && active.closest("ul");
+    if (!list || list.scrollWidth <= list.clientWidth) return;
+    const item = active.getBoundingClientRect();
+    const box = list.getBoundingClientRect();
+    list.scrollLeft += item.left - box.left - (box.width - item.width) / 2;
+  }
+  revealCurrentSection();
+
   CG.admin = { el, byId, time, date, yuan, fen, explain, showStatus, formError, submit, fillTable, confirmAction, badge, query, account };
 })();
