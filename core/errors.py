@@ -96,6 +96,26 @@ class NotFound(CoreError):
     default_message = "Not found."
 
 
+class AlreadyExists(CoreError):
+    code = "already_exists"
+    default_message = "Something with that name already exists."
+
+
+class InUse(CoreError):
+    code = "in_use"
+    default_message = "It is in use, so it cannot be deleted."
+
+
+class RegistrationClosed(CoreError):
+    code = "registration_closed"
+    default_message = "Registration is closed on this site."
+
+
+class InviteRequired(CoreError):
+    code = "invite_required"
+    default_message = "An invitation code is required to register on this site."
+
+
 class InvalidInviteCode(CoreError):
     code = "invalid_invite_code"
     default_message = "That invitation code does not exist."

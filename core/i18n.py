@@ -73,6 +73,10 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "error.csrf_failed": ("页面已过期，请刷新后重试。", "The page expired; reload it and try again."),
     "error.not_found": ("找不到该内容。", "Not found."),
     "error.invalid_invite_code": ("邀请码不存在。", "That invitation code does not exist."),
+    "error.already_exists": ("该名称已存在。", "Something with that name already exists."),
+    "error.in_use": ("仍在使用中，无法删除。", "It is in use, so it cannot be deleted."),
+    "error.registration_closed": ("本站暂停注册。", "Registration is closed on this site."),
+    "error.invite_required": ("本站需凭邀请码注册。", "An invitation code is required to register on this site."),
     "error.code_required": ("请填写验证码。", "A verification code is required."),
     "error.invalid_code": ("验证码错误或已过期。", "The code is wrong or has expired."),
     "error.invalid_bind_code": (

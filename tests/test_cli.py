@@ -210,3 +210,13 @@ def test_serve_on_a_taken_port_is_one_clear_line_and_starts_no_store(tmp_path: P
             assert _one_error_line(result) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
             assert result.stdout == ""  # it did not claim to listen anywhere
     assert not (data_dir / "store").exists()  # refused before the embedded store was started
+
+
+def test_users_reindex_rebuilds_the_dashboard_indexes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert (
+        _cli(data_dir, "admin", "create", "--email", "ops@example.com", "--password", "a long passphrase").returncode
+        == 0
+    )
+    result = _cli(data_dir, "users", "reindex")
+    assert result.returncode == 0 and result.stdout.strip() == "reindexed 1 user(s)"

@@ -20,6 +20,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "register.have_account": ("已有账号？", "Already have an account?"),
     "register.sign_in": ("去登录", "Sign in"),
     "register.invited": ("你正在通过好友邀请注册。", "You were invited by a friend."),
+    "register.closed": (
+        "本站暂停注册。已有账号可直接登录。",
+        "Registration is closed. If you have an account, sign in.",
+    ),
+    "register.invite_only": ("本站需凭邀请码注册。", "An invitation code is required to sign up here."),
     "forgot.title": ("重置密码", "Reset your password"),
     "forgot.subtitle": ("我们会向你的邮箱或手机发送验证码。", "We will send a code to your email or phone."),
     "forgot.submit": ("重置密码", "Reset password"),

@@ -54,6 +54,8 @@ class Plan:
     limits: dict[str, Limit] = field(default_factory=dict)
     daily_tokens: int | None = None
     description: str = ""  # shown on the pricing page
+    hidden: bool = False  # not offered on the pricing page (its subscribers keep it)
+    position: int = 0  # order on the pricing page (lower first)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the import/export shape of this plan."""
@@ -67,6 +69,10 @@ class Plan:
             data["daily_tokens"] = self.daily_tokens
         if self.description:
             data["description"] = self.description
+        if self.hidden:
+            data["hidden"] = True
+        if self.position:
+            data["position"] = self.position
         return data
 
 
@@ -99,6 +105,8 @@ class _PlanSpec(BaseModel):
     limits: dict[Annotated[str, Field(pattern=r"^\S{1,128}$")], _LimitSpec]
     daily_tokens: Annotated[int, Field(gt=0)] | None = None
     description: Annotated[str, Field(max_length=500)] = ""
+    hidden: bool = False
+    position: Annotated[int, Field(ge=-1000, le=1000)] = 0
 
 
 def _describe(error: ValidationError) -> str:
@@ -125,6 +133,8 @@ def plan_from_dict(data: object) -> Plan:
         limits={model: Limit(lim.limit, lim.window) for model, lim in spec.limits.items()},
         daily_tokens=spec.daily_tokens,
         description=spec.description,
+        hidden=spec.hidden,
+        position=spec.position,
     )
 
 
@@ -149,10 +159,10 @@ async def get_plan(store: Store, name: str) -> Plan | None:
 
 
 async def list_plans(store: Store) -> list[Plan]:
-    """Return every plan: free first, then by lowest price, then by name."""
+    """Return every plan: free first, then by position, then by lowest price, then by name."""
     raw = await store.redis.hgetall(store.keys.plans())
     plans = [plan for name, value in raw.items() if (plan := _decode(name, value)) is not None]
-    return sorted(plans, key=lambda p: (p.name != FREE_PLAN, min(p.prices.values(), default=0), p.name))
+    return sorted(plans, key=lambda p: (p.name != FREE_PLAN, p.position, min(p.prices.values(), default=0), p.name))
 
 
 async def _plans_by_name(store: Store) -> dict[str, Plan]:
@@ -170,6 +180,14 @@ async def save_plan(store: Store, plan: Plan) -> Plan:
     await store.redis.hset(store.keys.plans(), checked.name, _encode(checked))
     forget_config(store, CONFIG_NAME)
     return checked
+
+
+async def add_plan(store: Store, plan: Plan) -> bool:
+    """Validate and store a new plan; False (nothing written) when one of that name exists."""
+    checked = plan_from_dict(plan.to_dict())
+    created = bool(await store.redis.hsetnx(store.keys.plans(), checked.name, _encode(checked)))
+    forget_config(store, CONFIG_NAME)
+    return created
 
 
 async def delete_plan(store: Store, name: str) -> None:

@@ -41,7 +41,7 @@ async def record_usage(
     *,
     daily_tokens: bool = False,
 ) -> None:
-    """Count one request and its tokens for the user and the site, in one round trip.
+    """Count one request and its tokens for the user and the site, and note the user as active, in one round trip.
 
     With `daily_tokens`, the tokens also count against the user's daily cap (as core.billing.quotas.add_tokens does) in
     that same round trip.
@@ -53,9 +53,14 @@ async def record_usage(
     user_keys = [store.keys.user_usage(user_id, day)]
     if daily_tokens:
         user_keys.append(store.keys.daily_tokens(user_id, day))  # same hash tag: one atomic script
-    # Two scripts in one round trip: the site key lives in another hash slot than the user's keys.
+    # Three scripts in one round trip: the site and activity keys live in other hash slots than the user's keys.
+    activity = [store.keys.active_users(), store.keys.active_day(day)]
     await store.scripts.run_all(
-        [("record_usage", user_keys, args), ("record_usage", [store.keys.daily_usage(day)], args)]
+        [
+            ("record_usage", user_keys, args),
+            ("record_usage", [store.keys.daily_usage(day)], args),
+            ("note_activity", activity, [str(user_id), int(now), RETENTION_SECONDS]),
+        ]
     )
 
 
@@ -93,3 +98,8 @@ async def site_usage(store: Store, days: int, now: float) -> list[UsageRow]:
     """Return the site-wide rows for the last `days` days, oldest first, one per day and model."""
     stamps = _days(days, now)
     return await _read(store, [store.keys.daily_usage(day) for day in stamps], stamps)
+
+
+async def site_usage_on(store: Store, days: list[str]) -> list[UsageRow]:
+    """Return the site-wide rows of the given days (yyyymmdd), in that order, one per day and model."""
+    return await _read(store, [store.keys.daily_usage(day) for day in days], days)

@@ -33,7 +33,7 @@ async def complete_answer(
     except BaseException:
         await charge.refund()
         raise
-    guard = services.moderation.output_guard(user_id=user_id)
+    guard = services.moderation.output_guard(user_id=user_id, channel=charge.channel)
     try:
         await guard.feed(completion.text)
         await guard.finish()

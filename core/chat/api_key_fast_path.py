@@ -43,6 +43,7 @@ class KeyChat:
 async def relay_api_key_chat(services: Services, key: str, request: ChatRequest) -> KeyChat | None:
     """Run an API-key chat call in one store round trip before the upstream, or return None (ordinary path)."""
     store, moderation, now = services.store, services.moderation, services.clock()
+    await moderation.refresh()  # the dashboard's policy (this process's copy: no store call while it is fresh)
     messages = request.messages
     if not remembered_api_key(store, key) or request.turn is not None or messages is None or moderation.remote:
         return None

@@ -62,6 +62,11 @@ class Charge:
             raise
         return self.start
 
+    @property
+    def channel(self) -> str:
+        """Where the call came from: a conversation turn's channel, else the API."""
+        return self.prepared.turn.channel if self.prepared is not None else "api"
+
     async def refund(self) -> None:
         await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
 

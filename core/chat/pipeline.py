@@ -45,7 +45,7 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     messages = prepared.messages if prepared else request.messages or []
     # A turn (web, bots): its new words and its system prompt, the stored history was checked when it was new.
     texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages)
-    await services.moderation.check_texts(texts, user.id)
+    await services.moderation.check_texts(texts, user.id, prepared.turn.channel if prepared else "api")
     fitted, prompt_tokens = fit_messages(model, messages, request.params)
     ticket = await consume_quota(store, user.id, plan, model.id, now)
     charged = Charged(user.id, model, plan, ticket, fitted, prompt_tokens)
@@ -68,7 +68,8 @@ async def answer_charged(
         await charge.refund()
         raise
     start = await charge.open(upstream)
-    answer = StreamedAnswer(charge, upstream, services.moderation.output_guard(user_id=charged.user_id), start)
+    guard = services.moderation.output_guard(user_id=charged.user_id, channel=charge.channel)
+    answer = StreamedAnswer(charge, upstream, guard, start)
     answer.usage_chunk = request.include_usage and request.turn is None  # /v1 asked for stream_options.include_usage
     return answer.stream()
 

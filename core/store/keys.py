@@ -73,6 +73,20 @@ Families (type, TTL):
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
   tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
   chan:bot:<channel>                 string  none   the bot's public name (Telegram @username, for t.me links)
+  {audit}:log                        stream  none   dashboard audit log: every change made through the dashboard
+  {audit}:actor:<user id>            stream  none   the same entries (same ids) of one administrator
+  {audit}:action:<action>            stream  none   the same entries (same ids) of one action, e.g. plan.update
+  cfg:site                           hash    none   site settings edited in the dashboard (overrides of settings)
+  cfg:moderation                     hash    none   moderation providers in order and fail-open (overrides)
+  cfg:upstreams                      hash    none   upstream id -> upstream JSON (keys included); models name ids
+  idx:users:search                   zset    none   "<term>\x00<user id>" at score 0: prefix search (ZRANGEBYLEX)
+  {u:ID}:search                      set     none   the terms this user is indexed under (removed on change)
+  idx:plan_users:<plan>              zset    none   user id scored by the end of its latest subscription of the plan
+  {activity}:users                   zset    none   user id scored by its last chat request (sort by active)
+  {activity}:day:<yyyymmdd>          hll     400d   users who chatted that day (PFCOUNT over days: active users)
+  revenue:day:<yyyymmdd>             hash    400d   paid orders that day: fen (net of refunds), orders
+  up:day:<id>:<yyyymmdd>             hash    400d   upstream requests that day: ok, fail, latency_ms (sum over ok)
+  up:hour:<id>:<yyyymmddhh>          hash    8d     the same per hour (live success rate and latency)
   reg:ip:<ip>                        string  window accounts registered from one IP (core.accounts.signup_limits)
   reg:net:<network>                  string  window accounts registered from one /24 (IPv4) or /64 (IPv6)
   order:<order id>                   string  none   order id -> owner's user id (claimed with SET NX: ids are unique)
@@ -316,6 +330,49 @@ class Keys:
 
     def bot_name(self, channel: str) -> str:
         return self._global("chan", "bot", channel)
+
+    # dashboard: audit log, site settings, search and activity indexes, upstream statistics
+    def audit_log(self) -> str:
+        return self._global("{audit}", "log")
+
+    def audit_by_actor(self, user_id: int | str) -> str:
+        return self._global("{audit}", "actor", user_id)
+
+    def audit_by_action(self, action: str) -> str:
+        return self._global("{audit}", "action", action)
+
+    def site_config(self) -> str:
+        return self._global("cfg", "site")
+
+    def moderation_config(self) -> str:
+        return self._global("cfg", "moderation")
+
+    def upstreams(self) -> str:
+        return self._global("cfg", "upstreams")
+
+    def user_search(self) -> str:
+        return self._global("idx", "users", "search")
+
+    def user_search_terms(self, user_id: int | str) -> str:
+        return self._user(user_id, "search")
+
+    def plan_users(self, plan: str) -> str:
+        return self._global("idx", "plan_users", plan)
+
+    def active_users(self) -> str:
+        return self._global("{activity}", "users")
+
+    def active_day(self, day: str) -> str:
+        return self._global("{activity}", "day", day)
+
+    def upstream_day_stats(self, upstream_id: str, day: str) -> str:
+        return self._global("up", "day", upstream_id, day)
+
+    def upstream_hour_stats(self, upstream_id: str, hour: str) -> str:
+        return self._global("up", "hour", upstream_id, hour)
+
+    def daily_revenue(self, day: str) -> str:
+        return self._global("revenue", "day", day)
 
     # sign-up limits and invitations
     def register_ip(self, ip: str) -> str:

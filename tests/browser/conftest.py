@@ -181,7 +181,12 @@ def server(live_server: LiveServer, store_url: str) -> LiveServer:
     finally:
         client.close()
     live_server.smtp.messages.clear()
+    live_server.call(_forget_runtime_config)  # the server's copy of what a previous test configured
     return live_server
+
+
+async def _forget_runtime_config(services: Services) -> None:
+    services.store.config.forget_where(lambda _name: True)
 
 
 def _in_ci() -> bool:

@@ -123,3 +123,15 @@ if KEYS[2] then
 end
 return 1
 """
+
+# Note that a user chatted: its last-active time (never moved back; the dashboard's "recently active" order) and
+# the day's set of active users (a HyperLogLog: PFCOUNT over several days counts distinct users). Both keys carry
+# {activity}.
+# KEYS[1] {activity}:users, KEYS[2] {activity}:day:<yyyymmdd>
+# ARGV[1] user id, ARGV[2] now (unix s), ARGV[3] the day key's TTL in seconds. Returns 1.
+NOTE_ACTIVITY = """
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('PFADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
