@@ -13,15 +13,15 @@ import pytest
 from core.accounts.users import User
 from core.billing.quotas import tokens_used_today, use_reset_chance
 from core.billing.subscriptions import add_subscription
+from core.chat.content import caller_texts
 from core.chat.conversations import get_conversation
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
 from core.chat.messages import get_messages
 from core.chat.pipeline import relay_chat
-from core.chat.content import caller_texts
 from core.chat.prompt import fit_prompt
 from core.chat.request import ChatRequest
-from core.chat.token_pool import TokenPool
 from core.chat.token_count import count_tokens
+from core.chat.token_pool import TokenPool
 from core.chat.turns import ChatTurn
 from core.errors import (
     ContentBlocked,
@@ -325,7 +325,10 @@ def test_caller_texts_are_every_text_the_caller_sent() -> None:
         {"role": "system", "content": "be nice"},
         {"role": "user", "content": "old", "name": "bob"},
         {"role": "assistant", "content": "answer"},  # an API caller writes the "assistant" turns too
-        {"role": "user", "content": [{"type": "text", "text": "new"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "new"}, {"type": "image_url", "image_url": {"url": "x"}}],
+        },
         {"role": "tool", "content": "result"},
     ]
     assert caller_texts(messages) == ["be nice", "old", "bob", "answer", "new", "result"]
