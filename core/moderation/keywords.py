@@ -39,12 +39,14 @@ class Automaton:
         self.out: list[tuple[str, ...]] = [()]
         self.words = sorted({w for w in (fold(normalize_word(word)) for word in words) if w})
         for word in self.words:
-            self._insert(word)
+            self._insert(word, word)
+            if " " in word:  # "forbidden word" also as written with an invisible or no space in between
+                self._insert(word.replace(" ", ""), word)
         self._link()
 
-    def _insert(self, word: str) -> None:
+    def _insert(self, spelling: str, word: str) -> None:
         state = 0
-        for char in word:
+        for char in spelling:
             nxt = self.goto[state].get(char)
             if nxt is None:
                 nxt = len(self.goto)
@@ -53,7 +55,8 @@ class Automaton:
                 self.fail.append(0)
                 self.out.append(())
             state = nxt
-        self.out[state] = (word,)
+        if word not in self.out[state]:
+            self.out[state] = (*self.out[state], word)
 
     def _link(self) -> None:
         # Breadth-first, so a state's failure target (shallower) is final before the state is reached.
@@ -80,7 +83,6 @@ class Automaton:
             if out[state]:
                 found.update(out[state])
         return found, state
-
 
     async def search(self, text: str) -> set[str]:
         """Return the words found in a text (folded here), in slices so a big text does not hold the event loop."""
