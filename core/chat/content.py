@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from core.errors import UnsupportedContent
 from core.relay.catalogue import Model
 
@@ -55,9 +57,18 @@ def _strings(value: Any) -> Iterator[str]:
         for key, item in value.items():
             if key not in NOT_TEXT:
                 yield from _strings(item)
+            if key == "arguments" and isinstance(item, str):
+                yield from _strings(_json(item))  # the model reads the JSON escapes ("\u0065") as characters
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+def _json(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def check_input_types(model: Model, messages: Sequence[Mapping[str, Any]]) -> None:
