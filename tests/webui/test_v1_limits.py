@@ -4,6 +4,7 @@ cannot overshoot a daily token cap (7f), the plan's per-request caps (7g), the p
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -32,15 +33,21 @@ async def fake() -> AsyncIterator[FakeUpstream]:
 
 
 class CountingPool(TokenPool):
-    """The app's real token pool, noting the tokenizer jobs it runs."""
+    """The app's real token pool, noting the tokenizer jobs it runs and the threads they ran on."""
 
     def __init__(self, workers: int) -> None:
         super().__init__(workers)
         self.jobs: list[str] = []
+        self.threads: list[str] = []
 
     async def run(self, size: int, work: Callable[..., T], *args: Any) -> T:
         self.jobs.append(work.__name__)
-        return await super().run(size, work, *args)
+
+        def noted(*inner: Any) -> T:
+            self.threads.append(threading.current_thread().name)
+            return work(*inner)
+
+        return await super().run(size, noted, *args)
 
 
 async def loop_gaps(work: Any) -> tuple[Any, float, float]:
@@ -83,6 +90,26 @@ async def test_a_megabyte_request_does_not_hold_up_the_event_loop(
     # Counting took most of the call; the event loop kept turning meanwhile (before: one gap as long as the call).
     assert longest < elapsed / 4, (longest, elapsed)
     assert await window_count(store, caller.user_id) == 1 and len(fake.chat_requests) == 1
+
+
+@pytest.mark.parametrize("stop_early", [False, True])
+async def test_a_big_answer_without_usage_is_counted_off_the_event_loop(
+    make_app: MakeApp, store: Store, fake: FakeUpstream, stop_early: bool
+) -> None:
+    caller = await make_caller(make_app, store, fake)
+    pool = CountingPool(2)
+    caller.app.extensions["services"].relay.tokens = pool  # type: ignore[attr-defined]
+    pieces = tuple(f"part {index} " + "lorem ipsum " * 400 for index in range(6))  # ~29,000 characters
+    fake.behaviour = Behaviour(pieces=pieces, usage=False, chunk_delay=0.02, error_after=3 if stop_early else None)
+    response = await caller.chat(stream=True)
+    assert response.status_code == 200
+    delivered = "".join(pieces[:3] if stop_early else pieces)
+    assert await eventually(lambda: _counted(store, caller, count_tokens(delivered, MODEL)))
+    assert "count_tokens" in pool.jobs and any(name.startswith("tokens") for name in pool.threads)
+
+
+async def _counted(store: Store, caller: Caller, completion: int) -> bool:
+    return (await usage_totals(store, caller.user_id, time.time()))[2] == completion
 
 
 async def test_parallel_calls_cannot_overshoot_a_small_daily_cap(
