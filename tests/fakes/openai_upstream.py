@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -213,7 +214,9 @@ class FakeUpstream:
         await response.prepare(request)
         if behaviour.hang_after_headers:
             await asyncio.sleep(behaviour.hang_after_headers)
-        events = self._events(model, behaviour.chunks, behaviour.pieces)
+        events = (
+            self._piece_events(model, behaviour.pieces) if behaviour.pieces else self._events(model, behaviour.chunks)
+        )
         await response.write(events[0])  # the role chunk
         for index in range(len(events) - 2):
             if index == behaviour.break_after:
@@ -241,18 +244,18 @@ class FakeUpstream:
         await response.write_eof()
         return response
 
-    def _events(self, model: str, chunks: int, pieces: tuple[str, ...] = ()) -> list[bytes]:
+    def _events(self, model: str, chunks: int) -> list[bytes]:
         """Return [role chunk, content chunks..., finish chunk] (built once per model and length)."""
-        cached = None if pieces else self._cache.get((model, chunks))
+        cached = self._cache.get((model, chunks))
         if cached is None:
-            texts = pieces or tuple(piece(index) for index in range(chunks))
-            role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
-            content = [_event(model, [_choice({"content": text})]) for text in texts]
-            finish = _event(model, [_choice({}, "stop")])
-            cached = [role, *content, finish]
-            if not pieces:
-                self._cache[(model, chunks)] = cached
+            cached = self._cache[(model, chunks)] = self._piece_events(model, [piece(i) for i in range(chunks)])
         return cached
+
+    def _piece_events(self, model: str, texts: Sequence[str]) -> list[bytes]:
+        """Return [role chunk, a content chunk per text, finish chunk]."""
+        role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
+        content = [_event(model, [_choice({"content": text})]) for text in texts]
+        return [role, *content, _event(model, [_choice({}, "stop")])]
 
 
 def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
