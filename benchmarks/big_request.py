@@ -51,8 +51,10 @@ class Phase:
     elapsed: float = 0.0
     other_cpu: float = 0.0
     server_cpu: float = 0.0
+    slice_p99s: list[float] = field(default_factory=list)  # others' p99 per slice: the run's own noise
 
     def add(self, part: Phase) -> None:
+        self.slice_p99s.append(quantile_ms(part.totals, 0.99))
         self.totals += part.totals
         self.firsts += part.firsts
         self.errors += part.errors
@@ -146,6 +148,11 @@ def report(quiet: Phase, attack: Phase, args: argparse.Namespace) -> str:
         )
     change = quantile_ms(attack.totals, 0.99) - quantile_ms(quiet.totals, 0.99)
     lines.append(f"others' p99 moved by {change:+.1f} ms under 1 MB requests")
+    for phase in (quiet, attack):
+        slices = ", ".join(f"{p99:.0f}" for p99 in phase.slice_p99s)
+        lines.append(
+            f"{phase.name} slices' p99 ms: {slices} (spread {max(phase.slice_p99s) - min(phase.slice_p99s):.0f})"
+        )
     return "\n".join(lines)
 
 
