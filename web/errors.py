@@ -60,6 +60,9 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PaymentsDisabled.code: 503,
     errors.PaymentFailed.code: 502,
     errors.InvalidRedemptionCode.code: 400,
+    errors.TooManyStreams.code: 429,
+    errors.PlanCapExceeded.code: 400,
+    errors.UnsupportedContent.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

@@ -9,6 +9,10 @@ registry of their own carries them whole; that still loads (the registry wins fo
 The chat path reads `cached_model`, this process's copy of both hashes (core.store.config_cache): a change made
 through this process is seen at once, one made by another process within a second.
 
+A model says which kinds of input it accepts (`input_types`, default text only: an operator turns images, audio or
+files on per model); the chat path refuses content parts of other kinds before anything is sent
+(core.chat.content).
+
 An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
 (core.relay.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
 masks them for anything that reaches a browser. A model's input and output prices (integer fen per million tokens)
@@ -34,6 +38,7 @@ from core.store.connection import Store
 log = logging.getLogger(__name__)
 
 UpstreamKind = Literal["openai", "azure"]
+INPUT_TYPES = ("text", "image", "audio", "file")  # what a model may accept in a request's content parts
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
 CONFIG_NAME = "models"  # this process's cached copy (core.store.config_cache)
@@ -115,6 +120,7 @@ class Model:
     position: int = 0
     input_price: int = 0  # fen per million prompt tokens (what the upstream charges the operator)
     output_price: int = 0  # fen per million completion tokens
+    input_types: list[str] = field(default_factory=lambda: ["text"])  # of INPUT_TYPES; requests are checked
 
     @property
     def remote_name(self) -> str:
@@ -142,6 +148,7 @@ class Model:
             position=_int(data, "position", 0, -1_000_000, 1_000_000),
             input_price=_int(data, "input_price", 0, 0, MAX_PRICE_PER_MTOK),
             output_price=_int(data, "output_price", 0, 0, MAX_PRICE_PER_MTOK),
+            input_types=_input_types(data.get("input_types", ["text"])),
         )
         if require_upstreams:
             model.validate()
@@ -158,6 +165,7 @@ class Model:
             raise InvalidInput("Upstream ids must be unique within a model.", field="upstreams")
         for upstream in self.upstreams:
             upstream.validate()
+        self.input_types = _input_types(self.input_types)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole model, its upstreams included with their keys (never send this to a browser)."""
@@ -212,6 +220,14 @@ def _resolve(items: list[Any], registry: Mapping[str, Upstream], *, strict: bool
         else:
             upstreams.append(Upstream.from_dict(item))
     return upstreams
+
+
+def _input_types(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(kind, str) and kind in INPUT_TYPES for kind in value):
+        raise InvalidInput(f"input_types must be a list of {', '.join(INPUT_TYPES)}.", field="input_types")
+    if "text" not in value:
+        raise InvalidInput("input_types must include text.", field="input_types")
+    return [kind for kind in INPUT_TYPES if kind in value]
 
 
 def _keys(value: Any) -> list[str]:

@@ -23,12 +23,13 @@ import orjson
 from yarl import URL
 
 from core.chat.token_count import configure_tokens, preload_in_background
+from core.chat.token_pool import TokenPool
 from core.errors import CoreError, UpstreamUnavailable
 from core.logs import request_id
 from core.metrics import Metrics
 from core.relay.catalogue import Model, Upstream
 from core.relay.failures import Retry, describe, refusal
-from core.relay.stream import RelayStream, Usage, usage_from
+from core.relay.stream import RelayStream, Usage, count_usage
 from core.relay.upstream_sse import RelayEvent, SSEParser
 from core.relay.upstream_stats import UpstreamStats
 from core.relay.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
@@ -68,6 +69,7 @@ class Relay:
         self._urls: dict[tuple[str, ...], URL] = {}
         self.health = HealthCache()
         self.stats = UpstreamStats(store, clock)
+        self.tokens = TokenPool(settings.TOKEN_COUNT_WORKERS)  # token counting off the event loop (chat path too)
 
     def session(self) -> aiohttp.ClientSession:
         """Return the shared session, creating it on the running loop at first use."""
@@ -87,6 +89,7 @@ class Relay:
             await self._session.close()
         self._session = None
         await self.stats.close()
+        self.tokens.close()
 
     async def stream(
         self,
@@ -112,6 +115,7 @@ class Relay:
             messages=body.get("messages") or [],
             prompt_tokens=prompt_tokens,
             on_fault=self._stream_fault,
+            tokens=self.tokens,
         )
 
     async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
@@ -123,7 +127,8 @@ class Relay:
 
         upstream, (raw, data) = await self._failover(model, open_one)
         text = _completion_text(data)
-        usage = usage_from(data.get("usage"), model, body.get("messages") or [], text, prompt_tokens)
+        messages = body.get("messages") or []
+        usage = await count_usage(self.tokens, data.get("usage"), model, messages, text, prompt_tokens)
         return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
 
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
