@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"
     NEXT_PUBLIC_WECHAT_OA: str = ""
-    DOMAIN: str = "http://localhost:8000"
+    DOMAIN: str = ""  # unset: links are built from the host each request came to
+    SUPPORT_CONTACT: str = ""
     CALLBACK_DOMAIN: str = ""
     DEFAULT_LANGUAGE: Literal["zh-CN", "en"] = "zh-CN"
 
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     CONVERSATION_MAX_COUNT: int = 500
     CONVERSATION_MAX_MESSAGES: int = 400
     MESSAGE_MAX_CHARS: int = 32_000
+    ANSWER_MAX_CHARS: int = 200_000
+    AUTO_TITLES: bool = True
+    TITLE_MODEL: str = ""
     TIKTOKEN_CACHE_DIR: str = ""
 
     # --- moderation (TEXT_SECURITY = comma list of keywords, tencent, baidu, openai) -----------------------------

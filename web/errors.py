@@ -22,6 +22,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidPhone.code: 400,
     errors.WeakPassword.code: 400,
     errors.PayloadTooLarge.code: 413,
+    errors.MessageTooLong.code: 400,
     errors.UnsupportedMediaType.code: 415,
     errors.AlreadyRegistered.code: 409,
     errors.InvalidCredentials.code: 401,

@@ -9,6 +9,7 @@ core.chat.channel; /v1 calls it directly (or its one-round-trip variant, core.ch
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.billing.plans import Plan
@@ -42,6 +43,8 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
     prepared = await _prepare(services, user.id, request)
+    if prepared is not None and prepared.params:  # the chat's own settings; what the request names wins
+        request = replace(request, params={**prepared.params, **request.params})
     messages = prepared.messages if prepared else request.messages or []
     # A turn (web, bots): its new words and its system prompt, the stored history was checked when it was new.
     texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages)
