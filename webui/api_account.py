@@ -16,7 +16,7 @@ from core.accounts.api_keys import revoke_all_api_keys
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
 from core.errors import NotFound
 from web.context import services
-from web.requests import client_ip
+from web.requests import client_ip, public_base_url
 from web.validation import Body, parse_body
 from webui.auth import clear_session_cookie, require_user
 
@@ -110,6 +110,6 @@ async def bind() -> dict[str, Any]:
 @require_user
 async def invites() -> dict[str, Any]:
     user = g.user
-    link = f"{services().settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
+    link = f"{public_base_url()}/register?{urlencode({'code': user.invite_code})}"
     return {"invite_code": user.invite_code, "invite_link": link, "invitee_count": user.invitee_count,
             "reset_chances": user.reset_chances}  # fmt: skip

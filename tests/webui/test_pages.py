@@ -195,10 +195,29 @@ async def test_code_is_required_when_a_provider_is_configured(make_app: MakeApp)
 
 
 async def test_without_providers_there_is_no_code_sign_in_or_reset(client: QuartClient) -> None:
-    login = parse((await fetch(client, "/login"))[1])
+    _, html, _ = await fetch(client, "/login")
+    login = parse(html)
     assert "login-method-code" not in login.by_id and "login-code" not in login.by_id
+    assert 'href="/forgot"' not in html  # no "Forgot password?" that leads nowhere
     _, html, _ = await fetch(client, "/forgot")
-    assert "forgot-form" not in parse(html).by_id and translate("zh-CN", "forgot.unavailable") in html
+    assert "forgot-form" not in parse(html).by_id and translate("zh-CN", "forgot.no_reset") in html
+
+
+@pytest.mark.parametrize(
+    ("contact", "link"),
+    [("help@example.com", "mailto:help@example.com"), ("https://example.com/help", "https://example.com/help"),
+     ("微信 chatgate-help", None)],
+)  # fmt: skip
+async def test_without_providers_forgot_shows_the_operators_contact(
+    make_app: MakeApp, contact: str, link: str | None
+) -> None:
+    client = (await make_app(SUPPORT_CONTACT=contact)).test_client()
+    assert 'href="/forgot"' in (await fetch(client, "/login"))[1]
+    _, html, _ = await fetch(client, "/forgot")
+    box = parse(html).by_id["forgot-contact"]
+    assert box["class"] == "notice notice-warning" and contact in html
+    assert translate("zh-CN", "forgot.contact") in html
+    assert (f'href="{link}"' in html) if link else "mailto:" not in html
 
 
 async def test_wechat_account_is_shown_only_when_set(make_app: MakeApp, client: QuartClient) -> None:
@@ -220,10 +239,13 @@ async def test_signed_in_pages(client: QuartClient, auth: AuthActions, app: Quar
             auth.csrf_token
         ]
     _, html, _ = await fetch(client, "/account")
-    domain = app.extensions["services"].settings.DOMAIN
+    assert app.extensions["services"].settings.DOMAIN == ""  # unset: links follow the host the page was asked on
     invite = auth.user["invite_code"]
-    assert parse(html).by_id["invite-link"]["value"] == f"{domain}/register?code={invite}"
-    assert f"{domain}/v1" in html
+    assert parse(html).by_id["invite-link"]["value"] == f"http://localhost/register?code={invite}"
+    assert "http://localhost/v1" in html
+    _, html, _ = await fetch(client, "/account", headers={"Host": "chat.example.org:8443"})
+    assert parse(html).by_id["invite-link"]["value"] == f"http://chat.example.org:8443/register?code={invite}"
+    assert "http://chat.example.org:8443/v1" in html and "localhost" not in html
 
 
 async def test_static_assets_are_versioned(client: QuartClient) -> None:
