@@ -107,8 +107,20 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "error.context_length_exceeded": ("消息太长，超出了此模型的上限。", "The message is too long for this model."),
     "error.limit_reached": ("已达到账户的使用上限。", "A limit on your account has been reached."),
     "error.daily_tokens_exceeded": (
-        "今日的 token 额度已用完，将于 UTC 0 点恢复。",
-        "You have used today's token allowance; it renews at 00:00 UTC.",
+        "今日的 token 额度已用完或不足以完成此请求，将于 UTC 0 点恢复。",
+        "Today's token allowance is used up or too small for this request; it renews at 00:00 UTC.",
+    ),
+    "error.too_many_streams": (
+        "你同时进行中的回答太多了，请等其中一个结束后再试。",
+        "You have too many answers in progress; wait for one to finish.",
+    ),
+    "error.plan_cap_exceeded": (
+        "请求超出了你的套餐对单次请求的限制。",
+        "The request asks for more than your plan allows per request.",
+    ),
+    "error.unsupported_content": (
+        "此模型不接受这种类型的内容。",
+        "This model does not accept this kind of content.",
     ),
     "error.store_unavailable": ("服务暂时不可用，请稍后再试。", "The service is unavailable; try again shortly."),
 }

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     AUTO_TITLES: bool = True
     TITLE_MODEL: str = ""
     TIKTOKEN_CACHE_DIR: str = ""
+    # abuse resistance on the chat path: big token counts run in a small thread pool, never on the event loop
+    TOKEN_COUNT_WORKERS: int = Field(default=2, ge=1, le=32)
+    MAX_STREAMS_PER_USER: int = Field(default=8, ge=0)  # answers in flight per user, all processes (0 = no limit)
+    STREAM_SLOT_SECONDS: int = Field(default=300, ge=10)  # a slot is renewed while its answer runs
 
     # --- moderation (TEXT_SECURITY = comma list of keywords, tencent, baidu, openai) -----------------------------
     TEXT_SECURITY: Annotated[list[str], NoDecode] = Field(default_factory=list)

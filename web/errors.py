@@ -53,6 +53,9 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.ContextTooLong.code: 400,
     errors.LimitReached.code: 400,
     errors.DailyTokensExceeded.code: 429,
+    errors.TooManyStreams.code: 429,
+    errors.PlanCapExceeded.code: 400,
+    errors.UnsupportedContent.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

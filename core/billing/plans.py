@@ -5,7 +5,10 @@ Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, se
 `free` always exists and cannot be deleted. A model missing from a plan is not allowed on it: there is no
 "unlimited" anywhere, neither for a missing model nor for a missing plan record (the original's defects).
 The import/export shape is `[{"name","title","prices":{"monthly":0,...},"limits":{"<model>":{"limit":10,
-"window":"3h"}},"daily_tokens"?}]`; prices may list any of the three cycles (a missing cycle is not sold).
+"window":"3h"}},"daily_tokens"?,"max_tokens"?,"max_prompt_tokens"?}]`; prices may list any of the three cycles (a
+missing cycle is not sold). The optional caps: `daily_tokens` per UTC day, and per request `max_tokens` (the most
+output a request may ask for; sent upstream when a request names no maximum) and `max_prompt_tokens` (the prompt
+after fitting; older turns are dropped first).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ FREE_OTHER_MODEL_LIMIT = (5, "1d")
 MAX_PRICE_FEN = 100_000_000  # one million yuan: anything above is a typo
 MAX_LIMIT = 1_000_000
 CONFIG_NAME = "plans"  # this process's cached copy (core.store.config_cache)
+OPTIONAL_CAPS = ("daily_tokens", "max_tokens", "max_prompt_tokens")  # in the export only when set
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Plan:
     prices: dict[str, int] = field(default_factory=dict)
     limits: dict[str, Limit] = field(default_factory=dict)
     daily_tokens: int | None = None
+    max_tokens: int | None = None  # per request: the most output tokens a request may ask for
+    max_prompt_tokens: int | None = None  # per request: the most prompt tokens, after fitting
 
     def to_dict(self) -> dict[str, Any]:
         """Return the import/export shape of this plan."""
@@ -61,8 +67,9 @@ class Plan:
             "prices": dict(self.prices),
             "limits": {model: {"limit": lim.limit, "window": lim.window} for model, lim in self.limits.items()},
         }
-        if self.daily_tokens is not None:
-            data["daily_tokens"] = self.daily_tokens
+        for name in OPTIONAL_CAPS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
 
@@ -94,6 +101,8 @@ class _PlanSpec(BaseModel):
     prices: dict[Literal["monthly", "quarterly", "yearly"], Annotated[int, Field(ge=0, le=MAX_PRICE_FEN)]]
     limits: dict[Annotated[str, Field(pattern=r"^\S{1,128}$")], _LimitSpec]
     daily_tokens: Annotated[int, Field(gt=0)] | None = None
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    max_prompt_tokens: Annotated[int, Field(gt=0)] | None = None
 
 
 def _describe(error: ValidationError) -> str:
@@ -119,6 +128,8 @@ def plan_from_dict(data: object) -> Plan:
         prices={cycle: spec.prices[cycle] for cycle in CYCLES if cycle in spec.prices},
         limits={model: Limit(lim.limit, lim.window) for model, lim in spec.limits.items()},
         daily_tokens=spec.daily_tokens,
+        max_tokens=spec.max_tokens,
+        max_prompt_tokens=spec.max_prompt_tokens,
     )
 
 

@@ -1,5 +1,9 @@
 """Models and their upstreams: runtime config in the store (hash cfg:models, model id -> JSON), seeded once.
 
+A model says which kinds of input it accepts (`input_types`, default text only: an operator turns images, audio or
+files on per model); the chat path refuses content parts of other kinds before anything is sent
+(core.chat.content).
+
 The chat path reads `cached_model`, this process's copy of the hash (core.store.config_cache): a change made through
 this process is seen at once, one made by another process within a second.
 
@@ -25,6 +29,7 @@ from core.store.connection import Store
 log = logging.getLogger(__name__)
 
 UpstreamKind = Literal["openai", "azure"]
+INPUT_TYPES = ("text", "image", "audio", "file")  # what a model may accept in a request's content parts
 DEFAULT_CONTEXT_WINDOW = 128_000
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
@@ -146,6 +151,7 @@ class Model:
     upstream_model: str = ""
     enabled: bool = True
     position: int = 0
+    input_types: list[str] = field(default_factory=lambda: ["text"])  # of INPUT_TYPES; requests are checked
 
     @property
     def remote_name(self) -> str:
@@ -169,6 +175,7 @@ class Model:
             upstream_model=_text(data, "upstream_model", ""),
             enabled=bool(data.get("enabled", True)),
             position=_int(data, "position", 0, -1_000_000, 1_000_000),
+            input_types=_input_types(data.get("input_types", ["text"])),
         )
         model.validate()
         return model
@@ -184,6 +191,7 @@ class Model:
             raise InvalidInput("Upstream ids must be unique within a model.", field="upstreams")
         for upstream in self.upstreams:
             upstream.validate()
+        self.input_types = _input_types(self.input_types)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stored form (keys included: never send this to a browser)."""
@@ -208,6 +216,14 @@ def _int(data: dict[str, Any], name: str, default: int, low: int, high: int) -> 
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}.", field=name)
     return value
+
+
+def _input_types(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(kind, str) and kind in INPUT_TYPES for kind in value):
+        raise InvalidInput(f"input_types must be a list of {', '.join(INPUT_TYPES)}.", field="input_types")
+    if "text" not in value:
+        raise InvalidInput("input_types must include text.", field="input_types")
+    return [kind for kind in INPUT_TYPES if kind in value]
 
 
 def _keys(value: Any) -> list[str]:

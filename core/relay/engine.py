@@ -23,10 +23,11 @@ import orjson
 from yarl import URL
 
 from core.chat.token_count import configure_tokens, preload_in_background
+from core.chat.token_pool import TokenPool
 from core.errors import CoreError, UpstreamUnavailable
 from core.relay.catalogue import Model, Upstream
 from core.relay.failures import Retry, describe, refusal
-from core.relay.stream import RelayStream, Usage, usage_from
+from core.relay.stream import RelayStream, Usage, count_usage
 from core.relay.upstream_sse import RelayEvent, SSEParser
 from core.relay.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 from core.settings import Settings
@@ -62,6 +63,7 @@ class Relay:
         self._key_turn: dict[str, int] = {}
         self._urls: dict[tuple[str, ...], URL] = {}
         self.health = HealthCache()
+        self.tokens = TokenPool(settings.TOKEN_COUNT_WORKERS)  # token counting off the event loop (chat path too)
 
     def session(self) -> aiohttp.ClientSession:
         """Return the shared session, creating it on the running loop at first use."""
@@ -80,6 +82,7 @@ class Relay:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        self.tokens.close()
 
     async def stream(
         self,
@@ -105,6 +108,7 @@ class Relay:
             messages=body.get("messages") or [],
             prompt_tokens=prompt_tokens,
             on_fault=self._stream_fault,
+            tokens=self.tokens,
         )
 
     async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
@@ -116,7 +120,8 @@ class Relay:
 
         upstream, (raw, data) = await self._failover(model, open_one)
         text = _completion_text(data)
-        usage = usage_from(data.get("usage"), model, body.get("messages") or [], text, prompt_tokens)
+        messages = body.get("messages") or []
+        usage = await count_usage(self.tokens, data.get("usage"), model, messages, text, prompt_tokens)
         return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
 
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:

@@ -37,7 +37,9 @@ Families (type, TTL):
   up:probe:<upstream id>             string  ~first-byte timeout   the one request trying a benched upstream
   {u:ID}:subs                        zset    none   subscription JSON scored by its end time
   {u:ID}:q:<model>                   zset    window sliding-window log of request ids scored by ms time
-  {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today (daily token cap)
+  {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today + reserved by calls in flight (daily token cap)
+  {u:ID}:reserved                    hash    2d     ticket id -> tokens a call in flight reserved on the daily cap
+  {u:ID}:streams                     zset    slot   ticket ids of the user's answers in flight, scored by expiry ms
   {u:ID}:convs                       zset    none   conversation ids scored by updated time
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
@@ -181,6 +183,12 @@ class Keys:
 
     def daily_tokens(self, user_id: int | str, day: str) -> str:
         return self._user(user_id, "tok", day)
+
+    def token_reservations(self, user_id: int | str) -> str:
+        return self._user(user_id, "reserved")
+
+    def streams(self, user_id: int | str) -> str:
+        return self._user(user_id, "streams")
 
     # conversations, keys, presets
     def conversations(self, user_id: int | str) -> str:

@@ -44,9 +44,9 @@ class ScriptedUpstream(FakeUpstream):
         self.requests.clear()
         self.disconnects = 0
 
-    def _events(self, model: str, chunks: int) -> list[bytes]:
+    def _events(self, model: str, chunks: int, pieces: tuple[str, ...] = ()) -> list[bytes]:
         if self.answer is None:
-            return super()._events(model, chunks)
+            return super()._events(model, chunks, pieces)
         size = -(-len(self.answer) // chunks)
         pieces = [self.answer[index * size : (index + 1) * size] for index in range(chunks)]
         role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])

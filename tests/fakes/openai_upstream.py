@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.fakes.demo_answers import demo_answer, demo_title, last_user_text, pieces, title_request
+from tests.fakes.demo_answers import demo_answer, demo_title, last_user_text, title_request
+from tests.fakes.demo_answers import pieces as token_pieces
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
 ERRORS: dict[int, tuple[str, str, str | None]] = {
@@ -58,6 +59,7 @@ class Behaviour:
     usage: bool = True  # send the usage chunk (when the request asked for it)
     done: bool = True
     prompt_tokens: int = 9
+    pieces: tuple[str, ...] = ()  # the answer's content chunks instead of piece(0..chunks-1)
 
 
 @dataclass
@@ -188,7 +190,8 @@ class FakeUpstream:
                 await asyncio.sleep(behaviour.hang)
             if behaviour.status != 200:
                 return _error(behaviour.status, behaviour.error_code)
-            events = self._demo_events(model, body) if self.demo else self._events(model, behaviour.chunks)
+            demo = self._demo_events(model, body) if self.demo else None
+            events = demo or self._events(model, behaviour.chunks, behaviour.pieces)
             if not body.get("stream"):
                 return self._completion(model, behaviour, events)
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -205,7 +208,7 @@ class FakeUpstream:
         if title_request(body.get("messages")):
             text = demo_title(last_user_text(body.get("messages")))
         role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
-        content = [_event(model, [_choice({"content": part})]) for part in pieces(text)]
+        content = [_event(model, [_choice({"content": part})]) for part in token_pieces(text)]
         return [role, *content, _event(model, [_choice({}, "stop")])]
 
     def _completion(self, model: str, behaviour: Behaviour, events: list[bytes]) -> web.Response:
@@ -258,14 +261,17 @@ class FakeUpstream:
         await response.write_eof()
         return response
 
-    def _events(self, model: str, chunks: int) -> list[bytes]:
+    def _events(self, model: str, chunks: int, pieces: tuple[str, ...] = ()) -> list[bytes]:
         """Return [role chunk, content chunks..., finish chunk] (built once per model and length)."""
-        cached = self._cache.get((model, chunks))
+        cached = None if pieces else self._cache.get((model, chunks))
         if cached is None:
+            texts = pieces or tuple(piece(index) for index in range(chunks))
             role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
-            content = [_event(model, [_choice({"content": piece(index)})]) for index in range(chunks)]
+            content = [_event(model, [_choice({"content": text})]) for text in texts]
             finish = _event(model, [_choice({}, "stop")])
-            cached = self._cache[(model, chunks)] = [role, *content, finish]
+            cached = [role, *content, finish]
+            if not pieces:
+                self._cache[(model, chunks)] = cached
         return cached
 
 

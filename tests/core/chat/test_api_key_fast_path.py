@@ -105,9 +105,10 @@ async def test_plan_quota_and_daily_cap_errors_come_from_the_same_step(
     await set_plan(store, {"other-model": (3, "1h")})
     done = await run(services, key)
     assert done is not None and isinstance(done.error, ModelNotInPlan) and done.error.data["plan"] == "free"
-    await set_plan(store, {MODEL: (100, "1h")}, daily_tokens=1)
-    assert (done := await run(services, key)) is not None and done.error is None  # counts its tokens today
-    done = await run(services, key)
+    await set_plan(store, {MODEL: (100, "1h")}, daily_tokens=30)
+    # Reserves its prompt + max_tokens (~18 <= 30), then counts its real tokens (17): the next ~18 do not fit.
+    assert (done := await run(services, key, max_tokens=10)) is not None and done.error is None
+    done = await run(services, key, max_tokens=10)
     assert done is not None and isinstance(done.error, LimitReached)
     assert await window_count(store, user.id) == 4
 
