@@ -105,7 +105,7 @@ async def error_page(status: int) -> tuple[Response, int] | None:
             "error_page.html", status=status, kind=PAGE_KINDS.get(status, "server"), static_endpoint=endpoint,
             site_name=current_app.extensions["services"].settings.NEXT_PUBLIC_TITLE, retry_path=request.full_path,
         )  # fmt: skip
-    except Exception:  # noqa: BLE001 - the page is a nicety; the JSON answer below always works
+    except Exception:  # the page is a nicety; the JSON answer below always works
         log.warning("the error page could not be rendered", exc_info=True)
         return None
     response = Response(html, status=status, content_type="text/html; charset=utf-8")

@@ -13,6 +13,7 @@ import orjson
 from quart import Blueprint, Response, g
 
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
+from core.chat.images import parse_images
 from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.chat.turns import ChatTurn
@@ -33,6 +34,7 @@ class ChatBody(Body):
     system: str | None = None
     message_id: str | None = None  # edit: the user message to replace (default: the last one)
     settings: dict[str, Any] | None = None  # the chat's settings (saved with the turn)
+    images: list[str] | None = None  # data:image/...;base64 URLs (models that take images)
 
 
 @bp.post("/api/chat")
@@ -42,6 +44,7 @@ async def chat() -> Response:
     turn = ChatTurn(
         content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system,
         message_id=body.message_id or None, settings=chat_settings(body.settings),
+        images=tuple(parse_images(body.images or [])),
     )  # fmt: skip
     stream = await relay_chat(services(), g.user, ChatRequest(model=body.model, turn=turn, stream=True))
     return stream_response(stream, _sse)

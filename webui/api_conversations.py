@@ -20,6 +20,7 @@ from core.chat.conversations import (
     list_conversations,
     update_conversation,
 )
+from core.chat.images import Image, get_image
 from core.chat.messages import Message, export_markdown, get_messages
 from core.chat.search import search_conversations
 from core.errors import InvalidInput, ModelNotFound
@@ -146,6 +147,21 @@ async def switch(cid: str) -> dict[str, Any]:
     svc = services()
     messages = await switch_version(svc.store, g.user.id, cid, body.group[:64], body.index, now=svc.clock())
     return {"messages": await thread(g.user.id, cid, messages)}
+
+
+@bp.get("/api/conversations/<cid>/images/<image_id>")
+@require_user
+async def image(cid: str, image_id: str) -> Response:
+    """One picture sent in the conversation (its owner only)."""
+    found = await get_image(services().store, g.user.id, cid, image_id)
+    return image_response(found)
+
+
+def image_response(found: Image) -> Response:
+    response = Response(found.data, content_type=found.mime)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # an image id never changes its bytes
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.delete("/api/conversations/<cid>")

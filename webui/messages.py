@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.i18n import ERROR_MESSAGES, Catalogue
 from web.messages import SHARED_MESSAGES
+from webui.chat_features_messages import CHAT_FEATURE_MESSAGES
 from webui.chat_messages import CHAT_MESSAGES
 
 PAGE_MESSAGES: dict[str, tuple[str, str]] = {
@@ -32,12 +33,18 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
         "Passwords cannot be reset on this site. If you remember yours, go back and sign in.",
     ),
     "nav.chat": ("对话", "Chat"),
+    "share.kicker": ("分享的对话", "Shared conversation"),
+    "share.snapshot": ("{date} 的快照（只读）", "A read-only snapshot of {date}"),
+    "share.start": ("在 {site} 开始你自己的对话", "Start your own chat on {site}"),
     "account.back_to_chat": ("← 返回对话", "← Back to chat"),
     "plan.title": ("套餐与额度", "Plan and quota"),
     "plan.ends": ("有效期至 {date}", "until {date}"),
     "plan.used_up": ("已用完 · {wait}后恢复", "Used up · frees in {wait}"),
     "plan.no_models": ("当前套餐不含任何模型。", "Your plan includes no models."),
-    "plan.daily": ("今日已用 {used} / {limit} tokens（UTC 零点重置）", "Today: {used} of {limit} tokens (resets 00:00 UTC)"),
+    "plan.daily": (
+        "今日已用 {used} / {limit} tokens（UTC 零点重置）",
+        "Today: {used} of {limit} tokens (resets 00:00 UTC)",
+    ),
     "plan.note": (
         "发送、重新生成和编辑消息各计一次。",
         "Sending, regenerating and editing a message each use one.",
@@ -106,7 +113,7 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
 }
 
-CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)
+CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, CHAT_FEATURE_MESSAGES)
 MESSAGES = CATALOGUE.entries
 CATALOGUES = CATALOGUE.by_language
 translate = CATALOGUE.text

@@ -134,7 +134,10 @@ async def switch_version(
         kept = [*messages[:at], *incoming]
         pipe.multi()
         _write_list(pipe, list_key, kept)
-        pipe.hset(alts_key, mapping={f"{group}:{versions.index}": _dump_tail(messages[at:]), group: f"{index}/{versions.count}"})
+        pipe.hset(
+            alts_key,
+            mapping={f"{group}:{versions.index}": _dump_tail(messages[at:]), group: f"{index}/{versions.count}"},
+        )
         pipe.hdel(alts_key, f"{group}:{index}")
         pipe.hset(meta_key, mapping={"updated_at": str(now), "message_count": str(len(kept))})
         return kept
@@ -151,4 +154,3 @@ def _write_list(pipe: Pipeline, list_key: str, messages: Sequence[Message]) -> N
     pipe.delete(list_key)
     if messages:
         pipe.rpush(list_key, *[dump_message(message) for message in messages])
-

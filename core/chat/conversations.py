@@ -29,7 +29,8 @@ MODEL_MAX_CHARS = 100
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-TITLE_SOURCES = ("auto", "user", "generated")  # the first words, a rename, or written by a model from the first exchange
+# Where a title came from: the first words, a rename, or written by a model from the first exchange.
+TITLE_SOURCES = ("auto", "user", "generated")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from core.chat.branches import edit_message
@@ -26,6 +26,7 @@ from core.chat.conversations import (
     update_conversation,
 )
 from core.chat.events import ChatStart
+from core.chat.images import Image, load_images, save_images
 from core.chat.messages import (
     Message,
     append_message,
@@ -57,6 +58,7 @@ class ChatTurn:
     use_current: bool = False  # bots: continue the channel's current conversation when no id is given
     message_id: str | None = None  # edit: the user message to replace (None: the last one)
     settings: ChatSettings | None = None  # the chat's settings as the user set them (saved with the turn)
+    images: tuple[Image, ...] = ()  # pictures sent with the new words (send, edit)
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,23 @@ def check_turn(turn: ChatTurn, settings: Settings) -> None:
     if turn.channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}.", field="channel")
     limit = settings.MESSAGE_MAX_CHARS
-    if turn.action != "regenerate" and not (turn.content or "").strip():
+    if turn.action != "regenerate" and not (turn.content or "").strip() and not turn.images:
         raise InvalidInput("The message is empty.", field="content")
+    if turn.action == "regenerate" and turn.images:
+        raise InvalidInput("Regenerate sends no new images.", field="images")
     check_length(turn.content or "", limit)
     check_length(turn.system or "", limit, field="system")
     if turn.action != "send" and not (turn.conversation_id or turn.use_current):
         raise InvalidInput(f"{turn.action} needs a conversation_id.", field="conversation_id")
 
 
-async def prepare_turn(store: Store, settings: Settings, user_id: int, turn: ChatTurn) -> PreparedTurn:
-    """Read the conversation and build the context this turn sends; write nothing."""
+async def prepare_turn(
+    store: Store, settings: Settings, user_id: int, turn: ChatTurn, *, images_ok: bool = True
+) -> PreparedTurn:
+    """Read the conversation and build the context this turn sends; write nothing.
+
+    `images_ok`: the model takes images, so the history's pictures go with the context (else only their text does).
+    """
     check_turn(turn, settings)
     conversation = await _find_conversation(store, user_id, turn)
     if conversation is None and turn.action != "send":
@@ -98,7 +107,8 @@ async def prepare_turn(store: Store, settings: Settings, user_id: int, turn: Cha
     history = await get_messages(store, user_id, conversation.id) if conversation else []
     chat = turn.settings or (conversation.settings if conversation else DEFAULT_SETTINGS)
     content = (turn.content or "").strip()
-    question = Message("new", "user", content, 0.0)
+    new_ids = tuple(f"new{index}" for index in range(len(turn.images)))
+    question = Message("new", "user", content, 0.0, images=new_ids)
     if turn.action == "send":
         before = history
     elif turn.action == "regenerate":
@@ -108,7 +118,11 @@ async def prepare_turn(store: Store, settings: Settings, user_id: int, turn: Cha
         before = history[: edit_position(history, turn.message_id)]
     context = [*limit_context(before, chat.context_messages), question]
     new_text = "" if turn.action == "regenerate" else content
-    messages = _upstream_messages(context, turn.system or chat.system)
+    pictures = {image_id: image.data_url for image_id, image in zip(new_ids, turn.images, strict=True)}
+    if images_ok and conversation is not None:
+        stored = await load_images(store, user_id, conversation.id, [i for m in context for i in m.images])
+        pictures.update((image_id, image.data_url) for image_id, image in stored.items())
+    messages = _upstream_messages(context, turn.system or chat.system, pictures)
     return PreparedTurn(turn, conversation, history, messages, new_text, chat)
 
 
@@ -141,12 +155,23 @@ async def _find_conversation(store: Store, user_id: int, turn: ChatTurn) -> Conv
     return None
 
 
-def _upstream_messages(context: Sequence[Message], system: str | None) -> list[dict[str, Any]]:
-    """Return the OpenAI messages of a context; a given system prompt replaces the saved one."""
+def _upstream_messages(
+    context: Sequence[Message], system: str | None, pictures: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Return the OpenAI messages of a context (a message's pictures as image parts, where `pictures` has them); a
+    given system prompt replaces the saved one."""
     system = (system or "").strip()
     kept = [m for m in context if not (system and m.role == "system") and (m.content or m.role == "user")]
-    messages = [{"role": m.role, "content": m.content} for m in kept]
+    messages = [{"role": m.role, "content": _content(m, pictures or {})} for m in kept]
     return [{"role": "system", "content": system}, *messages] if system else messages
+
+
+def _content(message: Message, pictures: dict[str, str]) -> str | list[dict[str, Any]]:
+    urls = [pictures[image_id] for image_id in message.images if image_id in pictures]
+    if not urls:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+    return [*parts, *({"type": "image_url", "image_url": {"url": url}} for url in urls)]
 
 
 async def open_turn(
@@ -165,13 +190,14 @@ async def open_turn(
             await append_message(store, user_id, conversation.id, system, settings=settings)
     elif turn.settings is not None and turn.settings != conversation.settings:
         conversation = await update_conversation(store, user_id, conversation.id, chat_settings=turn.settings)
+    images = await save_images(store, user_id, conversation.id, turn.images)
     if turn.action == "send":
-        user_message = new_message("user", content, now)
+        user_message = replace(new_message("user", content, now), images=images)
         conversation = await append_message(store, user_id, conversation.id, user_message, settings=settings)
         user_message_id = user_message.id
     elif turn.action == "edit":
         target = prepared.history[edit_position(prepared.history, turn.message_id)].id
-        edited = new_message("user", content, now)
+        edited = replace(new_message("user", content, now), images=images)
         kept = await edit_message(store, user_id, conversation.id, target, edited, settings=settings)
         user_message_id = kept[-1].id
     else:

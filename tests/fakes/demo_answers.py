@@ -14,7 +14,7 @@ CODE = (
     "```python\nfrom collections import Counter\nfrom pathlib import Path\n\n\n"
     "def top_words(path: str, n: int = 5) -> list[tuple[str, int]]:\n"
     '    """Return the n most common words of a UTF-8 text file."""\n'
-    "    words = Path(path).read_text(encoding=\"utf-8\").lower().split()\n"
+    '    words = Path(path).read_text(encoding="utf-8").lower().split()\n'
     "    return Counter(words).most_common(n)\n\n\n"
     'print(top_words("notes.txt"))\n```\n\n'
     "| Step | What it does | Cost |\n|---|---|---|\n"
@@ -28,7 +28,7 @@ CODE_ZH = (
     "```python\nfrom collections import Counter\nfrom pathlib import Path\n\n\n"
     "def top_words(path: str, n: int = 5) -> list[tuple[str, int]]:\n"
     '    """返回 UTF-8 文本文件中最常见的 n 个词。"""\n'
-    "    words = Path(path).read_text(encoding=\"utf-8\").lower().split()\n"
+    '    words = Path(path).read_text(encoding="utf-8").lower().split()\n'
     "    return Counter(words).most_common(n)\n\n\n"
     'print(top_words("笔记.txt"))\n```\n\n'
     "| 步骤 | 作用 | 开销 |\n|---|---|---|\n"

@@ -329,8 +329,12 @@ async def _serve(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the fake OpenAI-compatible upstream.")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--answer", choices=("demo", "words"), default="demo",
-                        help="demo: realistic Markdown answers (code, tables, math, diagrams); words: numbered words")
+    parser.add_argument(
+        "--answer",
+        choices=("demo", "words"),
+        default="demo",
+        help="demo: realistic Markdown answers (code, tables, math, diagrams); words: numbered words",
+    )
     parser.add_argument("--chunks", type=int, default=64, help="pieces of a `words` answer")
     parser.add_argument("--key", default="sk-test", help="the accepted key ('' accepts any)")
     parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between two pieces")

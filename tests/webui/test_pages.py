@@ -141,7 +141,7 @@ async def test_default_language_is_chinese_and_title_comes_from_settings(make_ap
     app = await make_app(NEXT_PUBLIC_TITLE="Gate Test")
     status, html, _ = await fetch(app.test_client(), "/login")
     assert status == 200
-    assert '<html lang="zh-CN">' in html
+    assert '<html lang="zh-CN" ' in html
     assert "<title>登录 · Gate Test</title>" in html
     page = parse(html)
     catalogue = json.loads(page.script_bodies[0])
@@ -150,12 +150,12 @@ async def test_default_language_is_chinese_and_title_comes_from_settings(make_ap
 
 async def test_language_from_accept_language_cookie_and_switcher(client: QuartClient) -> None:
     _, html, _ = await fetch(client, "/login", headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
-    assert '<html lang="en">' in html and ">Sign in</h1>" in html
+    assert '<html lang="en" ' in html and ">Sign in</h1>" in html
     response = await client.get("/lang/zh-CN?next=/register%3Fcode%3DABC")
     assert response.status_code == 302 and response.headers["Location"] == "/register?code=ABC"
     assert "cg_lang=zh-CN" in response.headers["Set-Cookie"]
     _, html, _ = await fetch(client, "/login", headers={"Accept-Language": "en-US"})
-    assert '<html lang="zh-CN">' in html, "the cookie outranks Accept-Language"
+    assert '<html lang="zh-CN" ' in html, "the cookie outranks Accept-Language"
     bad = await client.get("/lang/fr?next=https://evil.example/")
     assert bad.headers["Location"] == "/" and "Set-Cookie" not in bad.headers
 
@@ -163,9 +163,9 @@ async def test_language_from_accept_language_cookie_and_switcher(client: QuartCl
 async def test_signed_in_users_language_beats_accept_language(client: QuartClient, auth: AuthActions) -> None:
     await auth.register("lang@example.com", lang="en")
     _, html, _ = await fetch(client, "/account", headers={"Accept-Language": "zh-CN"})
-    assert '<html lang="en">' in html and ">Account</h1>" in html
+    assert '<html lang="en" ' in html and ">Account</h1>" in html
     _, html, _ = await fetch(client, "/forgot", headers={"Accept-Language": "zh-CN"})  # no user lookup of its own
-    assert '<html lang="en">' in html
+    assert '<html lang="en" ' in html
 
 
 async def test_switcher_links_point_back_to_the_current_page(client: QuartClient) -> None:

@@ -42,6 +42,8 @@
     }
     if (!state.models.length) return [];
     if (!model || !model.allowed) return [t("chat.no_model")];
+    const pictures = chat.images ? chat.images.problem() : "";
+    if (pictures) return [pictures];
     if (model.remaining === 0) {
       const wait = model.resets_in > 0 ? t("chat.frees_at", { time: chat.clockIn(model.resets_in), wait: chat.duration(model.resets_in) }) : "";
       const other = chat.models.alternatives(model.id)[0];
@@ -55,7 +57,8 @@
     const model = chat.models && chat.models.current();
     const length = input.value.trim().length;
     const blocked = !model || !model.allowed || model.remaining === 0 || length > maxChars;
-    const ready = length > 0 && !state.streaming && !blocked && !(chat.images && chat.images.busy());
+    const pictures = chat.images ? chat.images.count() : 0;
+    const ready = (length > 0 || pictures > 0) && !state.streaming && !blocked && !(chat.images && chat.images.busy());
     send.disabled = !ready;
     send.hidden = Boolean(state.streaming);
     stop.hidden = !state.streaming;
@@ -70,7 +73,7 @@
 
   function submit() {
     const text = input.value.trim();
-    if (!text || state.streaming || send.disabled) return;
+    if ((!text && !(chat.images && chat.images.count())) || state.streaming || send.disabled) return;
     input.value = "";
     grow();
     sync();

@@ -195,9 +195,9 @@
   const flow = {
     /** Send a new question; on an early error it goes back into the composer. */
     async send(text) {
-      if (state.streaming || !text) return false;
       const payload = payloadFor("send", text);
-      const question = { role: "user", content: text, status: "sending", images: payload.images ? payload.images.map((i) => i.preview) : [] };
+      if (state.streaming || (!text && !payload.images)) return false;
+      const question = { role: "user", content: text, status: "sending", images: payload.images || [] };
       state.messages.push(question);
       const undo = () => {
         state.messages.splice(state.messages.indexOf(question), 1);
