@@ -101,9 +101,8 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     "chat.message": ("消息", "Message"),
     "chat.placeholder": ("输入消息…", "Message…"),
     "chat.hint": (
-        "Enter 发送，Shift + Enter 换行 · 发送、重新生成、编辑各计一次，停止不退还",
-        "Enter to send, Shift + Enter for a new line · Sending, regenerating and editing each use one message; "
-        "stopping does not give it back",
+        "Enter 发送，Shift + Enter 换行 · 发送、重新生成、编辑各计一次额度，中途停止也计",
+        "Enter to send, Shift + Enter for a new line · Send, regenerate and edit each use a message, even if stopped",
     ),
     "chat.send": ("发送", "Send"),
     "chat.stop": ("停止生成", "Stop generating"),

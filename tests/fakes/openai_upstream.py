@@ -92,6 +92,7 @@ class FakeUpstream:
         self, keys: set[str] | None = None, behaviour: Behaviour | None = None, port: int = 0, demo: bool = False
     ) -> None:
         self.demo = demo
+        self.demo_turns = 0  # demo answers given (they take turns)
         self.keys = {"sk-test"} if keys is None else keys
         self.behaviour = behaviour or Behaviour()
         self.script: list[Behaviour] = []  # consumed one per chat request before `behaviour`
@@ -204,9 +205,12 @@ class FakeUpstream:
         return response
 
     def _demo_events(self, model: str, body: dict[str, Any]) -> list[bytes]:
-        text = demo_answer(last_user_text(body.get("messages")), len(self.chat_requests) - 1)
+        question = last_user_text(body.get("messages"))
         if title_request(body.get("messages")):
-            text = demo_title(last_user_text(body.get("messages")))
+            text = demo_title(question)
+        else:
+            text = demo_answer(question, self.demo_turns)
+            self.demo_turns += 1
         role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
         content = [_event(model, [_choice({"content": part})]) for part in token_pieces(text)]
         return [role, *content, _event(model, [_choice({}, "stop")])]

@@ -136,6 +136,7 @@
   }
 
   chat.alerts = {
+    useResetChance: useResetChance,
     show: (error, retry) => chat.thread.alert(errorCard(error, retry)),
     card: card,
     errorCard: errorCard,

@@ -47,7 +47,10 @@
     if (model.remaining === 0) {
       const wait = model.resets_in > 0 ? t("chat.frees_at", { time: chat.clockIn(model.resets_in), wait: chat.duration(model.resets_in) }) : "";
       const other = chat.models.alternatives(model.id)[0];
-      return [t("chat.used_up_now", { model: model.name }) + " " + wait, other ? switchButton(other) : null];
+      const reset = state.resetChances > 0 ? el("button", { type: "button", class: "link-btn", "data-reset-quota": true,
+        text: t("chat.err.use_reset", { n: state.resetChances }) }) : null;
+      const plans = el("a", { class: "link-btn", href: "/pricing", text: t("chat.err.see_plans") });
+      return [t("chat.used_up_now", { model: model.name }) + " " + wait, other ? switchButton(other) : null, reset, plans];
     }
     if (note && note.kept) return [t("chat.kept_model", { model: note.model.name, kept: note.kept.name })];
     return [];
@@ -66,7 +69,7 @@
     counter.textContent = chat.number(length) + " / " + chat.number(maxChars);
     counter.classList.toggle("is-over", length > maxChars);
     const parts = reason().filter(Boolean);
-    status.replaceChildren(...parts.flatMap((part, i) => (i ? [" ", part] : [part])));
+    status.replaceChildren(...parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
     status.hidden = parts.length === 0;
     send.title = parts.length && typeof parts[0] === "string" && blocked ? parts[0] : t("chat.send");
   }
@@ -94,6 +97,8 @@
     input.focus();
   });
   status.addEventListener("click", (event) => {
+    const reset = event.target.closest("[data-reset-quota]");
+    if (reset) chat.alerts.useResetChance(reset);
     const button = event.target.closest("[data-switch-model]");
     if (!button) return;
     chat.models.choose(button.dataset.switchModel);

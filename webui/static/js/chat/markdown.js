@@ -25,6 +25,9 @@
     ],
     ALLOWED_ATTR: ["href", "title", "class", "align", "start", "type", "checked", "disabled"],
     ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
+    // Attributes whose values are never URLs: without this the strict URL rule above would drop `type="checkbox"`
+    // (task lists lost their boxes), `align="center"` and `start="3"`.
+    ADD_URI_SAFE_ATTR: ["type", "align", "start"],
     FORBID_ATTR: ["style"],
     ALLOW_DATA_ATTR: false,
     ALLOW_ARIA_ATTR: false,

@@ -39,7 +39,13 @@
     }
     katex.then(() => {
       if (window.katex) document.querySelectorAll(".math-inline:not(.is-typeset), .math-display:not(.is-typeset)").forEach(typeset);
+      repin();
     });
+  }
+
+  /** Content grew after it was painted (math, a diagram): keep the end in view if the reader was there. */
+  function repin() {
+    if (chat.thread) chat.thread.scrollToEnd(false);
   }
 
   function theme() {
@@ -83,6 +89,7 @@
       frame.style.height = Math.min(2000, Math.max(40, Number(data.height) || 0)) + "px";
       frame.removeAttribute("aria-busy");
       entry.block.svg = typeof data.svg === "string" ? data.svg : "";
+      repin();
     } else if (data.type === "error") {
       frames.delete(frame);
       frame.remove();

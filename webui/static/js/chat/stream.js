@@ -179,6 +179,7 @@
     chat.thread.render();
     if (message.content) chat.thread.settle(message);
     if (question && question.element) chat.thread.settle(question);
+    chat.thread.scrollToEnd(false); // the final rendering (highlighting, diagrams) may be taller
     if (mine) chat.emit("streaming", false);
     if (failure) await showFailure(failure.error, retry);
     else if (cid && firstAnswer && message.content) requestTitle(cid);
