@@ -34,12 +34,18 @@ INSTRUCTIONS = (
 )
 _LEADING = re.compile(r"^\s*(?:title|标题)\s*[:：]\s*", re.IGNORECASE)
 _QUOTES = "\"'“”‘’「」『』《》`*#"
+_END = "。.!！?？,，;；:："
 
 
 def clean_title(text: str) -> str:
     """Turn a model's reply into a title: its first line, without a "Title:" label, quotes or end punctuation."""
     line = next((part for part in text.splitlines() if part.strip()), "")
-    line = _LEADING.sub("", line).strip().strip(_QUOTES).strip().rstrip("。.!！?？,，;；:：").strip()
+    line = _LEADING.sub("", line)
+    while True:  # quotes and end punctuation come in any order: "Title." / “Title”.
+        trimmed = line.strip().strip(_QUOTES).rstrip(_END)
+        if trimmed == line:
+            break
+        line = trimmed
     line = " ".join(line.split())
     return line if len(line) <= TITLE_MAX_CHARS else line[: TITLE_MAX_CHARS - 1].rstrip() + "…"
 
