@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import orjson
 from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT, FieldT
 
 from core.chat.conversations import check_conversation_id
 from core.chat.messages import Message, check_message, dump_message, load_message
@@ -90,7 +91,9 @@ async def edit_message(
         state = await pipe.hget(alts_key, group)
         versions = _parse(state) if state else Versions(0, 1)
         fields = [f"{group}:{n}" for n in range(versions.count)]
-        tails: list[str | None] = list(await pipe.hmget(alts_key, fields)) if state else [None]
+        tails: list[str | None] = [None]  # a first edit: the tail on screen becomes version 0
+        if state:
+            tails = [None if tail is None else str(tail) for tail in await pipe.hmget(alts_key, fields)]
         tails[versions.index] = _dump_tail([replace(messages[at], group=group), *messages[at + 1 :]])
         tails = [*tails, None][-MAX_VERSIONS:]  # the new version is on screen; the oldest goes past the cap
         kept = [*messages[:at], replace(new, group=group)]
@@ -98,8 +101,9 @@ async def edit_message(
         _write_list(pipe, list_key, kept)
         if state:
             pipe.hdel(alts_key, *fields)
-        stored = {f"{group}:{n}": tail for n, tail in enumerate(tails) if tail is not None}
-        pipe.hset(alts_key, mapping={**stored, group: f"{len(tails) - 1}/{len(tails)}"})
+        stored: dict[FieldT, EncodableT] = {f"{group}:{n}": tail for n, tail in enumerate(tails) if tail is not None}
+        stored[group] = f"{len(tails) - 1}/{len(tails)}"
+        pipe.hset(alts_key, mapping=stored)
         pipe.hset(meta_key, mapping={"updated_at": str(new.created_at), "message_count": str(len(kept))})
         pipe.zadd(keys.conversations(user_id), {cid: new.created_at})
         return kept

@@ -226,7 +226,8 @@ async def write_meta(store: Store, user_id: int | str, cid: str, changes: Mappin
             raise NotFound("Conversation not found.")
         pipe.multi()
         if changes:
-            pipe.hset(meta_key, mapping=dict(changes))
+            mapping: dict[FieldT, EncodableT] = {name: value for name, value in changes.items()}
+            pipe.hset(meta_key, mapping=mapping)
         return conversation_from_fields({**data, **changes})
 
     result: Conversation = await store.redis.transaction(write, meta_key, value_from_callable=True)

@@ -330,7 +330,8 @@ async def _serve(args: argparse.Namespace) -> None:
     await fake.stop()
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: by default what a newcomer should see (demo answers, streamed at a model's pace)."""
     parser = argparse.ArgumentParser(description="Run the fake OpenAI-compatible upstream.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
@@ -345,8 +346,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.6, help="seconds before the first byte")
     parser.add_argument("--pause-after", type=int, default=None)
     parser.add_argument("--pause", type=float, default=0.0)
+    return parser
+
+
+def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(parser.parse_args()))
+        asyncio.run(_serve(build_parser().parse_args()))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ def test_clean_title(reply: str, title: str) -> None:
 async def test_search_finds_titles_and_message_text_with_a_snippet(store: Store) -> None:
     first = await create_conversation(store, 1, model=MODEL, channel="web", now=1.0)
     await append_message(store, 1, first.id, new_message("user", "Plan a trip to Kyoto", 2.0))
-    await append_message(store, 1, first.id, new_message("assistant", "Visit Fushimi Inari early\nin the morning.", 3.0))
+    answer = new_message("assistant", "Visit Fushimi Inari early\nin the morning.", 3.0)
+    await append_message(store, 1, first.id, answer)
     second = await create_conversation(store, 1, model=MODEL, channel="web", title="Morning routine", now=4.0)
     other = await create_conversation(store, 2, model=MODEL, channel="web", now=5.0)
     await append_message(store, 2, other.id, new_message("user", "in the morning", 6.0))

@@ -43,8 +43,11 @@ def png(width: int = 2, height: int = 2) -> bytes:
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -212,4 +215,3 @@ def test_only_real_pictures_of_our_types_are_accepted(url: str) -> None:
     assert len(parse_images([data_url(png())] * 4)) == 4
     with pytest.raises(InvalidInput):
         parse_images([data_url(png())] * 5)
-
