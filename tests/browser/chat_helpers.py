@@ -3,6 +3,7 @@ plan that point at it, signed-in tabs, and what a tab saw go wrong (console erro
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -158,6 +159,29 @@ def seed_models(server: LiveServer, upstream: FakeUpstream, limits: dict[str, tu
         await save_plan(services.store, plan)
 
     server.call(seed)
+
+
+@contextlib.contextmanager
+def changed_settings(server: LiveServer, **changes: Any) -> Iterator[None]:
+    """Run the live server with some settings changed (read per request: limits, titles, DOMAIN, the contact)."""
+    services = server.services
+    assert services is not None
+    original = services.settings
+    services.settings = original.model_copy(update=changes)
+    try:
+        yield
+    finally:
+        services.settings = original
+
+
+def slow_network(tab: ChatTab, latency_ms: int = 1500) -> None:
+    """Give every request of the tab `latency_ms` of network latency (Chromium's own emulation)."""
+    session = tab.context.new_cdp_session(tab.page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
 
 
 def watch(tab: ChatTab) -> None:
