@@ -190,7 +190,7 @@ def watch(tab: ChatTab) -> None:
     def console(message: Any) -> None:
         # Refused requests (a 429, a 401) are logged by Chromium as errors; the tests assert those themselves.
         if message.type == "error" and "Failed to load resource" not in message.text:
-            tab.problems.append(message.text)
+            tab.problems.append(f"{message.text} ({message.location.get('url', '')})")
 
     def dialog(opened: Any) -> None:
         tab.dialogs.append(f"{opened.type}: {opened.message}")

@@ -70,7 +70,8 @@
     toggle.addEventListener("click", () => {
       const showCode = code.hidden;
       code.hidden = !showCode;
-      frame.hidden = showCode;
+      // Collapsed, not display:none: a diagram still being drawn must keep its layout (Mermaid measures text).
+      frame.classList.toggle("is-collapsed", showCode);
       toggle.setAttribute("aria-pressed", String(showCode));
     });
     frames.set(frame, { block: block, source: source });
