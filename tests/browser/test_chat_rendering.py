@@ -99,7 +99,9 @@ def test_math_task_lists_diagrams_and_wide_tables_render_and_load_lazily(
     wrap.scroll_into_view_if_needed()
     sizes = wrap.evaluate("(w) => [w.scrollWidth, w.clientWidth]")
     assert sizes[0] > sizes[1], f"the wide table does not scroll sideways: {sizes}"
-    widths = answer.locator(".table-wrap td").evaluate_all("(cells) => cells.map((c) => c.getBoundingClientRect().width)")
+    widths = answer.locator(".table-wrap td").evaluate_all(
+        "(cells) => cells.map((c) => c.getBoundingClientRect().width)"
+    )
     assert min(widths) >= 70, f"a column was squeezed: {widths}"
     tab.shot("round2-rich")
 
@@ -239,4 +241,3 @@ def test_the_theme_follows_the_account_and_voice_input_fills_the_box(
     expect(other.page.locator("html")).to_have_attribute("data-theme", "system")
     other.page.keyboard.press("Escape")
     assert sum(map(int, re.findall(r"\d+", other.page.evaluate(background))[:3])) > 600
-
