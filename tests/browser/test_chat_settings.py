@@ -178,6 +178,23 @@ def test_pictures_are_shrunk_sent_to_a_vision_model_and_shown_in_the_history(
         page.get_by_role("button", name=tab.t("chat.image_remove", n=1)).click()
         expect(page.locator("#send-button")).to_be_enabled()
 
+    # Pasted and dropped pictures join the message as picked ones do.
+    small = base64.b64encode(big_png(40, 30)).decode()
+    for kind in ("paste", "drop"):
+        page.locator("#composer").evaluate(
+            """(form, [kind, data]) => {
+              const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+              const files = new DataTransfer();
+              files.items.add(new File([bytes], "shot.png", { type: "image/png" }));
+              const event = kind === "paste"
+                ? new ClipboardEvent("paste", { clipboardData: files, bubbles: true, cancelable: true })
+                : new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true });
+              form.querySelector("textarea").dispatchEvent(event);
+            }""",
+            [kind, small],
+        )
+    expect(page.locator(".attachment img")).to_have_count(2)
+
 
 @pytest.mark.parametrize(("lang", "viewport"), [("zh-CN", PHONE), ("en", DESKTOP)])
 def test_no_dead_ends_around_the_chat(

@@ -6,6 +6,8 @@
   const box = document.getElementById("diagram");
 
   async function draw(source, theme) {
+    // The same colour scheme as the page around the frame, or the browser paints the frame opaque.
+    document.documentElement.style.colorScheme = theme === "dark" ? "dark" : "light";
     window.mermaid.initialize({
       startOnLoad: false, securityLevel: "strict", theme: theme === "dark" ? "dark" : "default",
       flowchart: { htmlLabels: false }, fontFamily: "system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Microsoft YaHei', sans-serif",
