@@ -212,4 +212,8 @@ def export_markdown(conversation: Conversation, messages: list[Message]) -> str:
         if message.role == "assistant" and message.model:
             heading += f" ({message.model})"
         parts += [heading, "", message.content.rstrip(), ""]
+        if message.images:
+            parts += [f"_({len(message.images)} image{'s' if len(message.images) > 1 else ''} attached)_", ""]
+        if message.truncated:
+            parts += ["_[answer truncated]_", ""]
     return "\n".join(parts)
