@@ -16,6 +16,7 @@ from core.store.connection import Store
 
 BATCH = 25  # conversations whose messages are read per round trip
 SNIPPET_CHARS = 90
+LEAD_CHARS = 16  # shown before the match
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ def normalize(text: str) -> str:
 
 
 def snippet(text: str, needle: str) -> str:
-    """Return about SNIPPET_CHARS of `text` around the first occurrence of `needle` (both already normalized)."""
-    at = text.find(needle)
-    start = max(0, at - (SNIPPET_CHARS - len(needle)) // 3)
-    end = min(len(text), start + max(SNIPPET_CHARS, len(needle)))
-    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+    """Return about SNIPPET_CHARS of `text` (whitespace collapsed, case kept) starting a little before the first
+    occurrence of `needle` (normalized), so the match shows even in a narrow list."""
+    collapsed = " ".join(text.split())
+    at = max(0, collapsed.lower().find(needle))
+    start = max(0, at - LEAD_CHARS)
+    end = min(len(collapsed), start + max(SNIPPET_CHARS, len(needle) + LEAD_CHARS))
+    return ("…" if start else "") + collapsed[start:end] + ("…" if end < len(collapsed) else "")
 
 
 async def search_conversations(store: Store, user_id: int | str, query: str, limit: int = 100) -> list[Found]:
@@ -75,7 +78,6 @@ async def search_conversations(store: Store, user_id: int | str, query: str, lim
 def _first_hit(raws: list[Any], needle: str) -> tuple[str, str] | None:
     for raw in raws:
         message = load_message(raw)
-        text = normalize(message.content)
-        if message.role in ("user", "assistant") and needle in text:
-            return message.id, snippet(text, needle)
+        if message.role in ("user", "assistant") and needle in normalize(message.content):
+            return message.id, snippet(message.content, needle)
     return None
