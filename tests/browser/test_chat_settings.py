@@ -202,7 +202,7 @@ def test_no_dead_ends_around_the_chat(
 ) -> None:
     tab: ChatTab = open_chat(lang, viewport)
     page = tab.page
-    response = page.goto(f"{chat_server.url}/pricing")
+    response = page.goto(f"{chat_server.url}/no-such-page")
     assert response is not None and response.status == 404 and "text/html" in response.headers["content-type"]
     expect(page.locator("h1")).to_have_text(tab.t("errorpage.missing.title"))
     tab.shot("round2-404")

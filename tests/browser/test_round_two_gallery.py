@@ -131,7 +131,7 @@ def test_gallery(
             visitor.goto(link)
             expect(visitor.frame_locator("iframe.diagram-frame").locator("svg")).to_be_visible()
             visitor.screenshot(path=str(tab.shots / f"gallery-share-page-{lang}-{viewport['width']}-{theme}.png"))
-            visitor.goto(f"{chat_server.url}/pricing")
+            visitor.goto(f"{chat_server.url}/no-such-page")
             visitor.screenshot(path=str(tab.shots / f"gallery-404-{lang}-{viewport['width']}-{theme}.png"))
     finally:
         visitor_context.close()
