@@ -101,9 +101,10 @@ async def error_page(status: int) -> tuple[Response, int] | None:
     """Render the HTML error page, or None when even that fails (the store is down, say): JSON then."""
     try:
         endpoint = "ui.static" if "ui.static" in current_app.view_functions else "static"
+        site_name = current_app.extensions["services"].settings.NEXT_PUBLIC_TITLE
         html = await render_template(
             "error_page.html", status=status, kind=PAGE_KINDS.get(status, "server"), static_endpoint=endpoint,
-            site_name=current_app.extensions["services"].settings.NEXT_PUBLIC_TITLE, retry_path=request.full_path,
+            site_name=site_name, retry_path=request.full_path.rstrip("?"),
         )  # fmt: skip
     except Exception:  # the page is a nicety; the JSON answer below always works
         log.warning("the error page could not be rendered", exc_info=True)

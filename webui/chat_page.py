@@ -24,6 +24,7 @@ CHAT_STYLESHEETS: tuple[tuple[str, str], ...] = (
     ("vendor/highlight/github.min.css", "(prefers-color-scheme: light)"),
     ("vendor/highlight/github-dark.min.css", "(prefers-color-scheme: dark)"),
     ("css/chat.css", "all"),
+    ("css/chat-panels.css", "all"),
 )
 CHAT_SCRIPTS: tuple[str, ...] = (
     "vendor/marked/marked.min.js",
