@@ -60,8 +60,8 @@ async def share_conversation(store: Store, user_id: int, cid: str, now: float) -
     share_id = conversation.share_id or secrets.token_urlsafe(16)
     snapshot = {"id": share_id, "title": conversation.title, "shared_at": now,
                 "messages": [message.public() for message in messages]}  # fmt: skip
+    await write_meta(store, user_id, cid, {"share_id": share_id})  # first: NotFound if it was deleted meanwhile
     await store.redis.set(store.keys.share_snapshot(user_id, cid), orjson.dumps(snapshot))
-    await write_meta(store, user_id, cid, {"share_id": share_id})
     await store.redis.set(store.keys.share(share_id), f"{user_id}:{cid}")
     return SharedConversation(share_id, conversation.title, now, messages, user_id, cid)
 

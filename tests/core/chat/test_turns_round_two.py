@@ -6,6 +6,7 @@ with the replaced branch kept as a version, and pictures for models that take th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import zlib
@@ -14,13 +15,13 @@ from typing import Any
 import pytest
 
 from core.accounts.users import User
-from core.chat.branches import MAX_VERSIONS, switch_version, versions_of
+from core.chat.branches import MAX_VERSIONS, edit_message, switch_version, versions_of
 from core.chat.chat_settings import ChatSettings, settings_from_dict
-from core.chat.conversations import get_conversation
+from core.chat.conversations import create_conversation, get_conversation
 from core.chat.events import ChatDone, ChatStart
 from core.chat.images import load_images, parse_images
-from core.chat.messages import get_messages
-from core.errors import InvalidInput, MessageTooLong, UnsupportedContent
+from core.chat.messages import append_message, get_messages, new_message
+from core.errors import InvalidInput, MessageTooLong, NotFound, UnsupportedContent
 from core.relay.catalogue import save_model
 from core.store.connection import Store
 from tests.chat_support import MODEL, add_model, set_plan
@@ -215,3 +216,29 @@ def test_only_real_pictures_of_our_types_are_accepted(url: str) -> None:
     assert len(parse_images([data_url(png())] * 4)) == 4
     with pytest.raises(InvalidInput):
         parse_images([data_url(png())] * 5)
+
+
+async def test_concurrent_edits_of_one_question_each_become_a_version(store: Store) -> None:
+    conversation = await create_conversation(store, 1, model=MODEL, channel="web", now=1.0)
+    question = new_message("user", "original", 1.0)
+    await append_message(store, 1, conversation.id, question)
+    await append_message(store, 1, conversation.id, new_message("assistant", "answer", 2.0, MODEL))
+
+    async def edit(n: int) -> None:
+        shown = (await get_messages(store, 1, conversation.id))[0]
+        await edit_message(store, 1, conversation.id, shown.id, new_message("user", f"edit {n}", 3.0 + n))
+
+    results = await asyncio.gather(*(edit(n) for n in range(5)), return_exceptions=True)
+    # An edit that lost its race to another reads the list again only if it retries; one whose message was replaced
+    # meanwhile is refused (NotFound) rather than applied to the wrong message.
+    applied = [result for result in results if result is None]
+    assert applied and all(isinstance(result, (type(None), NotFound)) for result in results)
+    messages = await get_messages(store, 1, conversation.id)
+    versions = (await versions_of(store, 1, conversation.id, messages))[messages[0].group or ""]
+    assert versions.count == len(applied) + 1 and versions.index == versions.count - 1
+    texts = set()
+    for index in range(versions.count):
+        shown = await switch_version(store, 1, conversation.id, messages[0].group or "", index, now=9.0)
+        texts.add(shown[0].content)
+        assert shown[0].group == messages[0].group
+    assert "original" in texts and len(texts) == versions.count  # no version lost or duplicated
