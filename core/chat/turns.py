@@ -115,7 +115,10 @@ async def prepare_turn(
         last = last_user_index(history, field="conversation_id")
         before, question = history[:last], history[last]
     else:
-        before = history[: edit_position(history, turn.message_id)]
+        at = edit_position(history, turn.message_id)
+        before = history[:at]
+        if not turn.images:  # an edit without new pictures keeps the question's own
+            question = replace(question, images=history[at].images)
     context = [*limit_context(before, chat.context_messages), question]
     new_text = "" if turn.action == "regenerate" else content
     pictures = {image_id: image.data_url for image_id, image in zip(new_ids, turn.images, strict=True)}
@@ -196,9 +199,9 @@ async def open_turn(
         conversation = await append_message(store, user_id, conversation.id, user_message, settings=settings)
         user_message_id = user_message.id
     elif turn.action == "edit":
-        target = prepared.history[edit_position(prepared.history, turn.message_id)].id
-        edited = replace(new_message("user", content, now), images=images)
-        kept = await edit_message(store, user_id, conversation.id, target, edited, settings=settings)
+        target = prepared.history[edit_position(prepared.history, turn.message_id)]
+        edited = replace(new_message("user", content, now), images=images or target.images)
+        kept = await edit_message(store, user_id, conversation.id, target.id, edited, settings=settings)
         user_message_id = kept[-1].id
     else:
         user_message_id = prepared.history[last_user_index(prepared.history, field="conversation_id")].id

@@ -197,12 +197,16 @@ async def test_pictures_go_to_a_model_that_takes_them_and_are_kept(
                     {"type": "image_url", "image_url": {"url": data_url(png())}}]  # fmt: skip
     await web_turn(services, user, content="And now?", conversation_id=cid)
     assert fake.chat_requests[-1].body["messages"][0]["content"][1]["type"] == "image_url"  # the history's too
+    await web_turn(services, user, action="edit", conversation_id=cid, message_id=question.id, content="Which bird?")
+    edited = (await get_messages(store, user.id, cid))[0]
+    assert edited.content == "Which bird?" and edited.images == question.images  # the edit keeps its picture
+    assert fake.chat_requests[-1].body["messages"][0]["content"][1]["image_url"]["url"] == data_url(png())
 
     model.input_types = ["text"]
     await save_model(store, model)
     services = await make_services()
     await web_turn(services, user, content="Text only now", conversation_id=cid)  # earlier pictures stay out
-    assert fake.chat_requests[-1].body["messages"][0] == {"role": "user", "content": "What is this?"}
+    assert fake.chat_requests[-1].body["messages"][0] == {"role": "user", "content": "Which bird?"}
 
 
 @pytest.mark.parametrize(

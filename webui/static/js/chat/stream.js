@@ -96,7 +96,7 @@
     if (state.current) payload.conversation_id = state.current.id;
     if (content !== undefined) payload.content = content;
     if (messageId) payload.message_id = messageId;
-    if (chat.images && action !== "regenerate") Object.assign(payload, chat.images.payload());
+    if (chat.images && action === "send") Object.assign(payload, chat.images.payload()); // an edit keeps its own
     return payload;
   }
 
