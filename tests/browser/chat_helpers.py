@@ -40,6 +40,8 @@ class ScriptedUpstream(FakeUpstream):
 
     def reset(self) -> None:
         self.answer = None
+        self.demo = False
+        self.demo_turns = 0
         self.behaviour = Behaviour()
         self.script.clear()
         self.requests.clear()

@@ -246,3 +246,26 @@ def test_editing_an_earlier_question_keeps_the_old_branch_as_a_version(
     expect(page.locator(".msg-user .msg-version").first).to_have_text("1 / 2")
     page.get_by_role("button", name=tab.t("chat.version_next")).click()
     expect(tab.questions).to_have_text(["First question, reworded"])
+
+
+def test_the_trial_upstream_streams_markdown_a_newcomer_can_see(open_chat: Any, upstream: ScriptedUpstream) -> None:
+    tab: ChatTab = open_chat("zh-CN", PHONE)
+    page = tab.page
+    tab.sign_in("newcomer@example.com")
+    upstream.demo = True  # what the README's trial recipe runs: realistic answers, with a wait and a pace
+    upstream.behaviour = Behaviour(hang=0.3, chunk_delay=0.004)
+    tab.send("怎么统计一个文件里的词频？")
+    answer = page.locator(".msg-assistant").last
+    expect(answer).to_have_class(re.compile("is-streaming"))
+    expect(answer.locator(".typing")).to_be_visible()  # the wait before the first piece
+    lengths: set[int] = set()
+    while "is-streaming" in (answer.get_attribute("class") or ""):
+        lengths.add(len(answer.locator(".msg-body").inner_text()))
+        page.wait_for_timeout(40)
+    assert len(lengths) >= 4, f"the answer did not stream in pieces: {sorted(lengths)}"
+    tab.wait_idle()
+    expect(answer.locator(".code-block .hljs-keyword").first).to_be_visible()
+    expect(answer.locator(".table-wrap table")).to_have_count(1)
+    expect(answer.locator(".katex")).to_have_count(3)
+    expect(answer.locator("li.task-item input[type=checkbox]")).to_have_count(3)
+    tab.shot("round2-trial-answer")
