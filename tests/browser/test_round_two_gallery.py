@@ -126,21 +126,22 @@ def test_gallery(
     visitor_context = browser.new_context(locale="en-US" if lang == "en" else "zh-CN", color_scheme=theme)
     try:
         visitor = visitor_context.new_page()
-        for viewport in (DESKTOP, PHONE):
-            visitor.set_viewport_size(viewport)
-            visitor.goto(link)
-            expect(visitor.frame_locator("iframe.diagram-frame").locator("svg")).to_be_visible()
-            visitor.screenshot(path=str(tab.shots / f"gallery-share-page-{lang}-{viewport['width']}-{theme}.png"))
-            visitor.goto(f"{chat_server.url}/no-such-page")
-            visitor.screenshot(path=str(tab.shots / f"gallery-404-{lang}-{viewport['width']}-{theme}.png"))
+        for path, name in ((link, "gallery-share-page"), (f"{chat_server.url}/no-such-page", "gallery-404")):
+            visitor.set_viewport_size(DESKTOP)
+            visitor.goto(path)
+            if name == "gallery-share-page":
+                expect(visitor.frame_locator("iframe.diagram-frame").locator("svg")).to_be_visible()
+            for viewport in (DESKTOP, PHONE):  # one load, both widths
+                visitor.set_viewport_size(viewport)
+                visitor.screenshot(path=str(tab.shots / f"{name}-{lang}-{viewport['width']}-{theme}.png"))
     finally:
         visitor_context.close()
 
-    for viewport in (DESKTOP, PHONE):
+    page.goto(f"{chat_server.url}/account")
+    expect(page.locator("#plan .quota-row.is-empty")).to_have_count(1)
+    for viewport in (PHONE, DESKTOP):
         tab.viewport = viewport
         page.set_viewport_size(viewport)
-        page.goto(f"{chat_server.url}/account")
-        expect(page.locator("#plan .quota-row.is-empty")).to_have_count(1)
         tab.shot("gallery-account")
 
     slow_network(tab, latency_ms=600)
