@@ -50,7 +50,13 @@ def _wait(check: object, seconds: float = 30) -> None:
 
 
 def _upstream_env(upstream: str) -> dict[str, str]:
-    return {"OPENAI_ENDPOINT": upstream, "OPENAI_API_KEY": "sk-test", "OPENAI_MODELS": MODEL}
+    # 200 concurrent calls of one user: the per-user stream limit (MAX_STREAMS_PER_USER) is not what is measured here
+    return {
+        "OPENAI_ENDPOINT": upstream,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_MODELS": MODEL,
+        "MAX_STREAMS_PER_USER": "0",
+    }
 
 
 @contextmanager

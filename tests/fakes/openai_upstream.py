@@ -193,8 +193,7 @@ class FakeUpstream:
             if behaviour.status != 200:
                 return _error(behaviour.status, behaviour.error_code)
             demo = self._demo_events(model, body) if self.demo else None
-            plain = self._piece_events(model, behaviour.pieces) if behaviour.pieces else None
-            events = demo or plain or self._events(model, behaviour.chunks)
+            events = demo or self._events(model, behaviour.chunks, behaviour.pieces)
             if not body.get("stream"):
                 return self._completion(model, behaviour, events)
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -267,8 +266,11 @@ class FakeUpstream:
         await response.write_eof()
         return response
 
-    def _events(self, model: str, chunks: int) -> list[bytes]:
-        """Return [role chunk, content chunks..., finish chunk] (built once per model and length)."""
+    def _events(self, model: str, chunks: int, pieces: Sequence[str] = ()) -> list[bytes]:
+        """Return [role chunk, content chunks..., finish chunk]: `pieces` as given, else `chunks` numbered words
+        (built once per model and length)."""
+        if pieces:
+            return self._piece_events(model, pieces)
         cached = self._cache.get((model, chunks))
         if cached is None:
             cached = self._cache[(model, chunks)] = self._piece_events(model, [piece(i) for i in range(chunks)])

@@ -19,7 +19,8 @@ async def test_doctor_fetches_the_token_and_warns_about_plain_mode(
     settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with FakeWeChat() as fake:
-        await run_doctor(settings.model_copy(update={**fake.settings_update(), "WECHAT_MODE": "service"}))
+        update = {**fake.settings_update(), "WECHAT_MODE": "service", "DOMAIN": "http://localhost:8000"}
+        await run_doctor(settings.model_copy(update=update))
     output = capsys.readouterr().out
     assert "[ok  ] wechat: service mode, server URL http://localhost:8000/wechat" in output, output
     assert "[warn] wechat: plain mode" in output
