@@ -156,8 +156,13 @@ def test_an_operator_runs_the_business_from_the_dashboard(
     web.send("First message on gold")
     web.wait_idle()
     expect(web.page.locator("#model-quota")).to_have_text("0/2")
-    web.send("One too many for gold")
-    expect(web.page.locator(".alert-card .alert-title")).to_have_text(web.t("chat.err.quota_title"))
+    expect(web.page.locator("#send-button")).to_be_disabled()  # the page knows: none left
+    csrf = me(web).json()["csrf_token"]
+    refused = web.page.request.post(
+        f"{web.server.url}/api/chat", data={"model": MODEL, "content": "One too many for gold"},
+        headers={"X-CSRF-Token": csrf, "Origin": web.server.url},
+    )  # fmt: skip
+    assert refused.status == 429 and refused.json()["error"]["code"] == "rate_limit_exceeded"
 
     # --- an edited limit applies to the very next request
     page.goto("/plans")

@@ -71,11 +71,11 @@ def order_id_of(server: LiveServer, user_id: int) -> str:
 
 
 def use_the_free_message(tab: ChatTab) -> None:
-    """Spend the one free message, and see the next one refused with the link to the pricing page."""
+    """Spend the one free message, and see the composer say so with the link to the pricing page."""
     tab.send("first")
     tab.wait_idle()
-    tab.send("second")
-    expect(tab.page.locator(".alert-card .alert-title")).to_have_text(tab.t("chat.err.quota_title"))
+    status = tab.page.locator("#composer-status")
+    expect(status.get_by_role("link", name=tab.t("chat.err.see_plans"))).to_have_attribute("href", "/pricing")
 
 
 def next_message_is_answered(tab: ChatTab) -> None:
@@ -98,7 +98,7 @@ def test_desktop_pays_by_qr_code_and_the_next_message_is_on_the_new_plan(
     page = tab.page
     user = tab.sign_in("desktop-buyer@example.com")
     use_the_free_message(tab)
-    page.locator(".alert-card").get_by_role("link", name=tab.t("chat.err.see_plans")).click()
+    page.locator("#composer-status").get_by_role("link", name=tab.t("chat.err.see_plans")).click()
     expect(page).to_have_url(re.compile(r"/pricing$"))
     offer = page.locator("#plan-pro [data-cycle=monthly]")
     expect(offer.locator(".offer-preview")).to_have_text(re.compile(r"You get: Pro until \d{4}-\d{2}-\d{2}"))
