@@ -21,7 +21,7 @@ from channels.telegram import TelegramChannel
 from channels.telegram.stream import Cadence
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store.connection import connect
+from tests.conftest import connect_test_store
 from tests.fakes.telegram_api import FakeTelegram
 
 SECRET = "webhook-secret_0123456789"
@@ -59,7 +59,7 @@ async def make_bot(
             update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET)}
             for name, value in overrides.items():
                 update[name if name.isupper() else f"TELEGRAM_{name.upper()}"] = value
-            services = await build_services(settings.model_copy(update=update), connect(store_url))
+            services = await build_services(settings.model_copy(update=update), connect_test_store(store_url))
             stack.push_async_callback(services.close)
             channel = TelegramChannel(services, cadence, poll_timeout=1, lease_ttl=lease_ttl)
             stack.push_async_callback(channel.telegram.close)

@@ -21,8 +21,9 @@ from chatgate.runtime import build_web_app
 from core.chat.token_count import count_tokens
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store.connection import Store, connect
+from core.store.connection import Store
 from tests.chat_support import MODEL, add_model, serve_app, set_plan
+from tests.conftest import connect_test_store
 from tests.fakes.openai_upstream import FakeUpstream
 from tests.fakes.wechat import FakeWeChat
 
@@ -78,7 +79,7 @@ async def wechat_world(
 @contextlib.asynccontextmanager
 async def _process_services(settings: Settings, store_url: str) -> AsyncIterator[Services]:
     """The services of one app process: its own store connection, as a separate process would have."""
-    services = await build_services(settings, connect(store_url))
+    services = await build_services(settings, connect_test_store(store_url))
     try:
         yield services
     finally:

@@ -17,7 +17,8 @@ from core.billing.reconcile import reconcile_orders
 from core.billing.subscriptions import current_plan, list_subscriptions
 from core.errors import InvalidInput, PaymentFailed, PaymentsDisabled, PlanNotForSale
 from core.settings import Settings
-from core.store.connection import Store, connect
+from core.store.connection import Store
+from tests.conftest import connect_test_store
 from tests.fakes.xunhupay import XunhuPayFake
 
 NOW = 1_800_000_000.0
@@ -105,7 +106,7 @@ async def test_one_notify_delivered_100_times_concurrently_over_two_connections_
 ) -> None:
     order = await buy(store, shop, http)
     fields = gateway.notify_fields(order.id)
-    other = connect(store_url)  # a second process's client
+    other = connect_test_store(store_url)  # a second process's client
     try:
         results = await asyncio.gather(
             *(handle_notify(store if index % 2 else other, shop, fields, ip="x", now=NOW + 60) for index in range(100))

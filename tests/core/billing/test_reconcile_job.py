@@ -19,7 +19,8 @@ from core.billing.reconcile import LEASE_NAME, reconciliation_job
 from core.billing.subscriptions import list_subscriptions
 from core.services import build_services
 from core.settings import Settings
-from core.store.connection import Store, connect
+from core.store.connection import Store
+from tests.conftest import connect_test_store
 from tests.fakes.xunhupay import XunhuPayFake
 
 
@@ -37,7 +38,7 @@ async def test_two_competing_runners_credit_a_lost_notify_once(
     await ensure_free_plan(store, ["gpt-4o-mini"])
     await save_plan(store, Plan("pro", "Pro", {"monthly": 2900}, {}))
     user = await register_user(store, fast, None, email="payer@example.com", password="pw12345678", now=0)
-    other = connect(store_url)
+    other = connect_test_store(store_url)
     async with httpx.AsyncClient() as http:
         order = await open_order(store, fast, http, user.id, "pro", "monthly", wap=False, lang="en", now=time.time())
         await gateway.pay(order.id, notify=False)

@@ -17,7 +17,8 @@ from core.moderation.verdicts import ProviderError, Verdict
 from core.settings import Settings
 from core.site.audit import Actor, list_audit
 from core.store.config_cache import CONFIG_CACHE_SECONDS
-from core.store.connection import Store, connect
+from core.store.connection import Store
+from tests.conftest import connect_test_store
 
 ADMIN = Actor(1, "root@example.com")
 
@@ -33,7 +34,7 @@ async def test_keywords_switched_on_from_the_dashboard(
 ) -> None:
     moderation = build_moderation(settings, store, http)  # TEXT_SECURITY is empty: nothing checked
     await moderation.check_texts(["buy a casino chip"], user_id=1)
-    other_store = connect(store_url)
+    other_store = connect_test_store(store_url)
     other = build_moderation(settings, other_store, http)  # another process
     try:
         await update_moderation(moderation, ADMIN, providers=["keywords"], words=["casino"], now=time.time())

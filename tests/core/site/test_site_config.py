@@ -14,7 +14,8 @@ from core.settings import Settings
 from core.site.audit import Actor, list_audit
 from core.site.config import runtime_settings, secret_status, site_config, update_site_config
 from core.store.config_cache import CONFIG_CACHE_SECONDS
-from core.store.connection import Store, connect
+from core.store.connection import Store
+from tests.conftest import connect_test_store
 
 ADMIN = Actor(1, "root@example.com")
 PASSWORD = "correct horse battery"
@@ -30,7 +31,7 @@ async def test_defaults_come_from_the_environment(store: Store, settings: Settin
 async def test_a_change_is_audited_and_reaches_another_process(
     store: Store, settings: Settings, store_url: str
 ) -> None:
-    other = connect(store_url)
+    other = connect_test_store(store_url)
     try:
         assert (await site_config(other, settings)).title == "ChatGate"
         changed = await update_site_config(
