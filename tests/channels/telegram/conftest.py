@@ -55,7 +55,7 @@ async def make_bot(
 ) -> AsyncIterator[MakeBot]:
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(cadence: Cadence = FAST, lease_ttl: float = 1.5, **overrides: Any) -> BotProcess:
+        async def make(cadence: Cadence = FAST, lease_ttl: float = 3.0, **overrides: Any) -> BotProcess:
             update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET)}
             for name, value in overrides.items():
                 update[name if name.isupper() else f"TELEGRAM_{name.upper()}"] = value
