@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Quart
+from quart import Quart, request
+from werkzeug.exceptions import MisdirectedRequest
 
 from core.services import Services
 from web.app import create_base_app
+from web.context import services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_admin_app(services: Services) -> Quart:
     """Build the dashboard app around an already-built services container."""
-    from admin import views
+    from admin import metrics, views
     from admin.auth import current_admin
     from admin.messages import CATALOGUE
 
@@ -27,4 +29,16 @@ def create_admin_app(services: Services) -> Quart:
         __name__, services, CATALOGUE, current_admin, static_folder=STATIC_DIR, shared_static_path="/ui"
     )
     app.register_blueprint(views.bp)
+    app.register_blueprint(metrics.bp)
+    app.before_request(_check_host)
     return app
+
+
+async def _check_host() -> None:
+    """Answer only to the dashboard's own host names (ADMIN_ALLOWED_HOSTS): a page on another site that points a
+    name of its own at 127.0.0.1 (DNS rebinding) must not reach the dashboard with the browser's help."""
+    allowed = {name.lower() for name in services().settings.ADMIN_ALLOWED_HOSTS}
+    host = request.host.lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if "*" not in allowed and name not in allowed:
+        raise MisdirectedRequest()

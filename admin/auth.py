@@ -72,7 +72,7 @@ async def current_admin() -> User | None:
     if not token:
         return None
     svc = services()
-    auth = await authenticate_token(svc.store, svc.settings, svc.jwt_secret, token, now=svc.clock())
+    auth = await authenticate_token(svc.store, svc.settings, svc.jwt_secret, token, now=svc.clock(), app="admin")
     if auth is None or not auth.user.is_admin:
         after_this_request(_clear_hook)
         return None

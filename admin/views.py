@@ -114,7 +114,14 @@ async def login() -> Response:
         raise NotAdmin()
     agent = request.headers.get("User-Agent", "")
     issued = await create_session(
-        svc.store, svc.settings, svc.jwt_secret, user.id, ip=client_ip(), agent=agent, now=svc.clock()
+        svc.store,
+        svc.settings,
+        svc.jwt_secret,
+        user.id,
+        ip=client_ip(),
+        agent=agent,
+        now=svc.clock(),
+        app="admin",
     )
     response = jsonify({"user": user.public()})
     set_admin_cookie(response, issued.token)

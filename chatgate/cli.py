@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from chatgate.runtime import (
     serve_all,
 )
 from core.errors import CoreError
+from core.logs import configure_logging
 from core.services import build_services
 from core.settings import Settings
 
@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--only", choices=["web", "admin"], default=None, help="run only the web app or only the dashboard"
     )
+    serve.add_argument(
+        "--workers", type=int, default=None, help="web app processes over one store (default WEB_CONCURRENCY, 1)"
+    )
+
+    worker = commands.add_parser("serve-worker", help="one web process of `serve --workers N` (started by it)")
+    worker.add_argument("--fd", type=int, required=True, help="the listening socket inherited from the supervisor")
 
     commands.add_parser("doctor", help="check settings, the store and every configured provider")
 
@@ -56,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     plans_import.add_argument("file", type=Path)
     plans.add_parser("export", help="print every plan as JSON")
 
+    store = commands.add_parser("store", help="move the data between stores").add_subparsers(
+        dest="action", required=True
+    )
+    store_export = store.add_parser("export", help="write every key of this deployment to a JSON-lines file")
+    store_export.add_argument("file", type=Path)
+    store_import = store.add_parser("import", help="load an exported file into an empty store")
+    store_import.add_argument("file", type=Path)
+    store_import.add_argument("--overwrite", action="store_true", help="also into a store that already has data")
     codes = commands.add_parser("codes", help="redemption codes").add_subparsers(dest="action", required=True)
     generate = codes.add_parser("generate", help="create a batch of single-use codes and print them as CSV")
     generate.add_argument("--plan", default=None, help="the plan the codes give (with --days)")
@@ -179,13 +193,48 @@ async def _notice_show(settings: Settings) -> str:
     return "(no announcement)" if notice is None else f"version {notice.version}\n\n{notice.markdown}"
 
 
+async def _store_export(settings: Settings, path: Path) -> str:
+    from core.store.transfer import export_lines
+
+    count = 0
+    async with open_store(settings) as handle:
+        with path.open("w", encoding="utf-8") as out:
+            async for line in export_lines(handle.store):
+                out.write(line + "\n")
+                count += 1
+    return f"{count} keys written to {path}"
+
+
+async def _store_import(settings: Settings, path: Path, overwrite: bool) -> str:
+    from core.store.transfer import import_lines
+
+    async with open_store(settings) as handle:
+        with path.open(encoding="utf-8") as lines:
+            done = await import_lines(handle.store, lines, overwrite=overwrite)
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(done.by_type.items()))
+    return f"{done.keys} keys imported ({kinds or 'none'})"
+
+
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         host = args.host or settings.HOST
         port = args.port or settings.PORT
         admin_port = args.admin_port or settings.ADMIN_PORT
+        workers = args.workers or settings.WEB_CONCURRENCY
+        if workers < 1:
+            raise StartupError("--workers (WEB_CONCURRENCY) must be at least 1")
+        if workers > 1 and args.only != "admin":
+            from chatgate.workers import serve_with_workers
+
+            serve_with_workers(settings, host, port, admin_port, workers, only=args.only)
+            return 0
         with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
             runner.run(serve_all(settings, host, port, admin_port, only=args.only))
+        return 0
+    if args.command == "serve-worker":
+        from chatgate.workers import run_worker
+
+        run_worker(settings, args.fd)
         return 0
     if args.command == "doctor":
         return asyncio.run(run_doctor(settings))
@@ -193,6 +242,8 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         ("admin", "create"): lambda: _admin_create(settings, args),
         ("plans", "import"): lambda: _plans_import(settings, _read_plans(args.file)),
         ("plans", "export"): lambda: _plans_export(settings),
+        ("store", "export"): lambda: _store_export(settings, args.file),
+        ("store", "import"): lambda: _store_import(settings, args.file, args.overwrite),
         ("codes", "generate"): lambda: _codes_generate(settings, args),
         ("notice", "set"): lambda: _notice_set(settings, _read_text(args.file)),
         ("notice", "show"): lambda: _notice_show(settings),
@@ -203,12 +254,10 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO; some providers carry tokens in the query string (Baidu, WeChat).
-    for noisy in ("httpx", "httpx2"):  # the openai SDK logs through httpx2
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()  # before the settings are read: their own errors are logged the same way
     try:
         settings = Settings()
+        configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
         return _dispatch(settings, args)
     except CoreError as error:
         print(f"error: {error.message}", file=sys.stderr)

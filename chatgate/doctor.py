@@ -20,6 +20,8 @@ def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
         findings.append((OK, "JWT_SECRET unset: a generated secret is kept in the store and shared by all processes"))
     else:
         findings.append((OK, "JWT_SECRET is set"))
+    if console := settings.console_delivery_problem():
+        findings.append((WARN if settings.is_dev else FAIL, console))
     if not settings.OPENAI_API_KEY.get_secret_value():
         findings.append((WARN, "OPENAI_API_KEY is unset: add upstream keys in the dashboard or the environment"))
     if not settings.NEXT_PUBLIC_EMAIL_SERVICE and not settings.SMS_PROVIDER:
@@ -27,6 +29,14 @@ def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
             (WARN, "no email or SMS provider: registration works without a verification code, "
                    "and sign-in by code and password reset by code are unavailable")
         )  # fmt: skip
+    if not settings.payments_enabled:
+        findings.append((WARN, "XUNHU_PAY_APPID / XUNHU_PAY_APPSECRET unset: the pricing page cannot sell plans "
+                               "(redemption codes still work)"))  # fmt: skip
+    else:
+        notify = f"{settings.callback_base}/api/pay/xunhu/notify"
+        findings.append((WARN if len(notify) > 128 else OK,
+                         f"payments: XunhuPay via {settings.XUNHU_PAY_GATEWAY}, notify URL {notify}"
+                         + (" is longer than XunhuPay's 128 characters" if len(notify) > 128 else "")))  # fmt: skip
     if settings.DOMAIN.startswith("http://") and not settings.is_dev:
         findings.append((WARN, f"DOMAIN is {settings.DOMAIN}: cookies are not marked Secure without https"))
     return findings

@@ -7,9 +7,14 @@ name, ...)` so that only the holder of its lease works. Add a job by adding it t
 from __future__ import annotations
 
 from channels import Runner
+from core.billing.reconcile import reconciliation_job
 from core.services import Services
 
 
 def background_jobs(services: Services) -> list[Runner]:
     """Return the jobs to run while the server runs."""
-    return []
+
+    async def reconcile_orders() -> None:  # asks XunhuPay about unnotified orders, expires unpaid ones
+        await reconciliation_job(services.store, services.settings, services.http, services.clock)
+
+    return [reconcile_orders]

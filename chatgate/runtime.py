@@ -11,6 +11,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -44,9 +45,10 @@ async def open_store(settings: Settings) -> AsyncIterator[StoreHandle]:
     """Yield the store: REDIS_URL, else the embedded server of DATA_DIR (started for the duration if not running)."""
     token = settings.REDIS_TOKEN.get_secret_value()
     if settings.REDIS_URL:
-        store = connect(settings.REDIS_URL, token, settings.REDIS_KEY_PREFIX)
+        store = connect(settings.REDIS_URL, token, settings.REDIS_KEY_PREFIX, cluster=settings.REDIS_CLUSTER)
+        kind = "external cluster" if settings.REDIS_CLUSTER else "external store"
         try:
-            yield StoreHandle(store, f"external store {_redact(settings.REDIS_URL)}")
+            yield StoreHandle(store, f"{kind} {_redact(settings.REDIS_URL)}")
         finally:
             await store.close()
         return
@@ -139,9 +141,9 @@ def _settle_heap() -> None:
     gc.set_threshold(7_000, 20, 20)
 
 
-def _hypercorn_config(host: str, port: int) -> Config:
+def _hypercorn_config(bind: str) -> Config:
     config = Config()
-    config.bind = [f"{host}:{port}"]
+    config.bind = [bind]  # "host:port", or "fd://N" for a socket a supervisor opened (chatgate.workers)
     config.accesslog = None  # no per-request log line on the hot path
     config.errorlog = logging.getLogger("hypercorn.error")  # through our logging set-up: each line once
     config.backlog = 2048  # a burst of clients opening streams at once is queued, not refused (default 100)
@@ -163,7 +165,7 @@ def check_bindable(host: str, port: int) -> None:
 
 async def _serve_app(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
     try:
-        await serve(app, _hypercorn_config(host, port), shutdown_trigger=stop.wait)
+        await serve(app, _hypercorn_config(f"{host}:{port}"), shutdown_trigger=stop.wait)
     except OSError as exc:  # taken between check_bindable and now
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
@@ -188,6 +190,23 @@ def build_web_app(services: Services, channels: list[Channel]) -> Quart:
         if blueprint is not None:
             app.register_blueprint(blueprint)
     return app
+
+
+METRICS_FLUSH_SECONDS = 5.0
+
+
+async def flush_metrics_forever(services: Services) -> None:
+    """Add this process's counts into the store every few seconds (core.metrics); runs until cancelled."""
+    try:
+        while True:
+            await asyncio.sleep(METRICS_FLUSH_SECONDS)
+            try:
+                await services.metrics.flush(services.store)
+            except Exception as exc:  # the store is away: the counts wait for the next flush
+                log.warning("metrics flush failed: %s", type(exc).__name__)
+    finally:
+        with contextlib.suppress(Exception):
+            await services.metrics.flush(services.store)
 
 
 async def _run_until_stopped(runner: Runner, stop: asyncio.Event) -> None:
@@ -226,9 +245,54 @@ async def serve_all(settings: Settings, host: str, port: int, admin_port: int, o
                 servers.append(_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop))
                 print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
             servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
+            servers.append(_run_until_stopped(partial(flush_metrics_forever, services), stop))
             print(f"Data: {handle.description}", flush=True)
             print(f"Event loop: {type(loop).__module__.split('.')[0]}", flush=True)
             _settle_heap()
             await _run_servers(servers, stop)
+        finally:
+            await services.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve_web_until_stopped(settings: Settings, fd: int) -> None:
+    """One worker of `chatgate serve --workers N`: the web app on an inherited socket, its channels' runners and
+    the background jobs (each under its lease), until SIGINT/SIGTERM."""
+    stop = _stop_on_signals()
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            channels = enabled_channels(services)
+            app = build_web_app(services, channels)
+            servers = [serve(app, _hypercorn_config(f"fd://{fd}"), shutdown_trigger=stop.wait)]
+            servers += [_run_until_stopped(runner, stop) for channel in channels for runner in channel.runners()]
+            servers += [_run_until_stopped(job, stop) for job in background_jobs(services)]
+            servers.append(_run_until_stopped(partial(flush_metrics_forever, services), stop))
+            _settle_heap()
+            await _run_servers(servers, stop)
+        finally:
+            await services.close()
+
+
+async def serve_admin_until_stopped(settings: Settings, admin_port: int, stop: asyncio.Event) -> None:
+    """The dashboard of `chatgate serve --workers N`, in the supervising process, until `stop`."""
+    from admin import create_admin_app
+
+    async with open_store(settings) as handle:
+        services = await build_services(settings, handle.store)
+        try:
+            print(f"ChatGate dashboard http://{settings.ADMIN_HOST}:{admin_port}", flush=True)
+            print(f"Data: {handle.description}", flush=True)
+            flushing = _run_until_stopped(partial(flush_metrics_forever, services), stop)
+            await _run_servers(
+                [_serve_app(create_admin_app(services), settings.ADMIN_HOST, admin_port, stop), flushing], stop
+            )
         finally:
             await services.close()

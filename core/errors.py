@@ -45,6 +45,11 @@ class WeakPassword(InvalidInput):
     default_message = "The password must be at least 8 characters."
 
 
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+    default_message = "Send the body as JSON with the header Content-Type: application/json."
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     default_message = "The request body is too large."

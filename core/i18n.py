@@ -55,6 +55,11 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
         "That phone number is not valid; use international format such as +8613800138000.",
     ),
     "error.weak_password": ("密码至少需要 8 个字符。", "The password must be at least 8 characters."),
+    "error.unsupported_media_type": (
+        "请以 JSON 格式提交（Content-Type: application/json）。",
+        "Send the body as JSON (Content-Type: application/json).",
+    ),
+    "error.misdirected_request": ("此地址不接受该主机名的请求。", "This address does not answer to that host name."),
     "error.payload_too_large": ("提交的内容太大。", "The request is too large."),
     "error.already_registered": (
         "该邮箱或手机号已注册，请直接登录。",

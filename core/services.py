@@ -5,13 +5,16 @@ No module-level singletons: adapters receive this object (Quart app extension, a
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
+from core.metrics import Metrics
 from core.moderation import Moderation, build_moderation
 from core.notify import Notifier
 from core.relay.engine import Relay, build_relay
@@ -30,6 +33,7 @@ class Services:
     moderation: Moderation
     notifier: Notifier
     relay: Relay
+    metrics: Metrics
     clock: Clock = field(default=time.time)
 
     async def close(self) -> None:
@@ -52,12 +56,14 @@ async def ensure_jwt_secret(settings: Settings, store: Store) -> str:
 
 async def build_services(settings: Settings, store: Store, clock: Clock = time.time) -> Services:
     """Wire every core service from settings and an open store."""
-    problem = settings.jwt_secret_problem()
+    problem = settings.jwt_secret_problem() or settings.console_delivery_problem()
     if problem and not settings.is_dev:
         raise ValueError(problem)
     http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
     jwt_secret = await ensure_jwt_secret(settings, store)
+    metrics = Metrics(instance=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     moderation = build_moderation(settings, store, http, clock)
+    moderation.metrics = metrics
     notifier = Notifier(settings, http, clock)
     return Services(
         settings=settings,
@@ -66,6 +72,7 @@ async def build_services(settings: Settings, store: Store, clock: Clock = time.t
         jwt_secret=jwt_secret,
         moderation=moderation,
         notifier=notifier,
-        relay=build_relay(settings, store, clock),
+        relay=build_relay(settings, store, clock, metrics),
+        metrics=metrics,
         clock=clock,
     )

@@ -35,9 +35,15 @@ class Settings(BaseSettings):
     ADMIN_HOST: str = "127.0.0.1"
     ADMIN_PORT: int = 8001
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
     MAX_BODY_BYTES: int = 1_000_000
     TRUST_PROXY_HEADERS: bool = False
+    TRUSTED_PROXY_COUNT: int = 1
+    ADMIN_ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
+    )
     EVENT_LOOP: Literal["auto", "asyncio", "uvloop"] = "auto"
+    WEB_CONCURRENCY: int = 1
 
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"
@@ -50,6 +56,7 @@ class Settings(BaseSettings):
     REDIS_URL: str = ""
     REDIS_TOKEN: SecretStr = SecretStr("")
     REDIS_KEY_PREFIX: str = "cg"
+    REDIS_CLUSTER: bool = False
     EMBEDDED_STORE_BINARY: str = ""
 
     # --- auth ----------------------------------------------------------------------------------------------------
@@ -60,6 +67,7 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILS_PER_IP: int = 50
     LOGIN_FAIL_WINDOW_SECONDS: int = 900
     BIND_CODE_SECONDS: int = 600
+    MAX_SESSIONS_PER_USER: int = 20
     BIND_MAX_FAILS: int = 5
     CODE_TTL_SECONDS: int = 300
     CODE_COOLDOWN_SECONDS: int = 60
@@ -166,7 +174,7 @@ class Settings(BaseSettings):
     BING_COOKIE: SecretStr = SecretStr("")
     EDGE_CONFIG: str = ""
 
-    @field_validator("OPENAI_MODELS", "TEXT_SECURITY", mode="before")
+    @field_validator("OPENAI_MODELS", "TEXT_SECURITY", "ADMIN_ALLOWED_HOSTS", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
@@ -199,6 +207,17 @@ class Settings(BaseSettings):
         """Return the length in days of a billing cycle (monthly, quarterly, yearly)."""
         return {"monthly": self.CYCLE_MONTHLY_DAYS, "quarterly": self.CYCLE_QUARTERLY_DAYS,
                 "yearly": self.CYCLE_YEARLY_DAYS}[cycle]  # fmt: skip
+
+    def console_delivery_problem(self) -> str | None:
+        """Say why a `console` code provider is refused here: it logs codes instead of delivering them (dev only)."""
+        named = [
+            name for name, value in (("NEXT_PUBLIC_EMAIL_SERVICE", self.NEXT_PUBLIC_EMAIL_SERVICE),
+                                     ("SMS_PROVIDER", self.SMS_PROVIDER))
+            if value.strip().lower() == "console"
+        ]  # fmt: skip
+        if not named:
+            return None
+        return f"{' and '.join(named)}=console writes verification codes to the log; use it only with CHATGATE_ENV=dev"
 
     def jwt_secret_problem(self) -> str | None:
         """Say why the configured JWT secret is unsafe, or None (unset means: generate one in the store)."""

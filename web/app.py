@@ -11,7 +11,7 @@ from quart import Quart
 
 from core.i18n import Catalogue
 from core.services import Services
-from web import compression, i18n, security
+from web import compression, health, i18n, openapi, security, tracing
 from web.assets import SHARED_STATIC, asset_url, serve_static, ui_blueprint
 from web.errors import register_error_handlers
 
@@ -35,11 +35,14 @@ def create_base_app(
     )
     app.extensions["services"] = services
     register_error_handlers(app)
+    app.register_blueprint(tracing.bp)
     shared_apart = shared_static_path != "/static"
     serve_static(app, [static_folder] if shared_apart else [static_folder, SHARED_STATIC])
     app.register_blueprint(ui_blueprint(shared_static_path if shared_apart else None))
     app.register_blueprint(security.bp)
     app.register_blueprint(compression.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     i18n.install(app, catalogue, user_loader)
     app.jinja_env.globals["asset"] = asset_url
     return app

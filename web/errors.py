@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, jsonify
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core import errors
@@ -22,6 +24,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidPhone.code: 400,
     errors.WeakPassword.code: 400,
     errors.PayloadTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
     errors.AlreadyRegistered.code: 409,
     errors.InvalidCredentials.code: 401,
     errors.AccountBlocked.code: 403,
@@ -57,6 +60,15 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+HTTP_CODES: dict[int, str] = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    421: "misdirected_request",
+}
+
+
 def status_for(error: errors.CoreError) -> int:
     return STATUS_BY_CODE.get(error.code, 500)
 
@@ -83,10 +95,26 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        code = {413: "payload_too_large", 404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+        code = HTTP_CODES.get(status, "http_error")
         return jsonify(error_body(code, error.description or error.name)), status
+
+    async def _store(error: Exception) -> tuple[Response, int]:
+        return error_response(store_unavailable(error))
+
+    for kind in STORE_ERRORS:
+        app.register_error_handler(kind, _store)
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
         return jsonify(error_body("internal_error", "Something went wrong.")), 500
+
+
+STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)  # the store is away (ClusterDownError is a ConnectionError)
+STORE_RETRY_SECONDS = 5
+
+
+def store_unavailable(error: Exception) -> errors.StoreUnavailable:
+    """Say the store is away (503 with a short Retry-After); the client reconnects by itself when it is back."""
+    log.warning("the store is unavailable: %s", type(error).__name__)
+    return errors.StoreUnavailable(retry_after=STORE_RETRY_SECONDS)

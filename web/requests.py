@@ -17,12 +17,21 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def client_ip() -> str:
-    """Return the caller's IP: the first X-Forwarded-For hop when TRUST_PROXY_HEADERS, else the peer."""
-    if services().settings.TRUST_PROXY_HEADERS:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.remote_addr or "unknown"
+    """Return the caller's IP: the peer, or behind TRUST_PROXY_HEADERS the address our nearest proxies saw.
+
+    Each proxy appends the address it received the request from to X-Forwarded-For, so with TRUSTED_PROXY_COUNT
+    proxies in front of us the client is the entry that many places from the right; everything to its left was
+    written by the client and is ignored (a client that rotates a made-up leftmost entry cannot dodge per-IP limits).
+    A header with fewer entries than trusted proxies did not come through them: the peer is used.
+    """
+    settings = services().settings
+    peer = request.remote_addr or "unknown"
+    if not settings.TRUST_PROXY_HEADERS:
+        return peer
+    hops = [hop.strip() for value in request.headers.getlist("X-Forwarded-For") for hop in value.split(",")]
+    hops = [hop for hop in hops if hop]
+    count = max(1, settings.TRUSTED_PROXY_COUNT)
+    return hops[-count] if len(hops) >= count else peer
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

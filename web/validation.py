@@ -8,7 +8,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 from quart import request
 
-from core.errors import InvalidInput, PayloadTooLarge
+from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -27,11 +27,19 @@ def _invalid(error: ValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {message}", field=where)
 
 
+def require_json() -> None:
+    """Refuse a body that is not declared JSON (415): a cross-site form can send text/plain with the user's cookies
+    and no preflight, but never application/json."""
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType()
+
+
 async def parse_body(model: type[ModelT]) -> ModelT:
     """Read the JSON body into `model` or raise InvalidInput / PayloadTooLarge."""
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise PayloadTooLarge()
+    require_json()
     raw = await request.get_data(cache=True)
     try:
         data = orjson.loads(raw or b"{}")

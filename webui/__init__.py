@@ -32,6 +32,10 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.api_presets",
     "webui.api_usage",
     "webui.api_quota",
+    "webui.api_orders",
+    "webui.api_billing",
+    "webui.pay_notify",
+    "webui.pricing",
     "webui.api_chat",
     "webui.v1",
 ]

@@ -12,8 +12,10 @@ from pydantic import StringConstraints
 from quart import Blueprint, Response, g, jsonify
 
 from core.accounts import signin, users
+from core.accounts.api_keys import revoke_all_api_keys
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
-from core.errors import Forbidden, NotFound
+from core.billing.invitations import list_commissions, list_rewards
+from core.errors import NotFound
 from web.context import services
 from web.requests import client_ip
 from web.validation import Body, parse_body
@@ -27,6 +29,7 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1
 class PasswordChange(Body):
     old_password: Password
     new_password: Password
+    revoke_api_keys: bool = False  # the account page offers it: a changed password may mean a leaked key too
 
 
 class ProfileChange(Body):
@@ -40,11 +43,8 @@ class Bind(Body):
 
 
 def _session_id() -> str:
-    """Return the current session id; API keys are refused here."""
-    session = g.get("session")
-    if session is None:
-        raise Forbidden("Sign in to manage sessions and credentials; API keys cannot.")
-    return str(session.id)
+    """Return the current session's id (require_user has refused API keys already)."""
+    return str(g.session.id)
 
 
 @bp.get("/api/sessions")
@@ -83,9 +83,11 @@ async def change_password() -> dict[str, Any]:
     svc = services()
     revoked = await signin.change_password(
         svc.store, svc.settings, g.user.id, body.old_password, body.new_password, ip=client_ip(),
-        keep_session=current,
+        keep_session=current, now=svc.clock(),
     )  # fmt: skip
-    return {"ok": True, "revoked": revoked}
+    if not body.revoke_api_keys:
+        return {"ok": True, "revoked": revoked}
+    return {"ok": True, "revoked": revoked, "api_keys_revoked": await revoke_all_api_keys(svc.store, g.user.id)}
 
 
 @bp.patch("/api/account")
@@ -99,7 +101,6 @@ async def update_profile() -> dict[str, Any]:
 @bp.post("/api/account/bind")
 @require_user
 async def bind() -> dict[str, Any]:
-    _session_id()
     body = await parse_body(Bind)
     svc = services()
     user = await signin.bind_target(svc.store, svc.settings, g.user.id, body.target, body.code)
@@ -109,7 +110,17 @@ async def bind() -> dict[str, Any]:
 @bp.get("/api/account/invites")
 @require_user
 async def invites() -> dict[str, Any]:
+    """The invitation link and counts, the rewards given (an invitation counts once the invitee is verified or
+    pays), and the commission ledger with its total in fen."""
     user = g.user
-    link = f"{services().settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
+    svc = services()
+    link = f"{svc.settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
+    rewards = await list_rewards(svc.store, user.id)
+    ledger = await list_commissions(svc.store, user.id)
     return {"invite_code": user.invite_code, "invite_link": link, "invitee_count": user.invitee_count,
-            "reset_chances": user.reset_chances}  # fmt: skip
+            "reset_chances": user.reset_chances,
+            "rewarded": sum(reward.status == "granted" for reward in rewards),
+            "commission": {"percent": svc.settings.INVITE_COMMISSION_PERCENT,
+                           "days": svc.settings.INVITE_COMMISSION_DAYS,
+                           "total": sum(entry.commission for entry in ledger),
+                           "entries": [entry.public() for entry in ledger]}}  # fmt: skip

@@ -10,13 +10,15 @@ from typing import Annotated, Any, Literal
 from pydantic import StringConstraints, model_validator
 from quart import Blueprint, Response, g, jsonify
 
-from core.accounts import verification
+from core.accounts import throttle, verification
 from core.accounts.registration import register_user
 from core.accounts.sessions import revoke_session
 from core.accounts.signin import authenticate_code, authenticate_password, reset_password
 from core.accounts.users import User
 from core.accounts.verification import CodeNotifier, delivery_available
-from core.billing.subscriptions import active_subscription, current_plan
+from core.billing.purchases import current_term
+from core.billing.subscriptions import current_plan
+from core.days import iso_utc
 from core.errors import NotAuthenticated
 from web.context import services
 from web.i18n import request_language
@@ -103,11 +105,12 @@ async def send_code() -> dict[str, Any]:
 async def register() -> tuple[Response, int]:
     body = await parse_body(Register)
     svc = services()
-    user = await register_user(
-        svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
-        name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
-        now=svc.clock(),
-    )  # fmt: skip
+    async with throttle.probes(svc.store, svc.settings, client_ip()):  # a 409 counts like a failed sign-in
+        user = await register_user(
+            svc.store, svc.settings, notifier(), email=body.email, phone=body.phone, password=body.password,
+            name=body.name, lang=body.lang or request_language(), invite_code=body.invite_code, code=body.code,
+            now=svc.clock(), ip=client_ip(),
+        )  # fmt: skip
     return await _signed_in(user, 201)
 
 
@@ -166,10 +169,12 @@ async def me() -> dict[str, Any]:
         raise NotAuthenticated()
     session = g.get("session")
     store, now = services().store, services().clock()
-    subscription = await active_subscription(store, user.id, now)
+    term = await current_term(store, user.id, now)
     plan = await current_plan(store, user.id, now)
     return {
         "user": user.public(),
         "csrf_token": session.csrf if session else None,
-        "plan": {"name": plan.name, "title": plan.title, "ends_at": subscription.ends_at if subscription else None},
+        "plan": plan.name,  # the plan's name; "plan_expires_at": end of its paid time (ISO 8601 UTC), null on free
+        "plan_title": plan.title,
+        "plan_expires_at": iso_utc(term.ends_at) if term.plan == plan.name else None,
     }

@@ -1,4 +1,8 @@
-"""Personal API keys on the account page: create (the secret is shown once), list, revoke."""
+"""Personal API keys on the account page: create (the secret is shown once), list, revoke.
+
+Only a signed-in session manages keys (`require_user` refuses API keys): a leaked key cannot mint more keys or revoke
+the owner's others.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import Any
 from quart import Blueprint, g
 
 from core.accounts.api_keys import create_api_key, list_api_keys, revoke_api_key
-from core.errors import Forbidden
 from web.context import services
 from web.validation import Body, parse_body
 from webui.auth import require_user
@@ -19,16 +22,9 @@ class NewKey(Body):
     name: str
 
 
-def _require_session() -> None:
-    # A leaked key must not be able to mint more keys or revoke the owner's others.
-    if g.get("auth_kind") == "api_key":
-        raise Forbidden("API keys are managed from a signed-in session, not with an API key.")
-
-
 @bp.post("/api/keys")
 @require_user
 async def create() -> tuple[dict[str, Any], int]:
-    _require_session()
     body = await parse_body(NewKey)
     svc = services()
     meta, plaintext = await create_api_key(svc.store, g.user.id, body.name, svc.clock())
@@ -38,13 +34,11 @@ async def create() -> tuple[dict[str, Any], int]:
 @bp.get("/api/keys")
 @require_user
 async def list_all() -> dict[str, Any]:
-    _require_session()
     return {"keys": [meta.public() for meta in await list_api_keys(services().store, g.user.id)]}
 
 
 @bp.delete("/api/keys/<key_id>")
 @require_user
 async def revoke(key_id: str) -> dict[str, Any]:
-    _require_session()
     await revoke_api_key(services().store, g.user.id, key_id)
     return {"ok": True}

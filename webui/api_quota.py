@@ -10,7 +10,7 @@ from core.billing.quotas import QuotaStatus, quota_status, use_reset_chance
 from core.billing.subscriptions import current_plan
 from core.relay.catalogue import Model, list_models
 from web.context import services
-from webui.auth import require_user
+from webui.auth import allow_api_keys, require_user
 
 bp = Blueprint("api_quota", __name__)
 
@@ -31,7 +31,7 @@ def _model_entry(model: Model, status: QuotaStatus | None) -> dict[str, Any]:
 
 
 @bp.get("/api/models")
-@require_user
+@allow_api_keys
 async def models() -> dict[str, Any]:
     svc = services()
     now = svc.clock()

@@ -9,13 +9,13 @@ from quart import Blueprint, g, request
 from core.billing.usage import RETENTION_DAYS, user_usage
 from core.errors import InvalidInput
 from web.context import services
-from webui.auth import require_user
+from webui.auth import allow_api_keys
 
 bp = Blueprint("api_usage", __name__)
 
 
 @bp.get("/api/usage")
-@require_user
+@allow_api_keys
 async def usage() -> dict[str, Any]:
     raw = request.args.get("days", "30")
     if not (raw.isascii() and raw.isdigit()):

@@ -7,7 +7,8 @@
   g.api_key_id the key id (api_key), else None
   g.plan       the user's current plan, read with the API key (api_key), else None; pass it to
                `relay_chat(..., plan=)` to skip a store read
-`@require_user` answers 401 not_authenticated, and for cookie-authenticated POST/PUT/PATCH/DELETE checks the
+`@require_user` answers 401 not_authenticated (403 forbidden to an API key: keys work on /v1 and the read-only
+quota and usage endpoints, marked `@allow_api_keys`), and for cookie-authenticated POST/PUT/PATCH/DELETE checks the
 Origin (same site only) and the `X-CSRF-Token` header against the session's token (403 csrf_failed).
 Bearer tokens and API keys are not sent by browsers on their own, so they need no CSRF token.
 """
@@ -27,7 +28,7 @@ from core.accounts.api_keys import ApiKeyCaller, looks_like_api_key, resolve_api
 from core.accounts.sessions import IssuedSession, create_session, session_ttl
 from core.accounts.signin import authenticate_token
 from core.accounts.users import User, user_from_fields
-from core.errors import NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated
 from web import requests as web_requests
 from web.context import services
 from web.requests import UNSAFE_METHODS, client_ip
@@ -148,13 +149,26 @@ async def current_user() -> User | None:
     return g.get("user")
 
 
-def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Let only signed-in users through (401), with CSRF checks for cookie sessions (403)."""
+API_KEY_SCOPE = "API keys work on /v1 and on the read-only quota and usage endpoints; sign in for the rest."
 
+
+def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let only signed-in sessions through (401; an API key gets 403), with CSRF checks for cookie sessions (403)."""
+    return _require(view, api_keys=False)
+
+
+def allow_api_keys(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let signed-in sessions and API keys through (401): for /v1 and the read-only quota and usage endpoints."""
+    return _require(view, api_keys=True)
+
+
+def _require(view: Callable[P, Awaitable[R]], *, api_keys: bool) -> Callable[P, Awaitable[R]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if await current_user() is None:
             raise NotAuthenticated()
+        if not api_keys and g.get("auth_kind") == "api_key":
+            raise Forbidden(API_KEY_SCOPE)
         check_csrf()
         return await view(*args, **kwargs)
 

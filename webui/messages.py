@@ -1,4 +1,5 @@
-"""The web app's texts: key -> (zh-CN, English), by page; the chat page's are in webui.chat_messages.
+"""The web app's texts: key -> (zh-CN, English), by page; the chat page's are in webui.chat_messages, the pricing,
+paying and billing texts in webui.billing_messages.
 
 `CATALOGUE` is the web app's whole catalogue: core's error texts (core.i18n), the texts both web apps share
 (web.messages), these and the chat's. `{name}` placeholders are filled by `t(key, name=...)` in templates and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from core.i18n import ERROR_MESSAGES, Catalogue
 from web.messages import SHARED_MESSAGES
+from webui.billing_messages import BILLING_MESSAGES
 from webui.chat_messages import CHAT_MESSAGES
 
 PAGE_MESSAGES: dict[str, tuple[str, str]] = {
@@ -36,6 +38,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "account.language": ("界面语言", "Interface language"),
     "account.password": ("修改密码", "Change password"),
     "account.password_submit": ("修改密码", "Change password"),
+    "account.revoke_keys": (
+        "同时吊销我的全部 API 密钥（怀疑泄露时勾选）",
+        "Also revoke all my API keys (if one may have leaked)",
+    ),
+    "account.keys_revoked": ("已吊销 {count} 个 API 密钥。", "{count} API keys were revoked."),
     "account.password_changed": (
         "密码已修改，其他设备已退出登录。",
         "Password changed. Your other sessions have been signed out.",
@@ -52,8 +59,8 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "sessions.empty": ("没有其他登录设备。", "No other sessions."),
     "invite.title": ("邀请好友", "Invite friends"),
     "invite.intro": (
-        "好友通过你的链接注册，你将获得 {count} 次额度重置机会。",
-        "When a friend signs up with your link, you get {count} quota reset chance(s).",
+        "好友通过你的链接注册并完成验证，你将获得 {count} 次额度重置机会。",
+        "When a friend signs up with your link and is verified, you get {count} quota reset chance(s).",
     ),
     "invite.link": ("你的邀请链接", "Your invitation link"),
     "invite.invitees": ("已邀请", "Friends invited"),
@@ -117,7 +124,7 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "link.sign_in": ("去登录", "Sign in"),
 }
 
-CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES)
+CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES)
 MESSAGES = CATALOGUE.entries
 CATALOGUES = CATALOGUE.by_language
 translate = CATALOGUE.text

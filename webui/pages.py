@@ -18,6 +18,7 @@ from web.context import services
 from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
 from web.requests import safe_next
 from webui.auth import current_user
+from webui.billing_context import billing_context
 
 bp = Blueprint("pages", __name__)
 
@@ -108,6 +109,7 @@ async def account() -> Response:
         invite_link=f"{settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}",
         invite_reward=settings.INVITE_RESET_CHANCES,
         api_base=f"{settings.DOMAIN}/v1",
+        **await billing_context(user.id),
     )
 
 

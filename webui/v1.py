@@ -24,8 +24,9 @@ from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.relay.catalogue import list_models
 from web.context import services
-from web.errors import status_for
-from webui.auth import api_key_credential, remember_api_key_user, require_user
+from web.errors import STORE_ERRORS, status_for, store_unavailable
+from web.validation import require_json
+from webui.auth import allow_api_keys, api_key_credential, remember_api_key_user
 from webui.streaming import stream_response
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,14 @@ async def _http_error(error: HTTPException) -> Response:
     return openai_error(status, error.description or error.name, HTTP_CODES.get(status, "http_error"))
 
 
+async def _store_away(error: Exception) -> Response:
+    return _core_error_response(store_unavailable(error))
+
+
+for _kind in STORE_ERRORS:
+    bp.register_error_handler(_kind, _store_away)
+
+
 @bp.errorhandler(Exception)
 async def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error in /v1")
@@ -102,6 +111,7 @@ async def _read_json() -> dict[str, Any]:
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise errors.PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    require_json()
     try:
         # `request.get_data` would wrap this in `asyncio.wait_for`, a task per request on Python 3.11.
         async with asyncio.timeout(request.body_timeout):
@@ -150,7 +160,7 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
     return chat, done.stream
 
 
-@require_user
+@allow_api_keys
 async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
     """The ordinary path: authenticate (401; CSRF for cookie sessions), then check and charge the call."""
     chat = ChatRequest.from_openai(await _json_body())
@@ -183,13 +193,13 @@ def _raw(event: ChatEvent) -> bytes | None:
 
 
 @bp.get("/v1/models")
-@require_user
+@allow_api_keys
 async def models() -> dict[str, Any]:
     return {"object": "list", "data": await _usable_models()}
 
 
 @bp.get("/v1/models/<path:model_id>")
-@require_user
+@allow_api_keys
 async def model(model_id: str) -> dict[str, Any]:
     for entry in await _usable_models():
         if entry["id"] == model_id:

@@ -156,6 +156,23 @@ async def revoke_api_key(store: Store, user_id: int | str, key_id: str) -> None:
         await store.redis.delete(store.keys.api_key_digest(meta.digest))
 
 
+async def revoke_all_api_keys(store: Store, user_id: int | str) -> int:
+    """Delete every key of a user (a password reset; a password change when asked); return how many there were."""
+    keys_key = store.keys.api_keys(user_id)
+
+    async def write(pipe: Pipeline) -> list[ApiKeyMeta]:
+        metas = [_load(raw) for raw in (await pipe.hgetall(keys_key)).values()]
+        pipe.multi()
+        pipe.delete(keys_key)
+        return metas
+
+    metas: list[ApiKeyMeta] = await store.redis.transaction(write, keys_key, value_from_callable=True)
+    digests = [store.keys.api_key_digest(meta.digest) for meta in metas if meta.digest]
+    for digest_key_name in digests:  # one key each: the digest index lives in other cluster slots
+        await store.redis.delete(digest_key_name)
+    return len(metas)
+
+
 async def resolve_api_key(store: Store, key: str, now: float | None = None) -> ApiKeyOwner | None:
     """Return the owner of a live key, or None; record its use at most once a minute."""
     caller = await resolve_api_key_caller(store, key, now)

@@ -2,7 +2,9 @@
 
 Identities are claimed with SET NX on ``idx:email:<email>`` / ``idx:phone:<e164>``, so of two concurrent
 registrations of one address exactly one wins; the loser releases whatever it claimed. Invitation codes are claimed
-the same way on ``idx:invite:<code>``; the inviter's reward is counted when the account is written.
+the same way on ``idx:invite:<code>``. Registrations are limited per IP and per network (core.accounts
+.signup_limits). The inviter is recorded with the account; the reward waits until the invitee proves an address
+with a code or pays (core.billing.invitations), so that fake sign-ups earn nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from redis.typing import EncodableT, FieldT
 from core.accounts import sessions, throttle
 from core.accounts.addresses import Target, index_key, target_of
 from core.accounts.passwords import check_password_rules, hash_password
+from core.accounts.signup_limits import take_signup_slot
 from core.accounts.users import Role, User, check_profile, find_user_by_target, require_user
 from core.accounts.verification import CodeNotifier, delivery_available, verify_code
+from core.billing.invitations import reward_invitation
 from core.errors import AlreadyRegistered, CodeRequired, InvalidInviteCode
 from core.settings import Settings
 from core.store.connection import Store
@@ -53,23 +57,26 @@ async def _write_user(store: Store, settings: Settings, user: User) -> None:
             pipe.zadd(store.keys.invitees(user.inviter_id), {str(user.id): user.created_at})
             inviter = store.keys.user(user.inviter_id)
             pipe.hincrby(inviter, "invitee_count", 1)
-            pipe.hincrby(inviter, "reset_chances", settings.INVITE_RESET_CHANCES)
         await pipe.execute()
 
 
 async def create_account(
-    store: Store, settings: Settings, identity_key: str, template: User, address: Target | None = None
-) -> User:
+    store: Store, settings: Settings, identity_key: str, template: User, address: Target | None = None,
+    ip: str = "",
+) -> User:  # fmt: skip
     """Claim `identity_key` (SET NX) and an invitation code under a new id, then write the record; undo on failure.
 
     The identity key maps one sign-in address (`address`: an email or a phone, written on the record) or one
-    channel identity (core.accounts.channel_identities) to the account. AlreadyRegistered when it is taken.
+    channel identity (core.accounts.channel_identities) to the account. AlreadyRegistered when it is taken;
+    TooManyAttempts when `ip` (a web registration) or its network registered too many accounts lately.
     """
     user_id = int(await store.redis.incr(store.keys.user_seq()))
     if not await store.redis.set(identity_key, user_id, nx=True):
         raise AlreadyRegistered()
     claimed = [identity_key]
     try:
+        if ip:
+            await take_signup_slot(store, settings, ip)
         invite_code = await _claim_invite_code(store, user_id)
         claimed.append(store.keys.invite_index(invite_code))
         user = replace(template, id=user_id, invite_code=invite_code)
@@ -87,11 +94,12 @@ async def create_account(
 async def register_user(
     store: Store, settings: Settings, notifier: CodeNotifier | None, *, email: str | None = None,
     phone: str | None = None, password: str, name: str = "", lang: str = "", invite_code: str | None = None,
-    code: str | None = None, role: Role = "user", now: float, signs_in: bool = True,
+    code: str | None = None, role: Role = "user", now: float, signs_in: bool = True, ip: str = "",
 ) -> User:  # fmt: skip
     """Create an account; a code is required exactly when a provider can deliver one to this kind of address.
 
     `signs_in`: the caller opens a session for the new user right away, so `now` is also its last sign-in.
+    `ip`: the client's address for the sign-up limits (core.accounts.signup_limits); empty for the CLI.
     """
     target = target_of(email, phone)
     check_password_rules(password)
@@ -99,7 +107,8 @@ async def register_user(
     inviter_id = await _inviter_of(store, invite_code)
     if await store.redis.exists(index_key(store.keys, target)):
         raise AlreadyRegistered()
-    if delivery_available(notifier, target.kind):
+    verified = delivery_available(notifier, target.kind)
+    if verified:
         if not code:
             raise CodeRequired(field="code")
         await verify_code(store, settings, target.value, "register", code)
@@ -109,7 +118,10 @@ async def register_user(
         invite_code="",
         inviter_id=inviter_id, reset_chances=0, invitee_count=0,
     )  # fmt: skip
-    return await create_account(store, settings, index_key(store.keys, target), template, target)
+    user = await create_account(store, settings, index_key(store.keys, target), template, target, ip=ip)
+    if verified and inviter_id is not None:
+        await reward_invitation(store, settings, user.id, trigger="register_code", now=now)
+    return user
 
 
 @dataclass(frozen=True)

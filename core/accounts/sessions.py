@@ -1,8 +1,10 @@
 """Sessions: a PyJWT (HS256) token names a session record in the store, so every session is revocable.
 
 Token claims: ``sub`` (user id as a string), ``sid`` (session id), ``iat``, ``exp``. The record
-``{u:ID}:sess:<sid>`` (created_at, seen_at, ip, agent, csrf) lives for SESSION_TTL_DAYS and slides: a token older
-than a day is reissued and the record's TTL renewed. ``{u:ID}:sessions`` lists the ids scored by expiry.
+``{u:ID}:sess:<sid>`` (created_at, seen_at, ip, agent, csrf, app) lives for SESSION_TTL_DAYS and slides: a token
+older than a day is reissued and the record's TTL renewed. ``{u:ID}:sessions`` lists the ids scored by expiry; past
+MAX_SESSIONS_PER_USER the sessions closest to expiring are ended. A session belongs to the app that opened it
+(`web` or `admin`): a web session is no dashboard session, and the other way round.
 Expiry is checked against the caller's clock (``now``), not the machine's, so tests and the store agree.
 """
 
@@ -24,6 +26,7 @@ REISSUE_AFTER_SECONDS = 86_400  # slide the expiry (new token, renewed TTL) at m
 SEEN_RESOLUTION_SECONDS = 60  # write seen_at at most once a minute: one write, not one per request
 MAX_AGENT_LENGTH = 200
 MAX_IP_LENGTH = 64
+APPS = ("web", "admin")
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,12 @@ class Session:
     ip: str
     agent: str
     csrf: str
+    app: str = "web"
 
     def public(self) -> dict[str, object]:
         """Return the fields shown on the account page (never the CSRF token)."""
         return {"id": self.id, "created_at": self.created_at, "seen_at": self.seen_at, "ip": self.ip,
-                "agent": self.agent}  # fmt: skip
+                "agent": self.agent, "app": self.app}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,18 +93,20 @@ def session_from_fields(user_id: int, session_id: str, fields: Mapping[str, str]
     return Session(
         id=session_id, user_id=user_id, created_at=float(fields.get("created_at") or 0),
         seen_at=float(fields.get("seen_at") or 0), ip=fields.get("ip", ""), agent=fields.get("agent", ""),
-        csrf=fields["csrf"],
+        csrf=fields["csrf"], app=fields.get("app") or "web",
     )  # fmt: skip
 
 
 async def create_session(
-    store: Store, settings: Settings, secret: str, user_id: int, *, ip: str, agent: str, now: float
+    store: Store, settings: Settings, secret: str, user_id: int, *, ip: str, agent: str, now: float, app: str = "web"
 ) -> IssuedSession:
-    """Open a session for a signed-in user and return its token."""
+    """Open a session of `app` (web | admin) for a signed-in user and return its token."""
+    if app not in APPS:
+        raise ValueError(f"unknown app {app!r}")
     ttl = session_ttl(settings)
     session = Session(
         id=secrets.token_urlsafe(16), user_id=user_id, created_at=now, seen_at=now, ip=ip[:MAX_IP_LENGTH],
-        agent=agent[:MAX_AGENT_LENGTH], csrf=secrets.token_urlsafe(24),
+        agent=agent[:MAX_AGENT_LENGTH], csrf=secrets.token_urlsafe(24), app=app,
     )  # fmt: skip
     record: dict[FieldT, EncodableT] = {
         "created_at": now,
@@ -108,6 +114,7 @@ async def create_session(
         "ip": session.ip,
         "agent": session.agent,
         "csrf": session.csrf,
+        "app": app,
     }
     key = store.keys.session(user_id, session.id)
     async with store.redis.pipeline(transaction=True) as pipe:  # same {u:ID} slot: one MULTI
@@ -115,8 +122,18 @@ async def create_session(
         pipe.expire(key, ttl)
         pipe.zadd(store.keys.sessions(user_id), {session.id: now + ttl})
         pipe.zremrangebyscore(store.keys.sessions(user_id), "-inf", now)  # forget expired ids
-        await pipe.execute()
+        pipe.zcard(store.keys.sessions(user_id))
+        *_, count = await pipe.execute()
+    if count > settings.MAX_SESSIONS_PER_USER:
+        await _end_oldest(store, user_id, count - settings.MAX_SESSIONS_PER_USER, keep=session.id)
     return IssuedSession(encode_token(secret, user_id, session.id, now, ttl), session)
+
+
+async def _end_oldest(store: Store, user_id: int, excess: int, keep: str) -> None:
+    """End the `excess` sessions closest to expiring (the least recently renewed), never `keep`."""
+    oldest = [str(sid) for sid in await store.redis.zrange(store.keys.sessions(user_id), 0, excess)]
+    for session_id in [sid for sid in oldest if sid != keep][:excess]:
+        await revoke_session(store, user_id, session_id)
 
 
 async def touch_session(

@@ -7,12 +7,14 @@ change ends the account's other sessions.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from redis.typing import EncodableT, FieldT
 
 from core.accounts import sessions, throttle
 from core.accounts.addresses import Target, index_key, parse_target
+from core.accounts.api_keys import revoke_all_api_keys
 from core.accounts.passwords import (
     burn_verification,
     check_password_rules,
@@ -22,6 +24,7 @@ from core.accounts.passwords import (
 )
 from core.accounts.users import User, find_user_by_target, require_user, user_from_fields
 from core.accounts.verification import verify_code
+from core.billing.invitations import reward_invitation
 from core.errors import AccountBlocked, AlreadyRegistered, InvalidCode, InvalidCredentials
 from core.settings import Settings
 from core.store.connection import Store
@@ -45,7 +48,7 @@ async def authenticate_password(
 ) -> User:
     """Check a password sign-in (throttled per account and IP) and return the user."""
     parsed = parse_target(target)
-    await throttle.begin_attempt(store, settings, parsed.value, ip)
+    await throttle.begin_attempt(store, settings, parsed.value, ip, now)
     user = await find_user_by_target(store, parsed)
     if user is None:
         await burn_verification(settings, password)  # a miss takes as long as a wrong password
@@ -56,20 +59,22 @@ async def authenticate_password(
 
 
 async def authenticate_code(store: Store, settings: Settings, target: str, code: str, *, ip: str, now: float) -> User:
-    """Check a sign-in by a login code (throttled like passwords) and return the user."""
+    """Check a sign-in by a login code (throttled per IP; the code's own tries bound guessing) and return the user."""
     parsed = parse_target(target)
-    await throttle.begin_attempt(store, settings, parsed.value, ip)
+    await throttle.begin_ip_attempt(store, settings, ip)  # not the account's counter: code sign-in stays open
     await verify_code(store, settings, parsed.value, "login", code)
     user = await find_user_by_target(store, parsed)
     if user is None:
         raise InvalidCode()
-    return await _signed_in(store, settings, user, parsed, ip, now)
+    signed_in = await _signed_in(store, settings, user, parsed, ip, now)
+    await reward_invitation(store, settings, user.id, trigger="login_code", now=now)  # the address is proven
+    return signed_in
 
 
 async def authenticate_token(
-    store: Store, settings: Settings, secret: str, token: str, *, now: float
+    store: Store, settings: Settings, secret: str, token: str, *, now: float, app: str = "web"
 ) -> Authenticated | None:
-    """Resolve a session token to its live session and unblocked user (one round trip), else None."""
+    """Resolve a session token of `app` to its live session and unblocked user (one round trip), else None."""
     claims = sessions.decode_token(secret, token, now)
     if claims is None:
         return None
@@ -79,7 +84,7 @@ async def authenticate_token(
         user_fields, session_fields = await pipe.execute()
     user = user_from_fields(user_fields)
     session = sessions.session_from_fields(claims.user_id, claims.session_id, session_fields)
-    if user is None or session is None or user.blocked:
+    if user is None or session is None or user.blocked or session.app != app:
         return None
     new_token = await sessions.touch_session(store, settings, secret, session, claims, now)
     return Authenticated(user, session, new_token)
@@ -96,13 +101,14 @@ class Authenticated:
 
 async def change_password(
     store: Store, settings: Settings, user_id: int, old_password: str, new_password: str, *, ip: str,
-    keep_session: str | None,
+    keep_session: str | None, now: float | None = None,
 ) -> int:  # fmt: skip
     """Replace the password after checking the old one; end every other session and return how many ended."""
     check_password_rules(new_password)
     user = await require_user(store, user_id)
     account = user.email or user.phone
-    await throttle.begin_attempt(store, settings, account, ip)  # old-password guesses count as failed sign-ins
+    moment = time.time() if now is None else now
+    await throttle.begin_attempt(store, settings, account, ip, moment)  # old-password guesses count as failed sign-ins
     if not await verify_password(settings, user.password_hash, old_password):
         raise InvalidCredentials("The current password is wrong.", field="old_password")
     await throttle.attempt_succeeded(store, account, ip)
@@ -111,7 +117,7 @@ async def change_password(
 
 
 async def reset_password(store: Store, settings: Settings, target: str, code: str, new_password: str) -> User:
-    """Set a new password with a reset code; every session of the account ends."""
+    """Set a new password with a reset code; every session and API key of the account ends."""
     check_password_rules(new_password)
     parsed = parse_target(target)
     await verify_code(store, settings, parsed.value, "reset", code)
@@ -120,6 +126,7 @@ async def reset_password(store: Store, settings: Settings, target: str, code: st
         raise InvalidCode()
     await store.redis.hset(store.keys.user(user.id), "password_hash", await hash_password(settings, new_password))
     await sessions.revoke_sessions(store, user.id)
+    await revoke_all_api_keys(store, user.id)  # whoever took over the account may have made keys
     await throttle.clear_account_failures(store, parsed.value)
     return user
 
@@ -135,4 +142,5 @@ async def bind_target(store: Store, settings: Settings, user_id: int, target: st
     await store.redis.hset(store.keys.user(user_id), parsed.kind, parsed.value)
     if previous:
         await store.redis.delete(index_key(store.keys, Target(parsed.kind, previous)))
+    await reward_invitation(store, settings, user_id, trigger="bind_code", now=time.time())  # proven by a code
     return await require_user(store, user_id)

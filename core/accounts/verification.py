@@ -95,17 +95,19 @@ async def send_code(
     """Create and deliver a code; return the resend cooldown in seconds.
 
     For login/reset to an unknown address nothing is sent, but the answer (and the cooldown) is the same, so the
-    endpoint does not reveal which addresses have accounts.
+    endpoint does not reveal which addresses have accounts. For register/bind an address that has an account is
+    refused (AlreadyRegistered, so the person can sign in instead), but only after the cooldown and the per-target
+    and per-IP daily counters were taken: probing many addresses costs what sending codes to them would.
     """
     _check_purpose(purpose)
     parsed = parse_target(target)
     if notifier is None or not delivery_available(notifier, parsed.kind):
         raise DeliveryUnavailable()
+    counters = _counter_keys(store, parsed.value, ip, now)
+    await _claim(store, settings, counters)  # before any lookup: every probe costs a cooldown and the daily caps
     exists = await _account_exists(store, parsed)
     if purpose in NEW_IDENTITY_PURPOSES and exists:
         raise AlreadyRegistered()
-    counters = _counter_keys(store, parsed.value, ip, now)
-    await _claim(store, settings, counters)
     if purpose not in NEW_IDENTITY_PURPOSES and not exists:
         return settings.CODE_COOLDOWN_SECONDS
     code = f"{secrets.randbelow(1_000_000):06d}"

@@ -5,7 +5,8 @@ Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, se
 `free` always exists and cannot be deleted. A model missing from a plan is not allowed on it: there is no
 "unlimited" anywhere, neither for a missing model nor for a missing plan record (the original's defects).
 The import/export shape is `[{"name","title","prices":{"monthly":0,...},"limits":{"<model>":{"limit":10,
-"window":"3h"}},"daily_tokens"?}]`; prices may list any of the three cycles (a missing cycle is not sold).
+"window":"3h"}},"daily_tokens"?,"description"?}]`; prices may list any of the three cycles (a missing cycle is not
+sold).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Plan:
     prices: dict[str, int] = field(default_factory=dict)
     limits: dict[str, Limit] = field(default_factory=dict)
     daily_tokens: int | None = None
+    description: str = ""  # shown on the pricing page
 
     def to_dict(self) -> dict[str, Any]:
         """Return the import/export shape of this plan."""
@@ -63,6 +65,8 @@ class Plan:
         }
         if self.daily_tokens is not None:
             data["daily_tokens"] = self.daily_tokens
+        if self.description:
+            data["description"] = self.description
         return data
 
 
@@ -94,6 +98,7 @@ class _PlanSpec(BaseModel):
     prices: dict[Literal["monthly", "quarterly", "yearly"], Annotated[int, Field(ge=0, le=MAX_PRICE_FEN)]]
     limits: dict[Annotated[str, Field(pattern=r"^\S{1,128}$")], _LimitSpec]
     daily_tokens: Annotated[int, Field(gt=0)] | None = None
+    description: Annotated[str, Field(max_length=500)] = ""
 
 
 def _describe(error: ValidationError) -> str:
@@ -119,6 +124,7 @@ def plan_from_dict(data: object) -> Plan:
         prices={cycle: spec.prices[cycle] for cycle in CYCLES if cycle in spec.prices},
         limits={model: Limit(lim.limit, lim.window) for model, lim in spec.limits.items()},
         daily_tokens=spec.daily_tokens,
+        description=spec.description,
     )
 
 

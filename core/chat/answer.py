@@ -70,6 +70,8 @@ class StreamedAnswer:
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
         guard, delivered = self.guard, self.delivered
+        metrics = self.charge.services.metrics
+        metrics.add("chatgate_active_streams", 1)
         try:
             if self.start is not None:
                 yield self.start
@@ -101,6 +103,7 @@ class StreamedAnswer:
                     yield ChatDone(self.usage())
                     return
         finally:
+            metrics.add("chatgate_active_streams", -1)
             await self.finish()
 
     async def finish(self) -> None:

@@ -133,7 +133,7 @@ async def _rewrite_tail(
     meta_key, list_key = keys.conversation(user_id, check_conversation_id(cid)), keys.messages(user_id, cid)
 
     async def write(pipe: Pipeline) -> list[Message]:
-        if not await pipe.exists(meta_key):
+        if not await pipe.hexists(meta_key, "id"):  # (EXISTS is split per node by a cluster pipeline)
             raise NotFound("Conversation not found.")
         messages = [_message(raw) for raw in await pipe.lrange(list_key, 0, -1)]
         last = cut(messages)

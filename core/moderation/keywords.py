@@ -187,10 +187,9 @@ class KeywordProvider:
             return
         keys = self._store.keys
         # Read the words and the stamp together so the cached automaton matches the stamp it is filed under.
-        async with self._store.redis.pipeline(transaction=True) as pipe:
-            pipe.get(keys.moderation_words_version())
-            pipe.smembers(keys.moderation_words())
-            version, members = await pipe.execute()
+        version, members = await self._store.scripts.run(
+            "read_words", [keys.moderation_words(), keys.moderation_words_version()]
+        )
         self._automaton = Automaton(members)
         self._stamp = (str(version or "0"), len(members))
 

@@ -20,6 +20,7 @@ from typing import NoReturn
 import httpx
 
 from core.errors import ContentBlocked
+from core.metrics import Metrics
 from core.moderation.baidu import BaiduProvider
 from core.moderation.keywords import KeywordProvider
 from core.moderation.log import Direction, log_block
@@ -51,6 +52,7 @@ class Moderation:
         self.providers = providers
         self.clock = clock
         self.keywords = next((p for p in providers if isinstance(p, KeywordProvider)), None)
+        self.metrics = Metrics(instance="moderation")  # build_services hands it the process's
         self.remote = [p for p in providers if not isinstance(p, KeywordProvider)]
 
     @property
@@ -124,6 +126,7 @@ class Moderation:
             )
         except Exception as exc:  # the block stands even if the log write fails
             log.warning("could not log a blocked item: %s", type(exc).__name__)
+        self.metrics.inc("chatgate_moderation_blocks_total", direction=direction, provider=verdict.provider)
         message = MESSAGES[UNAVAILABLE] if verdict.label == UNAVAILABLE else MESSAGES[direction]
         raise ContentBlocked(message, provider=verdict.provider, label=verdict.label, direction=direction)
 

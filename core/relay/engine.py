@@ -24,6 +24,8 @@ from yarl import URL
 
 from core.chat.token_count import configure_tokens, preload_in_background
 from core.errors import CoreError, UpstreamUnavailable
+from core.logs import request_id
+from core.metrics import Metrics
 from core.relay.catalogue import Model, Upstream
 from core.relay.failures import Retry, describe, refusal
 from core.relay.stream import RelayStream, Usage, usage_from
@@ -52,9 +54,11 @@ class Relay:
     """Send chat requests to upstreams; one instance per process, shared by every request."""
 
     def __init__(
-        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time, rng: random.Random | None = None
-    ) -> None:
+        self, settings: Settings, store: Store, clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None, metrics: Metrics | None = None,
+    ) -> None:  # fmt: skip
         self._settings = settings
+        self._metrics = metrics or Metrics(instance="relay")
         self._store = store
         self._clock = clock
         self._rng = rng or random.Random()
@@ -127,9 +131,11 @@ class Relay:
             if attempt.probe and not await claim_probe(self._store, self._settings, upstream.id):
                 continue  # another request is probing this upstream back from its bench
             tried += 1
+            started = time.monotonic()
             try:
                 result = await open_one(upstream)
             except Retry as failure:
+                self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="failed")
                 log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
                 if failure.counts or attempt.probe:
                     now = self._clock()
@@ -142,8 +148,15 @@ class Relay:
                 await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
             await self._recovered(attempt)
+            self._count_answer(model, upstream, time.monotonic() - started, tried)
             return upstream, result
         raise UpstreamUnavailable(attempts=tried)
+
+    def _count_answer(self, model: Model, upstream: Upstream, seconds: float, tried: int) -> None:
+        self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="ok")
+        self._metrics.observe("chatgate_upstream_first_byte_seconds", seconds, upstream=upstream.id)
+        if tried > 1:
+            self._metrics.inc("chatgate_upstream_failovers_total", model=model.id)
 
     async def _open_stream(
         self, model: Model, upstream: Upstream, payload: bytes, include_usage: bool
@@ -229,6 +242,8 @@ class Relay:
         headers = {"Content-Type": "application/json"}
         if stream:
             headers["Accept"] = "text/event-stream"
+        if (traced := request_id.get()) != "-":
+            headers["X-Request-Id"] = traced  # the same id in our logs and, if it keeps one, the upstream's
         key = self._next_key(upstream)
         if upstream.kind == "azure":
             if key:
@@ -257,11 +272,13 @@ class Relay:
         return upstream.keys[turn % len(upstream.keys)]
 
 
-def build_relay(settings: Settings, store: Store, clock: Callable[[], float] = time.time) -> Relay:
+def build_relay(
+    settings: Settings, store: Store, clock: Callable[[], float] = time.time, metrics: Metrics | None = None
+) -> Relay:
     """Build the process's relay and point token counting at the offline tiktoken cache."""
     configure_tokens(settings.TIKTOKEN_CACHE_DIR or settings.DATA_DIR / "tiktoken")
     preload_in_background()
-    return Relay(settings, store, clock)
+    return Relay(settings, store, clock, metrics=metrics)
 
 
 def _completion_text(data: dict[str, Any]) -> str:

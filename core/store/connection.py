@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from core.store.keys import Keys
 from core.store.lua import Scripts
@@ -36,12 +37,21 @@ class Store:
         await self.redis.aclose()
 
 
-def connect(url: str, password: str = "", prefix: str = "cg", max_connections: int = 512) -> Store:
+def connect(
+    url: str, password: str = "", prefix: str = "cg", max_connections: int = 512, cluster: bool = False
+) -> Store:
     """Open a client for a redis://, rediss:// (TLS, e.g. Upstash) or unix:// URL; REDIS_TOKEN is the password.
 
     The pool blocks (up to 10 s) when every connection is busy instead of failing: a burst of streams waits for a
-    connection rather than erroring.
+    connection rather than erroring. With `cluster`, `url` names any node of a Redis Cluster and the client discovers
+    the rest (every multi-key script and transaction of ChatGate stays inside one hash slot).
     """
+    if cluster:
+        client = RedisCluster.from_url(
+            url, password=password or None, decode_responses=True, max_connections=max_connections,
+            socket_connect_timeout=5,
+        )  # fmt: skip
+        return Store(redis=client, keys=Keys(prefix=prefix))  # type: ignore[arg-type]  # the same command API
     pool = BlockingConnectionPool.from_url(
         url,
         password=password or None,

@@ -29,7 +29,7 @@ Families (type, TTL):
   {codes}:cool:<target>              string  60s    resend cooldown
   {codes}:day:t:<target>:<yyyymmdd>  string  1d     codes sent to one target today
   {codes}:day:ip:<ip>:<yyyymmdd>     string  1d     codes requested from one IP today
-  login:fail:acct:<target>           string  window failed sign-ins for one account
+  login:fail:acct:<target>           hash    window failed sign-ins for one account: n, last (ms)
   login:fail:ip:<ip>                 string  window failed sign-ins from one IP
   cfg:plans                          hash    none   plan name -> plan JSON
   cfg:models                         hash    none   model id -> model JSON (with its upstreams)
@@ -49,13 +49,16 @@ Families (type, TTL):
   {u:ID}:presets                     hash    none   prompt preset id -> JSON
   {u:ID}:usage:<yyyymmdd>            hash    400d   "<model>:<requests|prompt|completion>" -> count
   usage:day:<yyyymmdd>               hash    400d   same fields, all users (dashboard charts)
-  mod:words                          set     none   moderation keyword list
-  mod:words:ver                      string  none   INCR'd on every word-list change (processes rebuild their matcher)
+  {mod}:words                        set     none   moderation keyword list (one slot with its version: one MULTI)
+  {mod}:words:ver                    string  none   INCR'd on every word-list change (processes rebuild their matcher)
   mod:log                            stream  capped blocked items for the dashboard
   mod:pass:<sha256>                  string  1d     a caller text the remote moderation providers passed
   notice                             hash    none   announcement: version, markdown, updated_at
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
   tok:baidu                          string  ~30d   cached Baidu access token
+  metrics:c                          hash    none   all processes' counters and histogram buckets (core.metrics)
+  metrics:g:<instance>               hash    60s    one process's gauges
+  metrics:instances                  zset    none   process instances scored by their last flush
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
   tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
   chan:bot:<channel>                 string  none   the bot's public name (Telegram @username, for t.me links)
@@ -236,10 +239,10 @@ class Keys:
 
     # moderation, notice, tokens, locks
     def moderation_words(self) -> str:
-        return self._global("mod", "words")
+        return self._global("{mod}", "words")
 
     def moderation_words_version(self) -> str:
-        return self._global("mod", "words", "ver")
+        return self._global("{mod}", "words", "ver")
 
     def moderation_passed(self, digest: str) -> str:
         return self._global("mod", "pass", digest)
@@ -255,6 +258,15 @@ class Keys:
 
     def baidu_token(self) -> str:
         return self._global("tok", "baidu")
+
+    def metrics_counters(self) -> str:
+        return self._global("metrics", "c")
+
+    def metrics_gauges(self, instance: str) -> str:
+        return self._global("metrics", "g", instance)
+
+    def metrics_instances(self) -> str:
+        return self._global("metrics", "instances")
 
     def lock(self, name: str) -> str:
         return self._global("lock", name)

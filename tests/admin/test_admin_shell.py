@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from quart import Quart
@@ -206,3 +207,30 @@ async def test_an_admin_made_by_the_cli_gets_the_browsers_language(
     assert '<html lang="en">' in english
     chinese = await (await client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})).get_data(as_text=True)
     assert '<html lang="zh-CN">' in chinese
+
+
+async def test_the_dashboard_answers_only_to_its_own_host_names(client: quart_typing.TestClientProtocol) -> None:
+    assert (await client.get("/login")).status_code == 200  # Host: localhost
+    assert (await client.get("/login", headers={"Host": "127.0.0.1:8001"})).status_code == 200
+    rebound = await client.get("/login", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 421
+    login = await client.post("/api/login", json={"email": "x@example.com", "password": "x" * 10},
+                              headers={"Host": "attacker.example:8001"})  # fmt: skip
+    assert login.status_code == 421
+
+
+async def test_a_web_session_is_no_dashboard_session(
+    services: Services, client: quart_typing.TestClientProtocol, admin_user: User
+) -> None:
+    web = create_app(services).test_client()
+    signed_in = await web.post("/api/auth/login", json={"email": "root@example.com", "password": PASSWORD})
+    token = (await signed_in.get_json())["token"]
+    client.set_cookie("localhost", ADMIN_COOKIE, token)
+    assert (await client.get("/api/me")).status_code == 401
+
+
+def test_the_image_keeps_the_dashboard_on_loopback() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert "ADMIN_HOST=0.0.0.0" not in (root / "Dockerfile").read_text()
+    assert Settings.model_fields["ADMIN_HOST"].default == "127.0.0.1"
+    assert '"127.0.0.1:8001:8001"' in (root / "compose.yaml").read_text()

@@ -28,8 +28,7 @@ from hypercorn.config import Config
 from admin import create_admin_app
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store.connection import connect
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import CLUSTER, TEST_JWT_SECRET, connect_test_store
 from tests.fakes.smtp import SmtpFake
 from webui import create_app
 
@@ -139,6 +138,7 @@ class LiveServer:
             CHATGATE_ENV="test",
             DATA_DIR=self.data_dir,
             REDIS_URL=self.store_url,
+            REDIS_CLUSTER=CLUSTER,
             JWT_SECRET=TEST_JWT_SECRET,  # type: ignore[arg-type]
             DOMAIN=self.url,
             NEXT_PUBLIC_TITLE=SITE_TITLE,
@@ -146,7 +146,7 @@ class LiveServer:
             CODE_COOLDOWN_SECONDS=CODE_COOLDOWN,
             **self.smtp.settings_update(),
         )
-        store = connect(self.store_url)
+        store = connect_test_store(self.store_url)
         self.services = await build_services(settings, store)
         try:
             web, admin = create_app(self.services), create_admin_app(self.services)

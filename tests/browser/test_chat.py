@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from core.billing.invitations import reward_invitation
 from tests.browser.chat_helpers import (  # noqa: F401  (fixtures are used by name)
     MODEL,
     SLOW,
@@ -171,7 +172,12 @@ def test_quota_exhausted_shows_when_it_frees_pricing_and_reset(
     expect(tab.questions).to_have_count(1)
     tab.shot("chat-quota")
 
-    create_user(chat_server, "friend@example.com", invite_code=user.invite_code)  # the invitation earns a chance
+    friend = create_user(chat_server, "friend@example.com", invite_code=user.invite_code)
+
+    def proven(services: Any) -> Any:  # once the friend proves an address with a code, the invitation earns a chance
+        return reward_invitation(services.store, services.settings, friend.id, trigger="bind_code", now=time.time())
+
+    chat_server.call(proven)
     page.locator("#send-button").click()
     reset = card.locator("[data-reset-quota]")
     expect(reset).to_have_text(tab.t("chat.err.use_reset", n=1))

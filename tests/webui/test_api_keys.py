@@ -75,8 +75,8 @@ async def test_create_shows_the_key_once_and_it_authenticates(auth: AuthActions,
     api_client = auth.client.app.test_client()
     me = await api_client.get("/api/me", headers=_as_key(key))
     assert me.status_code == 200 and (await _json(me))["user"]["id"] == auth.user["id"]
-    made = await api_client.post("/api/conversations", json={"title": "from a script"}, headers=_as_key(key))
-    assert made.status_code == 201
+    listed_models = await api_client.get("/v1/models", headers=_as_key(key))
+    assert listed_models.status_code == 200
     assert (await _json(await auth.client.get("/api/keys")))["keys"][0]["last_used_at"] is not None
     # Hashed at rest: the plaintext is nowhere in the store.
     everything = await _store_text(store)
@@ -87,10 +87,10 @@ async def test_revoke_stops_the_key(auth: AuthActions) -> None:
     await auth.register()
     created = await _create_key(auth)
     api_client = auth.client.app.test_client()
-    assert (await api_client.get("/api/conversations", headers=_as_key(created["key"]))).status_code == 200
+    assert (await api_client.get("/v1/models", headers=_as_key(created["key"]))).status_code == 200
     revoked = await auth.client.delete(f"/api/keys/{created['id']}", headers=auth.headers)
     assert (revoked.status_code, await _json(revoked)) == (200, {"ok": True})
-    assert await _error(await api_client.get("/api/conversations", headers=_as_key(created["key"]))) == (
+    assert await _error(await api_client.get("/api/usage", headers=_as_key(created["key"]))) == (
         401,
         "not_authenticated",
     )

@@ -21,8 +21,8 @@ from web.requests import safe_next
 from web.security import CONTENT_SECURITY_POLICY, apply_security_headers
 from webui.messages import CATALOGUES, MESSAGES, translate
 
-PAGES_SIGNED_OUT = ["/login", "/register", "/forgot"]
-PAGES_SIGNED_IN = ["/account", "/forgot"]
+PAGES_SIGNED_OUT = ["/login", "/register", "/forgot", "/pricing"]
+PAGES_SIGNED_IN = ["/account", "/forgot", "/pricing", "/pay/return?order=20260101000000ABCDEFGHJK"]
 EXPECTED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

@@ -39,6 +39,7 @@ from tests.webui.v1_support import make_caller
 from webui import create_app
 
 HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
+JSON = {"Content-Type": "application/json"}
 CHAT = "/v1/chat/completions"
 
 
@@ -207,7 +208,7 @@ async def test_the_daily_token_cap_is_a_429_with_the_wait_until_midnight_utc(
         retry_after = int(refused.headers["Retry-After"])
         assert 0 < retry_after <= 86_400 - before % 86_400 + 1  # the wait from the moment of the request
         assert "00:00 UTC" in error["message"]
-    web = await caller.client.post("/api/chat", json={"model": MODEL, "content": "Hi"}, headers=caller.headers)
+    web = await caller.client.post("/api/chat", json={"model": MODEL, "content": "Hi"}, headers=caller.auth.headers)
     assert web.status_code == 429 and (await web.get_json())["error"]["code"] == "daily_tokens_exceeded"
     assert await window_count(store, caller.user_id) == 1
 
@@ -274,7 +275,7 @@ async def test_bad_requests_get_openai_errors_and_consume_nothing(
 
 async def test_invalid_json_unknown_urls_and_missing_keys(make_app: MakeApp, store: Store, fake: FakeUpstream) -> None:
     caller = await make_caller(make_app, store, fake)
-    response = await caller.client.post(CHAT, data=b"{not json", headers=caller.headers)
+    response = await caller.client.post(CHAT, data=b"{not json", headers={**caller.headers, **JSON})
     assert response.status_code == 400
     assert_openai_error(await response.get_json(), "invalid_input")
     anonymous = caller.client.app.test_client()  # no session cookie

@@ -7,19 +7,22 @@ EVALSHA and reloads on NOSCRIPT, so a store restart or failover is transparent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, purchases, relay
+from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
     "release_code_send": accounts.RELEASE_CODE_SEND,
     "verify_code": accounts.VERIFY_CODE,
     "take_attempt": accounts.TAKE_ATTEMPT,
+    "take_account_attempt": accounts.TAKE_ACCOUNT_ATTEMPT,
     "return_attempt": accounts.RETURN_ATTEMPT,
     "touch_session": accounts.TOUCH_SESSION,
     "consume_quota": billing.CONSUME_QUOTA,
@@ -37,6 +40,7 @@ SCRIPTS: dict[str, str] = {
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
+    "read_words": moderation.READ_WORDS,
     "set_max": common.SET_MAX,
     "renew_lease": common.RENEW_LEASE,
     "release_lease": common.RELEASE_LEASE,
@@ -55,7 +59,10 @@ class Scripts:
 
     async def run_all(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
         """Run several scripts in one round trip (each atomic, not all together); a script the store lost is
-        loaded and that call alone re-run (NOSCRIPT means it did not run)."""
+        loaded and that call alone re-run (NOSCRIPT means it did not run). A cluster client cannot pipeline scripts
+        (their keys may live on other nodes): there they run concurrently instead."""
+        if isinstance(self._redis, RedisCluster):
+            return list(await asyncio.gather(*(self.run(name, keys, args) for name, keys, args in calls)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for name, keys, args in calls:
                 pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)

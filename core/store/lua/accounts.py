@@ -58,6 +58,27 @@ if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {1, n}
 """
 
+# Count one sign-in attempt on an account with a progressive delay instead of a lock: the first ARGV[3] failures
+# are free, then each further attempt must wait 2^(failures - free) seconds (at most ARGV[4]) after the last one, so
+# a guesser is slowed to a crawl while the owner is at most a short wait away (and code sign-in stays open).
+# KEYS[1] failures hash {n, last_ms}
+# ARGV[1] now ms, ARGV[2] window seconds (the failures are forgotten that long after the last one), ARGV[3] free
+# failures, ARGV[4] longest delay seconds
+# Returns {1, failures} when counted, {0, seconds to wait} when too early.
+TAKE_ACCOUNT_ATTEMPT = """
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0') or 0
+local now = tonumber(ARGV[1])
+if n >= tonumber(ARGV[3]) then
+  local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0') or 0
+  local delay = math.min(2 ^ (n - tonumber(ARGV[3])), tonumber(ARGV[4])) * 1000
+  if now < last + delay then return {0, math.ceil((last + delay - now) / 1000)} end
+end
+n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, n}
+"""
+
 # Give back one counted attempt (a sign-in that succeeded is no failure); at zero the key is gone, never negative.
 # KEYS[1] attempt counter
 # Returns the count left.

@@ -134,3 +134,24 @@ async def test_list_and_revoke_all_others(store: Store, settings: Settings, user
     assert [session.id for session in await sessions.list_sessions(store, user.id, now + 3)] == [second.session.id]
     assert await sessions.revoke_sessions(store, user.id) == 1
     assert not await store.redis.exists(store.keys.sessions(user.id))
+
+
+async def test_sessions_per_user_are_capped_oldest_first(store: Store, settings: Settings, user: User) -> None:
+    capped = settings.model_copy(update={"MAX_SESSIONS_PER_USER": 3})
+    now = time.time()
+    opened = [await _open(store, capped, user, now + index, agent=f"device {index}") for index in range(5)]
+    live = await sessions.list_sessions(store, user.id, now + 10)
+    assert sorted(session.agent for session in live) == ["device 2", "device 3", "device 4"]
+    assert await authenticate_token(store, capped, SECRET, opened[0].token, now=now + 10) is None
+    assert await authenticate_token(store, capped, SECRET, opened[4].token, now=now + 10) is not None
+
+
+async def test_a_session_works_only_in_the_app_that_opened_it(store: Store, settings: Settings, user: User) -> None:
+    now = time.time()
+    web = await _open(store, settings, user, now)
+    admin = await sessions.create_session(store, settings, SECRET, user.id, ip="ip", agent="a", now=now, app="admin")
+    assert await authenticate_token(store, settings, SECRET, web.token, now=now) is not None
+    assert await authenticate_token(store, settings, SECRET, web.token, now=now, app="admin") is None
+    assert await authenticate_token(store, settings, SECRET, admin.token, now=now) is None
+    found = await authenticate_token(store, settings, SECRET, admin.token, now=now, app="admin")
+    assert found is not None and found.session.app == "admin"

@@ -197,9 +197,12 @@ async def test_register_and_bind_codes_need_a_free_address(
 ) -> None:
     await register_user(store, settings, None, email=EMAIL, password="password123", now=time.time())
     for purpose in ("register", "bind"):
+        await store.redis.delete(store.keys.code_cooldown(EMAIL))  # each probe takes the address's cooldown
         with pytest.raises(AlreadyRegistered):
             await _send(store, settings, notifier, purpose=purpose)
     assert notifier.sent == []
+    with pytest.raises(CodeCooldown):  # a repeated probe is throttled like a repeated send
+        await _send(store, settings, notifier, purpose="register")
 
 
 async def test_phone_codes_use_e164_and_need_an_sms_provider(store: Store, settings: Settings) -> None:

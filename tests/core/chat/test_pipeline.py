@@ -12,6 +12,7 @@ import pytest
 
 from core.accounts.users import User
 from core.billing.quotas import tokens_used_today, use_reset_chance
+from core.billing.redemption import generate_codes, redeem_code
 from core.billing.subscriptions import add_subscription
 from core.chat.conversations import get_conversation
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
@@ -203,7 +204,8 @@ async def test_the_limit_refuses_and_a_reset_chance_frees_the_window(
         await relay_chat(services, user, ChatRequest(model=MODEL, messages=HELLO))
     assert 0 < caught.value.data["retry_after"] <= 86_400
     assert len(fake.chat_requests) == 2
-    await new_user(store, settings, "bob@example.com", invite_code=user.invite_code)  # earns alice a chance
+    code = (await generate_codes(store, reset_chances=1, count=1, now=time.time())).codes[0]
+    await redeem_code(store, settings, user.id, code, now=time.time())  # a redemption code gives alice a chance
     assert await use_reset_chance(store, user.id, plan) == 0
     assert await window_count(store, user.id) == 0
     assert text(await collect(services, user, ChatRequest(model=MODEL, messages=HELLO))) == text_of(8)

@@ -170,3 +170,13 @@ async def test_services_carry_a_notifier(settings: Settings, store: Store) -> No
             assert mailgun.code_for("a@example.com") == CODE
         finally:
             await services.http.aclose()
+
+
+async def test_console_providers_are_refused_outside_dev(settings: Settings, store: Store) -> None:
+    for name, value in (("NEXT_PUBLIC_EMAIL_SERVICE", "console"), ("SMS_PROVIDER", "Console")):
+        production = settings.model_copy(update={"CHATGATE_ENV": "prod", name: value})
+        with pytest.raises(ValueError, match="console"):
+            await build_services(production, store)
+    dev = settings.model_copy(update={"CHATGATE_ENV": "dev", "SMS_PROVIDER": "console"})
+    services = await build_services(dev, store)
+    await services.close()

@@ -27,6 +27,7 @@ from core.relay.upstreams import (
 )
 from core.settings import Settings
 from core.store.connection import Store
+from tests.conftest import command_calls, reset_command_stats
 from tests.fakes.openai_upstream import MODELS, Behaviour, FakeUpstream
 
 BODY = {"messages": [{"role": "user", "content": "hi"}]}
@@ -185,10 +186,9 @@ async def test_health_cache_reads_the_store_once_for_a_crowd(store: Store) -> No
     cache = HealthCache(ttl=1.0)
 
     async def hmget_calls() -> int:
-        stats = await store.redis.info("commandstats")
-        return int(stats.get("cmdstat_hmget", {}).get("calls", 0))
+        return await command_calls(store, "hmget")
 
-    await store.redis.config_resetstat()
+    await reset_command_stats(store)
     crowd = await asyncio.gather(*(cache.get(store, ["u1", "u2"], 100.0) for _ in range(200)))
     assert await hmget_calls() == 2 and all(result == crowd[0] for result in crowd)  # one pipelined read
     await asyncio.gather(*(cache.get(store, ["u1", "u2"], 101.5) for _ in range(200)))  # stale: one refresh

@@ -12,7 +12,8 @@ from core.billing.plans import Limit, Plan, cached_plans, delete_plan, save_plan
 from core.billing.subscriptions import add_subscription, current_plan
 from core.relay.catalogue import Model, Upstream, cached_model, delete_model, save_model
 from core.store.config_cache import cached_config, forget_config
-from core.store.connection import Store, connect
+from core.store.connection import Store
+from tests.conftest import connect_test_store
 
 T0 = 1_700_000_000.0
 
@@ -20,7 +21,8 @@ T0 = 1_700_000_000.0
 @pytest.fixture
 async def other_process(store: Store, store_url: str) -> AsyncIterator[Store]:
     """A second client on the same database: writes through it are another process's writes."""
-    other = connect(store_url)
+    other = connect_test_store(store_url)
+    await other.redis.ping()  # connected (a cluster client maps the slots first): only the test's own steps timed
     yield other
     await other.close()
 

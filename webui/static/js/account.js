@@ -59,12 +59,18 @@
   passwordForm.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!ui.validate(passwordForm)) return;
-    const body = { old_password: byId("password-old").value, new_password: byId("password-new").value };
+    const body = {
+      old_password: byId("password-old").value,
+      new_password: byId("password-new").value,
+      revoke_api_keys: byId("password-revoke-keys").checked,
+    };
     ui.submitting(passwordForm, async () => {
-      await CG.api("POST", "/api/account/password", body);
+      const result = await CG.api("POST", "/api/account/password", body);
       passwordForm.reset();
-      ui.showStatus(byId("password-status"), t("account.password_changed"), "success");
+      const keysGone = result.api_keys_revoked ? " " + t("account.keys_revoked", { count: result.api_keys_revoked }) : "";
+      ui.showStatus(byId("password-status"), t("account.password_changed") + keysGone, "success");
       loadSessions();
+      if (body.revoke_api_keys) loadKeys();
     }, { invalid_credentials: ["old_password"], weak_password: ["new_password"] });
   });
 

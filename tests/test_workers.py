@@ -1,0 +1,135 @@
+"""`chatgate serve --workers 2`: two web processes over one embedded store, exact quotas across them, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_cli import _cli, _env, _free_port
+
+MODEL = "gpt-4o-mini"
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def _upstream() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(port), "--chunks", "4"],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code < 500)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait(check: object, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail("nothing answered in time")
+
+
+def _upstream_env(upstream: str) -> dict[str, str]:
+    return {"OPENAI_ENDPOINT": upstream, "OPENAI_API_KEY": "sk-test", "OPENAI_MODELS": MODEL}
+
+
+@contextmanager
+def _workers(data_dir: Path, upstream: str, count: int) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port, admin_port = _free_port(), _free_port()
+    env = {**_env(data_dir), **_upstream_env(upstream)}
+    command = ["serve", "--workers", str(count), "--port", str(port), "--admin-port", str(admin_port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatgate", *command], cwd=data_dir.parent, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: httpx.get(f"{base}/readyz", timeout=1).status_code == 200)
+        _wait(lambda: httpx.get(f"http://127.0.0.1:{admin_port}/healthz", timeout=1).status_code == 200)
+        yield base, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
+
+
+def _api_key(base: str) -> str:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        signed_up = client.post("/api/auth/register", json={"email": "w@example.com", "password": PASSWORD})
+        assert signed_up.status_code == 201, signed_up.text
+        csrf = client.get("/api/me").json()["csrf_token"]
+        created = client.post("/api/keys", json={"name": "load"}, headers={"X-CSRF-Token": csrf})
+        assert created.status_code == 201, created.text
+        return str(created.json()["key"])
+
+
+async def _pids(base: str, rounds: int = 5) -> set[int]:
+    """The pids that answered /healthz over fresh connections (concurrently, so every worker gets some)."""
+    seen: set[int] = set()
+    for _ in range(rounds):
+
+        async def one() -> int:
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                return int((await client.get("/healthz")).json()["pid"])
+
+        seen |= set(await asyncio.gather(*(one() for _ in range(40))))
+        if len(seen) > 1:
+            break
+    return seen
+
+
+async def _chat_statuses(base: str, key: str, count: int) -> list[int]:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+
+        async def one() -> int:
+            response = await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
+            return response.status_code
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def test_two_workers_share_one_store_with_exact_quotas_and_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    plans = tmp_path / "plans.json"
+    plans.write_text(json.dumps([{"name": "free", "title": "Free", "prices": {},
+                                  "limits": {MODEL: {"limit": 10, "window": "3h"}}}]))  # fmt: skip
+    with _upstream() as upstream:
+        seeded = _cli(data_dir, "plans", "import", str(plans), extra_env=_upstream_env(upstream))
+        assert seeded.returncode == 0, seeded.stderr  # the first command seeds the models from the environment
+        _serve_and_check(data_dir, upstream)
+
+
+def _serve_and_check(data_dir: Path, upstream: str) -> None:
+    with _workers(data_dir, upstream, 2) as (base, process):
+        pids = asyncio.run(_pids(base))
+        assert len(pids) == 2, pids  # both processes serve the one socket
+        key = _api_key(base)  # signed up through one worker, the session and key hold in the other
+        statuses = asyncio.run(_chat_statuses(base, key, 200))
+        assert statuses.count(200) == 10 and statuses.count(429) == 190  # one quota across processes
+        victim = next(iter(pids))
+        os.kill(victim, signal.SIGKILL)  # a worker dies: the supervisor starts another
+        _wait(lambda: victim not in asyncio.run(_pids(base, rounds=1)) and len(asyncio.run(_pids(base))) == 2)
+        assert asyncio.run(_chat_statuses(base, key, 5)) == [429] * 5  # the quota survived the worker
+    output = process.stdout.read() if process.stdout else ""
+    assert "2 worker processes" in output and "starting another" in output
