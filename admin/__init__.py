@@ -7,6 +7,7 @@ app reads (the web app reads only `cg_session`). It stands on the web layer (web
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from quart import Quart, request
@@ -17,6 +18,20 @@ from web.app import create_base_app
 from web.context import services
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# The JSON API, one module per section (each exposes `bp`).
+API_MODULES: list[str] = [
+    "admin.api_stats",
+    "admin.api_users",
+    "admin.api_plans",
+    "admin.api_notice",
+    "admin.api_catalogue",
+    "admin.api_moderation",
+    "admin.api_settings",
+    "admin.api_audit",
+    "admin.api_orders",
+    "admin.api_codes",
+]
 
 
 def create_admin_app(services: Services) -> Quart:
@@ -30,6 +45,8 @@ def create_admin_app(services: Services) -> Quart:
     )
     app.register_blueprint(views.bp)
     app.register_blueprint(metrics.bp)
+    for name in API_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
     app.before_request(_check_host)
     return app
 

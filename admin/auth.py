@@ -3,7 +3,8 @@
 Sessions are ordinary core sessions (revocable, sliding expiry, listed on the owner's account page), carried in
 a cookie of their own, SameSite=Strict and HttpOnly. State-changing requests must come from the dashboard's own
 origin and, once signed in, carry the session's CSRF token in `X-CSRF-Token` (403 csrf_failed).
-`current_admin()` caches on `g`: g.user (the admin or None) and g.session.
+`current_admin()` caches on `g`: g.user (the admin or None) and g.session. A dashboard session whose user is no
+longer an administrator (demoted) gets 403 not_admin on the API; no session at all gets 401.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from core.accounts.sessions import session_ttl
 from core.accounts.signin import authenticate_token
 from core.accounts.users import User
-from core.errors import NotAuthenticated
+from core.errors import NotAdmin, NotAuthenticated
+from core.site.audit import Actor
 from web import requests as web_requests
 from web.context import services
 from web.requests import UNSAFE_METHODS
@@ -74,6 +76,7 @@ async def current_admin() -> User | None:
     svc = services()
     auth = await authenticate_token(svc.store, svc.settings, svc.jwt_secret, token, now=svc.clock(), app="admin")
     if auth is None or not auth.user.is_admin:
+        g.not_admin = auth is not None  # signed in, but not (or no longer) an administrator
         after_this_request(_clear_hook)
         return None
     g.user, g.session = auth.user, auth.session
@@ -96,13 +99,19 @@ def check_csrf() -> None:
     web_requests.check_csrf_token(session.csrf if session else None)
 
 
+def actor() -> Actor:
+    """Return the signed-in administrator as the author of a change (for the audit log)."""
+    user: User = g.user
+    return Actor(user.id, user.email or user.phone or user.name or f"#{user.id}")
+
+
 def require_admin(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Let only signed-in administrators through (401), with the CSRF checks (403)."""
 
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if await current_admin() is None:
-            raise NotAuthenticated()
+            raise NotAdmin() if g.get("not_admin") else NotAuthenticated()
         check_csrf()
         return await view(*args, **kwargs)
 

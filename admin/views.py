@@ -1,10 +1,11 @@
-"""The dashboard shell: sign-in page and JSON sign-in/out, the frame with its navigation, the language switch.
-
-The sections (users, plans, ...) render the frame with an empty content area; the dashboard issue fills them.
+"""The dashboard's pages: sign-in page and JSON sign-in/out, the frame with its navigation, the language switch,
+and one page per section. A section page is a template whose script fills it from the JSON API (/api/...); the
+overview draws its charts on the server (admin.overview).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
@@ -18,11 +19,13 @@ from admin.auth import (
     require_admin,
     set_admin_cookie,
 )
+from admin.overview import overview_context
 from core.accounts.sessions import create_session, revoke_session
 from core.accounts.signin import authenticate_password
 from core.errors import InvalidInput, NotAdmin
+from core.site.config import site_config
 from web.context import services
-from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from web.i18n import SUPPORTED_LANGUAGES, load_site_language, request_language, set_language_cookie
 from web.requests import client_ip, safe_next
 from web.validation import Body, parse_body
 
@@ -33,10 +36,12 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("users", "admin.nav.users"),
     ("plans", "admin.nav.plans"),
     ("orders", "admin.nav.orders"),
+    ("codes", "admin.nav.codes"),
     ("models", "admin.nav.models"),
     ("moderation", "admin.nav.moderation"),
     ("announcements", "admin.nav.announcements"),
     ("settings", "admin.nav.settings"),
+    ("audit", "admin.nav.audit"),
 )
 SECTION_NAMES = ", ".join(name for name, _key in SECTIONS)
 
@@ -47,14 +52,22 @@ class AdminLogin(Body):
     password: Annotated[str, StringConstraints(strip_whitespace=False, max_length=1024)]
 
 
+@bp.app_template_filter("unix_time")
+def _unix_time(seconds: float) -> str:
+    """Format unix seconds as date and time (UTC), readable in both languages."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(seconds or 0)))
+
+
 @bp.app_context_processor
 async def _dashboard_context() -> dict[str, Any]:
     user = await current_admin()
+    await load_site_language()
     request_language()  # after the admin is known, so the admin's own language counts
     session = g.get("session")
+    svc = services()
     return {
         "user": user,
-        "site_title": services().settings.NEXT_PUBLIC_TITLE,
+        "site_title": (await site_config(svc.store, svc.settings)).title,
         "csrf_token": session.csrf if session else "",
         "current_path": request.full_path.rstrip("?") if request.query_string else request.path,
         "sections": SECTIONS,
@@ -77,18 +90,26 @@ async def login_page() -> Response:
 
 @bp.get("/")
 async def dashboard() -> Response:
-    """Show the dashboard frame."""
+    """Show the overview: figures and charts over the chosen days (?from=&to=, YYYY-MM-DD)."""
     if await current_admin() is None:
         return redirect("/login")  # type: ignore[return-value]
-    return await _page("admin_dashboard.html", section=None, title_key="admin.title")
+    return await _page("admin_overview.html", section=None, title_key="admin.title", **await overview_context())
 
 
 @bp.get(f"/<any({SECTION_NAMES}):section>")
 async def dashboard_section(section: str) -> Response:
-    """Show the frame with one section selected (its tools arrive with the dashboard issue)."""
+    """Show one section; its script loads it from the JSON API."""
     if await current_admin() is None:
         return redirect("/login")  # type: ignore[return-value]
-    return await _page("admin_dashboard.html", section=section, title_key=dict(SECTIONS)[section])
+    return await _page(f"admin_{section}.html", section=section, title_key=dict(SECTIONS)[section])
+
+
+@bp.get("/users/<int:user_id>")
+async def user_page(user_id: int) -> Response:
+    """Show one user (its script loads /api/users/<id>)."""
+    if await current_admin() is None:
+        return redirect("/login")  # type: ignore[return-value]
+    return await _page("admin_user.html", section="users", title_key="admin.nav.users", user_id=user_id)
 
 
 @bp.get("/lang/<code>")

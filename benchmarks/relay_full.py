@@ -41,46 +41,66 @@ def serve_env(store_url: str, fake_url: str, data_dir: Path, port: int, model: s
         TEXT_SECURITY="keywords",
         PORT=str(port),
         LOG_LEVEL="WARNING",
+        MAX_STREAMS_PER_USER="0",  # one benchmark user runs up to 1,000 streams at once: measured, not limited
     )
     return env
 
 
-async def prepare_account(store_url: str, data_dir: Path, model: str) -> str:
-    """Create the benchmark user, its API key, a non-binding plan and the keyword list; return the API key."""
+async def prepare_account(store_url: str, data_dir: Path, model: str, users: int = 1) -> list[str]:
+    """Create the benchmark users, an API key each, a non-binding plan and the keyword list; return the keys."""
     store = connect(store_url)
     settings = Settings(_env_file=None, CHATGATE_ENV="dev", DATA_DIR=data_dir, REDIS_URL=store_url)  # type: ignore[call-arg]
+    keys = []
     try:
-        user = await register_user(
-            store, settings, None, email="bench@example.com", password="bench password 123", now=time.time()
-        )
-        _, key = await create_api_key(store, user.id, "bench", time.time())
+        for index in range(users):
+            email = "bench@example.com" if index == 0 else f"bench{index}@example.com"
+            user = await register_user(
+                store, settings, None, email=email, password="bench password 123", now=time.time()
+            )
+            keys.append((await create_api_key(store, user.id, "bench", time.time()))[1])
         # The plans' cap (MAX_LIMIT, 1,000,000) per minute: ~16,700 requests/s, far above what one process serves.
         await save_plan(store, Plan(name="free", title="Free", limits={model: Limit(MAX_LIMIT, "1m")}))
         await set_words(store, BLOCKED_WORDS)
     finally:
         await store.close()
-    return key
+    return keys
 
 
 def start_full_app(
     workdir: Path, fake_url: str, model: str, relay_cpu: int, store_cpu: int, port: int
 ) -> tuple[subprocess.Popen[bytes], EmbeddedStore, str]:
     """Start a store and `chatgate serve --only web`; return the server process, the store and the API key."""
+    server, store, keys = start_app(workdir, fake_url, model, relay_cpu, store_cpu, port)
+    return server, store, keys[0]
+
+
+def start_app(
+    workdir: Path,
+    fake_url: str,
+    model: str,
+    relay_cpu: int,
+    store_cpu: int,
+    port: int,
+    users: int = 1,
+    root: Path = ROOT,
+) -> tuple[subprocess.Popen[bytes], EmbeddedStore, list[str]]:
+    """Start a store and `chatgate serve --only web` from the tree `root`, with `users` users; return the server
+    process, the store and an API key per user."""
     store = EmbeddedStore(workdir / "store-data")
     store_url = store.start()
     assert store.process is not None
     os.sched_setaffinity(store.process.pid, {store_cpu})
     data_dir = workdir / "data"
     try:
-        key = asyncio.run(prepare_account(store_url, data_dir, model))
+        keys = asyncio.run(prepare_account(store_url, data_dir, model, users))
     except BaseException:
         store.stop()
         raise
     command = [sys.executable, "-m", "chatgate", "serve", "--only", "web", "--port", str(port)]
     server = subprocess.Popen(
         ["taskset", "-c", str(relay_cpu), *command],
-        cwd=ROOT,
+        cwd=root,  # `python -m chatgate` imports the tree it runs in: another checkout can be measured alike
         env=serve_env(store_url, fake_url, data_dir, port, model),
         stdout=subprocess.DEVNULL,
     )
-    return server, store, key
+    return server, store, keys

@@ -39,4 +39,8 @@ def enabled_channels(services: Services) -> list[Channel]:
         from channels.telegram import TelegramChannel
 
         channels.append(TelegramChannel(services))
+    if services.settings.WECHAT_TOKEN.get_secret_value():
+        from channels.wechat import WeChatChannel
+
+        channels.append(WeChatChannel(services))
     return channels

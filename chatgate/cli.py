@@ -1,4 +1,4 @@
-"""The `chatgate` command line: serve, doctor, admin, plans, codes, notice.
+"""The `chatgate` command line: serve, doctor, admin, plans, codes, users, notice.
 
 Every command uses the same store as the server: REDIS_URL, else the running embedded server of DATA_DIR, else
 an embedded server started for the duration of the command.
@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--count", type=int, required=True, help="how many codes (1..10000)")
     generate.add_argument("--expires", default=None, help="last moment to redeem: 2027-01-01 (00:00 UTC) or ISO time")
     generate.add_argument("--note", default="", help="a note for the dashboard")
+
+    users = commands.add_parser("users", help="user indexes").add_subparsers(dest="action", required=True)
+    users.add_parser("reindex", help="rebuild the dashboard's user search and plan-holder indexes from the records")
 
     notice = commands.add_parser("notice", help="the announcement").add_subparsers(dest="action", required=True)
     notice_set = notice.add_parser("set", help="publish a Markdown file as the announcement")
@@ -175,6 +178,20 @@ async def _codes_generate(settings: Settings, args: argparse.Namespace) -> str:
     return batch_csv(batch).rstrip("\n")
 
 
+async def _users_reindex(settings: Settings) -> str:
+    """Rebuild the indexes the dashboard reads that older data lacks (search terms, who holds which plan)."""
+    from core.accounts.search import index_user
+    from core.billing.subscriptions import index_plan_users
+
+    async with open_store(settings) as handle:
+        store = handle.store
+        user_ids = [str(uid) for uid in await store.redis.zrange(store.keys.users_index(), 0, -1)]
+        for user_id in user_ids:  # the users index, never a keyspace scan
+            await index_user(store, user_id)
+            await index_plan_users(store, user_id)
+    return f"reindexed {len(user_ids)} user(s)"
+
+
 async def _notice_set(settings: Settings, markdown: str) -> str:
     from core.site.notice import set_notice
 
@@ -245,6 +262,7 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         ("store", "export"): lambda: _store_export(settings, args.file),
         ("store", "import"): lambda: _store_import(settings, args.file, args.overwrite),
         ("codes", "generate"): lambda: _codes_generate(settings, args),
+        ("users", "reindex"): lambda: _users_reindex(settings),
         ("notice", "set"): lambda: _notice_set(settings, _read_text(args.file)),
         ("notice", "show"): lambda: _notice_show(settings),
     }

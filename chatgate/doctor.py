@@ -94,6 +94,27 @@ async def _upstream_findings(services: Services) -> list[tuple[str, str]]:
     return findings
 
 
+async def _wechat_findings(services: Services) -> list[tuple[str, str]]:
+    """Check the WeChat official account's settings and, with an AppID and secret, fetch the shared access token."""
+    from channels.wechat import setting_problems
+    from channels.wechat.api import WeChatApi
+
+    settings = services.settings
+    if not settings.WECHAT_TOKEN.get_secret_value():
+        return []
+    problems = setting_problems(settings)
+    if problems:
+        return [(FAIL, f"wechat: {problem}") for problem in problems]
+    safe = bool(settings.WECHAT_AES_KEY.get_secret_value())
+    findings = [(OK, f"wechat: {settings.WECHAT_MODE} mode, server URL {settings.DOMAIN}{settings.WECHAT_PATH}")]
+    if not safe:
+        findings.append((WARN, "wechat: plain mode: messages travel unencrypted; set WECHAT_AES_KEY (安全模式)"))
+    if settings.WECHAT_APPID and settings.WECHAT_APPSECRET.get_secret_value():
+        failed = await WeChatApi(settings, services.store, services.http).check()
+        findings += [(FAIL, problem) for problem in failed] or [(OK, "wechat: the API accepts the AppID and secret")]
+    return findings
+
+
 async def _telegram_findings(settings: Settings) -> list[tuple[str, str]]:
     """Check the Telegram bot's settings and ask the Bot API whether it accepts the token."""
     from channels.telegram.checks import telegram_findings
@@ -112,6 +133,7 @@ async def run_doctor(settings: Settings) -> int:
             services = await build_services(settings, handle.store)
             try:
                 findings.extend(await _provider_findings(services))
+                findings.extend(await _wechat_findings(services))
                 findings.extend(await _telegram_findings(settings))
                 await seed_runtime_config(services)
                 findings.extend(await _upstream_findings(services))

@@ -106,8 +106,10 @@ async def seed_runtime_config(services: Services) -> None:
     """Seed models/upstreams and the free plan on first start (later starts keep what the admin changed)."""
     from core.billing.plans import ensure_free_plan
     from core.relay.catalogue import list_models, seed_models
+    from core.relay.registry import migrate_upstreams
 
     await seed_models(services.store, services.settings)
+    await migrate_upstreams(services.store)  # models stored before the upstream registry name their upstreams by id
     models = await list_models(services.store)
     await ensure_free_plan(services.store, [model.id for model in models])
 

@@ -96,6 +96,26 @@ class NotFound(CoreError):
     default_message = "Not found."
 
 
+class AlreadyExists(CoreError):
+    code = "already_exists"
+    default_message = "Something with that name already exists."
+
+
+class InUse(CoreError):
+    code = "in_use"
+    default_message = "It is in use, so it cannot be deleted."
+
+
+class RegistrationClosed(CoreError):
+    code = "registration_closed"
+    default_message = "Registration is closed on this site."
+
+
+class InviteRequired(CoreError):
+    code = "invite_required"
+    default_message = "An invitation code is required to register on this site."
+
+
 class InvalidInviteCode(CoreError):
     code = "invalid_invite_code"
     default_message = "That invitation code does not exist."
@@ -189,7 +209,9 @@ class LimitReached(CoreError):
 
 
 class DailyTokensExceeded(LimitReached):
-    """The plan's daily token cap is used up; data: daily_tokens, used, retry_after (seconds to 00:00 UTC)."""
+    """The plan's daily token cap is used up, or what is left cannot hold this call's estimate; data: daily_tokens,
+    used (including reservations of calls in flight), retry_after (seconds to 00:00 UTC), needed (the estimate,
+    when some allowance is left)."""
 
     code = "daily_tokens_exceeded"
     default_message = "You have used today's token allowance."
@@ -214,6 +236,27 @@ class PaymentFailed(CoreError):
 class InvalidRedemptionCode(CoreError):
     code = "invalid_redemption_code"
     default_message = "This code is wrong, already used, disabled or expired."
+
+
+class TooManyStreams(LimitReached):
+    """The user already has MAX_STREAMS_PER_USER answers in progress; data: limit."""
+
+    code = "too_many_streams"
+    default_message = "You have too many answers in progress; wait for one to finish."
+
+
+class PlanCapExceeded(InvalidInput):
+    """The request asks for more than the user's plan allows per call; data: field, limit, plan."""
+
+    code = "plan_cap_exceeded"
+    default_message = "The request asks for more than your plan allows."
+
+
+class UnsupportedContent(InvalidInput):
+    """A content part of a type the model does not accept (or an unsafe media address); data: field, model, type."""
+
+    code = "unsupported_content"
+    default_message = "This model does not accept this kind of content."
 
 
 class StoreUnavailable(CoreError):

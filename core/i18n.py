@@ -73,6 +73,10 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "error.csrf_failed": ("页面已过期，请刷新后重试。", "The page expired; reload it and try again."),
     "error.not_found": ("找不到该内容。", "Not found."),
     "error.invalid_invite_code": ("邀请码不存在。", "That invitation code does not exist."),
+    "error.already_exists": ("该名称已存在。", "Something with that name already exists."),
+    "error.in_use": ("仍在使用中，无法删除。", "It is in use, so it cannot be deleted."),
+    "error.registration_closed": ("本站暂停注册。", "Registration is closed on this site."),
+    "error.invite_required": ("本站需凭邀请码注册。", "An invitation code is required to register on this site."),
     "error.code_required": ("请填写验证码。", "A verification code is required."),
     "error.invalid_code": ("验证码错误或已过期。", "The code is wrong or has expired."),
     "error.invalid_bind_code": (
@@ -103,8 +107,20 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "error.context_length_exceeded": ("消息太长，超出了此模型的上限。", "The message is too long for this model."),
     "error.limit_reached": ("已达到账户的使用上限。", "A limit on your account has been reached."),
     "error.daily_tokens_exceeded": (
-        "今日的 token 额度已用完，将于 UTC 0 点恢复。",
-        "You have used today's token allowance; it renews at 00:00 UTC.",
+        "今日的 token 额度已用完或不足以完成此请求，将于 UTC 0 点恢复。",
+        "Today's token allowance is used up or too small for this request; it renews at 00:00 UTC.",
+    ),
+    "error.too_many_streams": (
+        "你同时进行中的回答太多了，请等其中一个结束后再试。",
+        "You have too many answers in progress; wait for one to finish.",
+    ),
+    "error.plan_cap_exceeded": (
+        "请求超出了你的套餐对单次请求的限制。",
+        "The request asks for more than your plan allows per request.",
+    ),
+    "error.unsupported_content": (
+        "此模型不接受这种类型的内容。",
+        "This model does not accept this kind of content.",
     ),
     "error.plan_not_for_sale": ("此套餐或付费周期不可购买。", "This plan or billing cycle cannot be bought."),
     "error.payments_disabled": ("本站尚未开通在线支付。", "Payments are not set up on this site."),

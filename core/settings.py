@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     CONVERSATION_MAX_MESSAGES: int = 400
     MESSAGE_MAX_CHARS: int = 32_000
     TIKTOKEN_CACHE_DIR: str = ""
+    # abuse resistance on the chat path: big token counts run in a small thread pool, never on the event loop
+    TOKEN_COUNT_WORKERS: int = Field(default=2, ge=1, le=32)
+    MAX_STREAMS_PER_USER: int = Field(default=8, ge=0)  # answers in flight per user, all processes (0 = no limit)
+    STREAM_SLOT_SECONDS: int = Field(default=300, ge=10)  # a slot is renewed while its answer runs
 
     # --- moderation (TEXT_SECURITY = comma list of keywords, tencent, baidu, openai) -----------------------------
     TEXT_SECURITY: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -138,6 +142,17 @@ class Settings(BaseSettings):
     BAIDU_APIKEY: str = ""
     BAIDU_SECRETKEY: SecretStr = SecretStr("")
     BAIDU_API_BASE: str = "https://aip.baidubce.com"
+
+    # --- WeChat official account (channels.wechat; on when WECHAT_TOKEN is set) ---------------------------------
+    WECHAT_PATH: str = "/wechat"
+    WECHAT_TOKEN: SecretStr = SecretStr("")
+    WECHAT_APPID: str = ""
+    WECHAT_APPSECRET: SecretStr = SecretStr("")
+    WECHAT_AES_KEY: SecretStr = SecretStr("")
+    WECHAT_API_BASE: str = "https://api.weixin.qq.com"
+    WECHAT_MODE: Literal["subscription", "service"] = "subscription"
+    # How long WeChat waits for a reply before it retries (its platform's rule, 5 s; lower only in tests).
+    WECHAT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0.2)
 
     # --- payments, orders and subscriptions ----------------------------------------------------------------------
     XUNHU_PAY_APPID: str = ""
@@ -179,8 +194,21 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
+    @field_validator("WECHAT_PATH", mode="after")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/") or "?" in value or "#" in value:
+            raise ValueError("WECHAT_PATH must be a path starting with /, e.g. /wechat")
+        return value
+
     @field_validator(
-        "OPENAI_ENDPOINT", "DOMAIN", "CALLBACK_DOMAIN", "XUNHU_PAY_GATEWAY", "TELEGRAM_API_BASE", mode="after"
+        "OPENAI_ENDPOINT",
+        "DOMAIN",
+        "CALLBACK_DOMAIN",
+        "XUNHU_PAY_GATEWAY",
+        "TELEGRAM_API_BASE",
+        "WECHAT_API_BASE",
+        mode="after",
     )
     @classmethod
     def _strip_slash(cls, value: str) -> str:

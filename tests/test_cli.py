@@ -106,7 +106,7 @@ def test_plans_export_import_round_trip(tmp_path: Path) -> None:
     assert any(plan["name"] == "free" for plan in plans)
     plans.append(
         {"name": "pro", "title": "Pro", "prices": {"monthly": 2900, "quarterly": 7900, "yearly": 29900},
-         "limits": {"gpt-4o": {"limit": 50, "window": "3h"}}}
+         "limits": {"gpt-4o": {"limit": 50, "window": "3h"}}, "max_tokens": 4000, "max_prompt_tokens": 32000}
     )  # fmt: skip
     plan_file = tmp_path / "plans.json"
     plan_file.write_text(json.dumps(plans), encoding="utf-8")
@@ -120,6 +120,13 @@ def test_plans_export_import_round_trip(tmp_path: Path) -> None:
     again = json.loads(_cli(data_dir, "plans", "export").stdout)
     assert {plan["name"] for plan in again} >= {"free", "pro"}
     assert next(p for p in again if p["name"] == "pro")["limits"]["gpt-4o"] == {"limit": 50, "window": "3h"}
+    assert {key: next(p for p in again if p["name"] == "pro")[key] for key in ("max_tokens", "max_prompt_tokens")} == {
+        "max_tokens": 4000, "max_prompt_tokens": 32000,
+    }  # fmt: skip
+    plans[-1]["max_tokens"] = 0
+    plan_file.write_text(json.dumps(plans), encoding="utf-8")
+    refused = _cli(data_dir, "plans", "import", str(plan_file))
+    assert refused.returncode != 0 and "max_tokens" in refused.stderr
 
 
 def test_plans_import_rejects_bad_file_and_writes_nothing(tmp_path: Path) -> None:
@@ -210,3 +217,13 @@ def test_serve_on_a_taken_port_is_one_clear_line_and_starts_no_store(tmp_path: P
             assert _one_error_line(result) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
             assert result.stdout == ""  # it did not claim to listen anywhere
     assert not (data_dir / "store").exists()  # refused before the embedded store was started
+
+
+def test_users_reindex_rebuilds_the_dashboard_indexes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert (
+        _cli(data_dir, "admin", "create", "--email", "ops@example.com", "--password", "a long passphrase").returncode
+        == 0
+    )
+    result = _cli(data_dir, "users", "reindex")
+    assert result.returncode == 0 and result.stdout.strip() == "reindexed 1 user(s)"

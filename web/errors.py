@@ -34,6 +34,10 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.NotAdmin.code: 403,
     errors.NotFound.code: 404,
     errors.InvalidInviteCode.code: 400,
+    errors.AlreadyExists.code: 409,
+    errors.InUse.code: 409,
+    errors.RegistrationClosed.code: 403,
+    errors.InviteRequired.code: 400,
     errors.CodeRequired.code: 400,
     errors.InvalidCode.code: 400,
     errors.InvalidBindCode.code: 400,
@@ -56,6 +60,9 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PaymentsDisabled.code: 503,
     errors.PaymentFailed.code: 502,
     errors.InvalidRedemptionCode.code: 400,
+    errors.TooManyStreams.code: 429,
+    errors.PlanCapExceeded.code: 400,
+    errors.UnsupportedContent.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

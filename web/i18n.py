@@ -1,9 +1,10 @@
 """The language of one request (zh-CN default, English) and translating pages with the app's catalogue.
 
 The language is, in order: the `cg_lang` cookie (set by the switcher), the signed-in user's `lang`, the browser's
-Accept-Language, settings.DEFAULT_LANGUAGE. Templates call the Jinja global `t(key, **params)`; front-end code gets
-the same catalogue as a JSON data block (`<script type="application/json" id="cg-i18n">`), so no inline script is
-needed under the content-security policy. Each app installs its catalogue (core.i18n.Catalogue) with `install`.
+Accept-Language, the site's default language (dashboard settings, else DEFAULT_LANGUAGE; `load_site_language`).
+Templates call the Jinja global `t(key, **params)`; front-end code gets the same catalogue as a JSON data block
+(`<script type="application/json" id="cg-i18n">`), so no inline script is needed under the content-security
+policy. Each app installs its catalogue (core.i18n.Catalogue) with `install`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from quart import Blueprint, Quart, Response, current_app, g, request
 
 from core.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogue, normalize_language
+from core.site.config import site_config
 
 SUPPORTED_LANGUAGES = LANGUAGES
 LANGUAGE_ABBREVIATIONS: dict[str, str] = {"zh-CN": "中", "en": "EN"}  # the switcher on narrow screens
@@ -51,11 +53,18 @@ def request_language() -> str:
     if cached:
         return str(cached)
     user = g.get("user")
-    default = current_app.extensions["services"].settings.DEFAULT_LANGUAGE
+    default = g.get("site_language") or current_app.extensions["services"].settings.DEFAULT_LANGUAGE
     accepted = [value for value, _quality in request.accept_languages]
     lang = pick_language(request.cookies.get(LANG_COOKIE), getattr(user, "lang", None), accepted, default)
     g.lang = lang
     return lang
+
+
+async def load_site_language() -> None:
+    """Read the site's default language (dashboard settings, this process's copy) for `request_language`."""
+    if "site_language" not in g:
+        svc = current_app.extensions["services"]
+        g.site_language = (await site_config(svc.store, svc.settings)).default_language
 
 
 def catalogue() -> Catalogue:
@@ -82,6 +91,8 @@ async def _inject_language() -> dict[str, Any]:
     loader = current_app.extensions.get(USER_LOADER)
     if loader is not None and "lang" not in g:
         await loader()
+    if "lang" not in g:
+        await load_site_language()
     lang = request_language()
     return {
         "lang": lang,

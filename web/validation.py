@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -51,3 +51,18 @@ async def parse_body(model: type[ModelT]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from exc
+
+
+async def parse_object() -> dict[str, Any]:
+    """Read a JSON object body as it is (for shapes core validates itself, e.g. a plan), or raise InvalidInput."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise PayloadTooLarge()
+    require_json()
+    try:
+        data = orjson.loads(await request.get_data(cache=True) or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("The body is not valid JSON.", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object.", field="body")
+    return data

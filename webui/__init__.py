@@ -25,6 +25,7 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.api_account",
     "webui.api_channels",
     "webui.pages",
+    "webui.login_code",
     "webui.chat_page",
     "webui.login_link",
     "webui.api_conversations",

@@ -16,6 +16,7 @@ from core.accounts.api_keys import revoke_all_api_keys
 from core.accounts.sessions import list_sessions, revoke_session, revoke_sessions
 from core.billing.invitations import list_commissions, list_rewards
 from core.errors import NotFound
+from core.site.config import runtime_settings
 from web.context import services
 from web.requests import client_ip
 from web.validation import Body, parse_body
@@ -117,10 +118,11 @@ async def invites() -> dict[str, Any]:
     link = f"{svc.settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
     rewards = await list_rewards(svc.store, user.id)
     ledger = await list_commissions(svc.store, user.id)
+    terms = await runtime_settings(svc.store, svc.settings)  # the dashboard's commission terms
     return {"invite_code": user.invite_code, "invite_link": link, "invitee_count": user.invitee_count,
             "reset_chances": user.reset_chances,
             "rewarded": sum(reward.status == "granted" for reward in rewards),
-            "commission": {"percent": svc.settings.INVITE_COMMISSION_PERCENT,
-                           "days": svc.settings.INVITE_COMMISSION_DAYS,
+            "commission": {"percent": terms.INVITE_COMMISSION_PERCENT,
+                           "days": terms.INVITE_COMMISSION_DAYS,
                            "total": sum(entry.commission for entry in ledger),
                            "entries": [entry.public() for entry in ledger]}}  # fmt: skip

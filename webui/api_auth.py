@@ -21,7 +21,7 @@ from core.billing.subscriptions import current_plan
 from core.days import iso_utc
 from core.errors import NotAuthenticated
 from web.context import services
-from web.i18n import request_language
+from web.i18n import load_site_language, request_language
 from web.requests import client_ip
 from web.validation import Body, parse_body
 from webui.auth import (
@@ -35,6 +35,7 @@ from webui.auth import (
 
 bp = Blueprint("api_auth", __name__)
 bp.before_request(check_same_origin)
+bp.before_request(load_site_language)  # a new account's language defaults to the site's
 
 Address = Annotated[str, StringConstraints(max_length=254)]
 # Passwords are taken verbatim (no stripping); length rules live in core (weak_password).

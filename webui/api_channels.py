@@ -1,8 +1,9 @@
 """The account's bot channels (Telegram, WeChat): which are bound, and a bind code to bind one.
 
 `GET /api/account/channels` -> `{"channels": [{"channel", "enabled", "bound", "bot"}]}` (bot: the Telegram bot's
-@username once it has started); `POST /api/account/bind-code` -> `{"code", "expires_in", "telegram_link"}`: a
-fresh 8-digit code (the previous one stops working) and the `t.me/<bot>?start=<code>` link that binds in one tap.
+@username once it has started; the WeChat official account's name, NEXT_PUBLIC_WECHAT_OA);
+`POST /api/account/bind-code` -> `{"code", "expires_in", "telegram_link"}`: a fresh 8-digit code (the previous one
+stops working) and the `t.me/<bot>?start=<code>` link that binds in one tap.
 """
 
 from __future__ import annotations
@@ -23,14 +24,23 @@ bp = Blueprint("api_channels", __name__)
 
 def enabled_bot_channels(svc: Services) -> dict[str, bool]:
     """Say which bot channels this site runs (their settings are given)."""
-    return {"telegram": bool(svc.settings.TELEGRAM_BOT_TOKEN.get_secret_value())}
+    return {
+        "telegram": bool(svc.settings.TELEGRAM_BOT_TOKEN.get_secret_value()),
+        "wechat": bool(svc.settings.WECHAT_TOKEN.get_secret_value()),
+    }
+
+
+async def _bot(svc: Services, channel: str) -> str | None:
+    if channel == "wechat":
+        return svc.settings.NEXT_PUBLIC_WECHAT_OA or None
+    return await bot_name(svc.store, channel)
 
 
 async def bot_channels(svc: Services, user_id: int) -> list[dict[str, Any]]:
     """Return each bot channel with whether it runs, whether this account is bound in it, and the bot's name."""
     bound = await identities_of(svc.store, user_id)
     return [
-        {"channel": name, "enabled": enabled, "bound": name in bound, "bot": await bot_name(svc.store, name)}
+        {"channel": name, "enabled": enabled, "bound": name in bound, "bot": await _bot(svc, name)}
         for name, enabled in enabled_bot_channels(svc).items()
     ]
 

@@ -8,13 +8,14 @@ from core.billing.invitations import bonus_plan, list_rewards
 from core.billing.plans import cached_plans
 from core.billing.purchases import current_term
 from core.days import iso_utc
+from core.site.config import runtime_settings
 from web.context import services
 
 
 async def billing_context(user_id: int) -> dict[str, Any]:
     """The current plan and its end, and the invitation and commission terms of this site."""
     svc = services()
-    settings = svc.settings
+    settings = await runtime_settings(svc.store, svc.settings)  # the dashboard's invitation terms
     plans = await cached_plans(svc.store)
     term = await current_term(svc.store, user_id, svc.clock())
     bonus = bonus_plan(plans, settings)

@@ -20,6 +20,11 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "register.have_account": ("已有账号？", "Already have an account?"),
     "register.sign_in": ("去登录", "Sign in"),
     "register.invited": ("你正在通过好友邀请注册。", "You were invited by a friend."),
+    "register.closed": (
+        "本站暂停注册。已有账号可直接登录。",
+        "Registration is closed. If you have an account, sign in.",
+    ),
+    "register.invite_only": ("本站需凭邀请码注册。", "An invitation code is required to sign up here."),
     "forgot.title": ("重置密码", "Reset your password"),
     "forgot.subtitle": ("我们会向你的邮箱或手机发送验证码。", "We will send a code to your email or phone."),
     "forgot.submit": ("重置密码", "Reset password"),
@@ -92,12 +97,21 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "usage.empty": ("近 30 天没有用量。", "No usage in the last 30 days."),
     "channels.title": ("关联聊天应用", "Chat apps"),
     "channels.intro": (
-        "在 Telegram 中与机器人对话，并与网页共享对话记录、套餐和额度。"
-        "获取绑定码后，在机器人中打开链接或发送绑定码即可。",
-        "Chat with our bot in Telegram, sharing your history, plan and quota with the web. Get a bind code, then "
-        "open the link or send the code to the bot.",
+        "在 Telegram 或微信公众号中与 AI 对话，并与网页共享对话记录、套餐和额度。"
+        "获取绑定码后，在应用中打开链接或发送绑定码即可。",
+        "Chat in Telegram or our WeChat official account, sharing your history, plan and quota with the web. Get a "
+        "bind code, then open the link or send the code in the app.",
     ),
     "channels.telegram": ("Telegram", "Telegram"),
+    "channels.wechat": ("微信公众号", "WeChat official account"),
+    "channels.wechat_hint": (
+        "在微信公众号「{name}」中发送：绑定 {code}",
+        "Send this to our WeChat official account {name}: 绑定 {code}",
+    ),
+    "channels.wechat_hint_no_name": (
+        "在微信公众号中发送：绑定 {code}",
+        "Send this to our WeChat official account: 绑定 {code}",
+    ),
     "channels.bound": ("已关联", "Linked"),
     "channels.not_bound": ("未关联", "Not linked"),
     "channels.get_code": ("获取绑定码", "Get a bind code"),
@@ -122,6 +136,21 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
         "new one, or sign in.",
     ),
     "link.sign_in": ("去登录", "Sign in"),
+    "codelogin.title": ("用公众号登录码登录", "Sign in with a WeChat code"),
+    "codelogin.subtitle": (
+        "在微信公众号里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account to get an 8-digit code.",
+    ),
+    "codelogin.subtitle_named": (
+        "在微信公众号「{name}」里发送「登录」，获取 8 位登录码。",
+        "Send “login” to our WeChat official account {name} to get an 8-digit code.",
+    ),
+    "codelogin.field": ("登录码", "Sign-in code"),
+    "codelogin.hint": ("10 分钟内有效，仅可使用一次。", "Valid for 10 minutes, once."),
+    "codelogin.invalid": ("请输入 8 位数字登录码。", "Enter the 8-digit code."),
+    "codelogin.submit": ("登录", "Sign in"),
+    "codelogin.other": ("用账号和密码登录", "Sign in with your account and password"),
+    "login.wechat_code": ("用公众号登录码登录", "Sign in with a code from WeChat"),
 }
 
 CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES)

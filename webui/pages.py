@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 from quart import Blueprint, Response, g, redirect, render_template, request
 
 from core.accounts.verification import delivery_available
+from core.site.config import site_config
 from web.context import services
-from web.i18n import SUPPORTED_LANGUAGES, request_language, set_language_cookie
+from web.i18n import SUPPORTED_LANGUAGES, load_site_language, request_language, set_language_cookie
 from web.requests import safe_next
 from webui.auth import current_user
 from webui.billing_context import billing_context
@@ -48,13 +49,16 @@ def _unix_date(seconds: float) -> str:
 
 @bp.app_context_processor
 async def _site_context() -> dict[str, Any]:
-    settings = services().settings
+    svc = services()
+    site = await site_config(svc.store, svc.settings)
     user = await current_user()
+    await load_site_language()
     request_language()  # after the user is known, so the user's own language counts
     return {
         "user": user,
-        "site_title": settings.NEXT_PUBLIC_TITLE,
-        "wechat_oa": settings.NEXT_PUBLIC_WECHAT_OA,
+        "site_title": site.title,
+        "wechat_oa": site.wechat_oa,
+        "registration": site.registration,
         "csrf_token": csrf_token(),
         "current_path": request.full_path.rstrip("?") if request.query_string else request.path,
         **code_requirements(),
@@ -78,7 +82,8 @@ async def login() -> Response:
     next_path = safe_next(request.args.get("next"))
     if await current_user() is not None:
         return redirect(next_path)  # type: ignore[return-value]
-    return await render_page("login.html", next_path=next_path)
+    wechat_code = bool(services().settings.WECHAT_TOKEN.get_secret_value())  # the official account hands out codes
+    return await render_page("login.html", next_path=next_path, wechat_code=wechat_code)
 
 
 @bp.get("/register")
@@ -104,10 +109,11 @@ async def account() -> Response:
     if user is None:
         return _to_login("/account")
     settings = services().settings
+    site = await site_config(services().store, settings)
     return await render_page(
         "account.html",
         invite_link=f"{settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}",
-        invite_reward=settings.INVITE_RESET_CHANCES,
+        invite_reward=site.invite_reset_chances,
         api_base=f"{settings.DOMAIN}/v1",
         **await billing_context(user.id),
     )

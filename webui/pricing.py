@@ -100,17 +100,20 @@ async def _offers(plan: Plan, user: User | None, preview: bool) -> list[CycleOff
 
 
 async def plan_cards(user: User | None, term: Term | None) -> list[PlanCard]:
-    """The plans as the page shows them: free first, then by price."""
+    """The plans as the page shows them: free first, then in the dashboard's order and by price; a hidden plan
+    only to its holder (and not for sale)."""
     svc = services()
     names = {model.id: model.name for model in await list_models(svc.store) if model.enabled}
     cards = []
     for plan in await list_plans(svc.store):
+        if plan.hidden and plan.name != (term.plan if term else None):
+            continue
         limits = [(names[model], limit_words(lim.limit, lim.window)) for model, lim in plan.limits.items()
                   if model in names]  # fmt: skip
         if plan.daily_tokens:
             limits.append(("", t("pricing.daily_tokens", count=f"{plan.daily_tokens:,}")))
         current = plan.name == (term.plan if term else None)
-        offers = await _offers(plan, user, preview=svc.settings.payments_enabled)
+        offers = [] if plan.hidden else await _offers(plan, user, preview=svc.settings.payments_enabled)
         cards.append(PlanCard(plan=plan, limits=limits, current=current, offers=offers))
     return cards
 

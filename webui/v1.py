@@ -36,6 +36,7 @@ OPENAI_TYPES = {
     errors.QuotaExceeded.code: "requests",
     errors.LimitReached.code: "tokens",
     errors.DailyTokensExceeded.code: "tokens",
+    errors.TooManyStreams.code: "requests",
     errors.UpstreamUnavailable.code: "server_error",
     errors.UpstreamError.code: "server_error",
     errors.StoreUnavailable.code: "server_error",
@@ -141,13 +142,21 @@ async def _json_body() -> dict[str, Any]:
     return body
 
 
+async def _chat_request() -> ChatRequest:
+    """Return the call, read once per request: both paths share it, and so its token counts (counted once)."""
+    if "v1_chat" not in g:
+        g.v1_chat = ChatRequest.from_openai(await _json_body())
+    chat: ChatRequest = g.v1_chat
+    return chat
+
+
 async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
     """An API-key call with one store round trip before the upstream (core.chat.api_key_fast_path), or None."""
     key, svc = api_key_credential(), services()
     if key is None or not remembered_api_key(svc.store, key):
         return None  # an unknown key is refused before its body is even read
     try:
-        chat = ChatRequest.from_openai(await _json_body())
+        chat = await _chat_request()
     except errors.CoreError:
         return None  # answered by the ordinary path, after authentication
     done = await relay_api_key_chat(svc, key, chat)
@@ -163,7 +172,7 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
 @allow_api_keys
 async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
     """The ordinary path: authenticate (401; CSRF for cookie sessions), then check and charge the call."""
-    chat = ChatRequest.from_openai(await _json_body())
+    chat = await _chat_request()
     return chat, await relay_chat(services(), g.user, chat, plan=g.get("plan"))
 
 

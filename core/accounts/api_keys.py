@@ -19,7 +19,7 @@ import orjson
 from redis.asyncio.client import Pipeline
 
 from core.billing.plans import FREE_PLAN, Plan, cached_plans
-from core.billing.quotas import plan_table
+from core.billing.quotas import Consumption, consume_keys, plan_table
 from core.billing.subscriptions import PlanChoice, Subscription, parse_subscriptions, plan_choice
 from core.days import day_stamp
 from core.errors import InvalidInput, LimitReached, NotFound
@@ -218,7 +218,13 @@ class ApiKeyChat:
 
 
 async def authorize_api_key_chat(
-    store: Store, key: str, model: str, plans: Mapping[str, Plan], ticket_id: str, now: float
+    store: Store,
+    key: str,
+    model: str,
+    plans: Mapping[str, Plan],
+    ticket_id: str,
+    now: float,
+    use: Consumption = Consumption(),
 ) -> ApiKeyChat | None:
     """Resolve a key this process has seen live and take the call's quota slot, in one round trip.
 
@@ -233,9 +239,9 @@ async def authorize_api_key_chat(
     if owner is None:
         return None
     user_id, key_id, keys = _owner_keys(store, owner)
-    keys += [store.keys.quota_window(user_id, model), store.keys.daily_tokens(user_id, day_stamp(now))]
-    table = plan_table(plans.values(), model)
-    args = [key_id, digest, repr(now), FREE_PLAN, int(now * 1000), ticket_id, *table]
+    keys += consume_keys(store, user_id, model, day_stamp(now))
+    table = plan_table(plans.values(), model, use)
+    args = [key_id, digest, repr(now), FREE_PLAN, int(now * 1000), ticket_id, *use.args(), *table]
     found = await store.scripts.run("authorize_api_key_chat", keys, args)
     data = orjson.loads(found) if found else None
     caller = await _caller(store, digest, owner, data, plans, now)

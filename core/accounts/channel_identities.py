@@ -21,6 +21,7 @@ import secrets
 from redis.typing import EncodableT, FieldT
 
 from core.accounts.registration import create_account
+from core.accounts.search import index_user
 from core.accounts.users import User, get_user, require_user
 from core.billing.plans import FREE_PLAN
 from core.billing.subscriptions import add_subscription, list_subscriptions
@@ -67,6 +68,7 @@ async def identify(
             except AlreadyRegistered:
                 continue  # another process created it a moment ago: take that one
             await store.redis.hset(store.keys.channel_identities(user.id), channel, external_id)
+            await index_user(store, user.id)
             return user
         found = await get_user(store, str(user_id))
         if found is not None:
@@ -132,7 +134,9 @@ async def bind_identity(store: Store, channel: str, external_id: str, user_id: i
     await store.redis.hset(store.keys.channel_identities(target.id), channel, external_id)
     if previous is not None:
         await store.redis.hdel(store.keys.channel_identities(previous.id), channel)
+        await index_user(store, previous.id)
     await finish_merges(store, target.id, now)
+    await index_user(store, target.id)
     return await require_user(store, target.id)
 
 
@@ -140,6 +144,7 @@ async def finish_merges(store: Store, user_id: int, now: float) -> None:
     """Fold every channel-only account recorded in ``{u:ID}:merging`` into this account (idempotent)."""
     for source in await store.redis.smembers(store.keys.merging(user_id)):
         await _fold(store, int(source), user_id, now)
+        await index_user(store, int(source))
         await store.redis.srem(store.keys.merging(user_id), source)
 
 

@@ -17,12 +17,14 @@ from redis.typing import EncodableT, FieldT
 from core.accounts import sessions, throttle
 from core.accounts.addresses import Target, index_key, target_of
 from core.accounts.passwords import check_password_rules, hash_password
+from core.accounts.search import index_user
 from core.accounts.signup_limits import take_signup_slot
 from core.accounts.users import Role, User, check_profile, find_user_by_target, require_user
 from core.accounts.verification import CodeNotifier, delivery_available, verify_code
 from core.billing.invitations import reward_invitation
-from core.errors import AlreadyRegistered, CodeRequired, InvalidInviteCode
+from core.errors import AlreadyRegistered, CodeRequired, InvalidInviteCode, InviteRequired, RegistrationClosed
 from core.settings import Settings
+from core.site.config import site_config
 from core.store.connection import Store
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get read aloud and retyped
@@ -36,6 +38,14 @@ async def _inviter_of(store: Store, invite_code: str | None) -> int | None:
     if inviter_id is None:
         raise InvalidInviteCode(field="invite_code")
     return int(inviter_id)
+
+
+async def _check_registration_open(store: Store, settings: Settings, invite_code: str | None) -> None:
+    mode = (await site_config(store, settings)).registration
+    if mode == "closed":
+        raise RegistrationClosed()
+    if mode == "invite" and not (invite_code or "").strip():
+        raise InviteRequired(field="invite_code")
 
 
 async def _claim_invite_code(store: Store, user_id: int) -> str:
@@ -58,6 +68,7 @@ async def _write_user(store: Store, settings: Settings, user: User) -> None:
             inviter = store.keys.user(user.inviter_id)
             pipe.hincrby(inviter, "invitee_count", 1)
         await pipe.execute()
+    await index_user(store, user.id)
 
 
 async def create_account(
@@ -104,6 +115,8 @@ async def register_user(
     target = target_of(email, phone)
     check_password_rules(password)
     check_profile(name, lang)
+    if role != "admin":  # the site's registration mode (dashboard settings); operators' accounts are theirs to make
+        await _check_registration_open(store, settings, invite_code)
     inviter_id = await _inviter_of(store, invite_code)
     if await store.redis.exists(index_key(store.keys, target)):
         raise AlreadyRegistered()

@@ -22,6 +22,7 @@ from core.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
+from core.accounts.search import index_user
 from core.accounts.users import User, find_user_by_target, require_user, user_from_fields
 from core.accounts.verification import verify_code
 from core.billing.invitations import reward_invitation
@@ -142,5 +143,6 @@ async def bind_target(store: Store, settings: Settings, user_id: int, target: st
     await store.redis.hset(store.keys.user(user_id), parsed.kind, parsed.value)
     if previous:
         await store.redis.delete(index_key(store.keys, Target(parsed.kind, previous)))
+    await index_user(store, user_id)
     await reward_invitation(store, settings, user_id, trigger="bind_code", now=time.time())  # proven by a code
     return await require_user(store, user_id)

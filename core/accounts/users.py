@@ -14,6 +14,7 @@ from redis.typing import EncodableT, FieldT
 
 from core.accounts import sessions
 from core.accounts.addresses import Target, index_key, parse_target
+from core.accounts.search import index_user
 from core.errors import InvalidInput, NotFound
 from core.i18n import LANGUAGES
 from core.store.connection import Store
@@ -120,6 +121,7 @@ async def update_profile(store: Store, user_id: int, *, name: str | None = None,
     }
     if changes:
         await store.redis.hset(store.keys.user(user_id), mapping=changes)
+        await index_user(store, user_id)
     return await require_user(store, user_id)
 
 

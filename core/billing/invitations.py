@@ -26,6 +26,7 @@ from core.billing.plans import FREE_PLAN, Plan, cached_plans
 from core.billing.purchases import grant_time, list_rate, list_value, rate_args
 from core.days import SECONDS_PER_DAY, day_stamp
 from core.settings import Settings
+from core.site.config import runtime_settings
 from core.store.connection import Store
 
 DAY_COUNTER_TTL = 2 * SECONDS_PER_DAY
@@ -81,6 +82,7 @@ async def reward_invitation(
     """Reward the inviter of `invitee_id` (once ever, within the daily cap), and give the invitee's bonus; None when
     the account was not invited. `trigger` says what proved the invitee real (register_code, login_code, bind_code,
     paid_order)."""
+    settings = await runtime_settings(store, settings)  # the dashboard's reward settings
     found = await store.redis.hget(store.keys.user(invitee_id), "inviter_id")
     if not found:
         return None
@@ -107,6 +109,7 @@ async def reward_invitation(
 
 async def add_commission(store: Store, settings: Settings, order: Order) -> Commission | None:
     """Credit the inviter of a paid order's owner with the commission (once per order); None when none is due."""
+    settings = await runtime_settings(store, settings)  # the dashboard's commission settings
     if settings.INVITE_COMMISSION_PERCENT <= 0 or order.status != "paid":
         return None
     found, signed_up = await store.redis.hmget(store.keys.user(order.user_id), ["inviter_id", "created_at"])

@@ -33,8 +33,11 @@ from core.billing.orders import (
 )
 from core.billing.plans import FREE_PLAN, cached_plans
 from core.billing.purchases import price_of, rate_args
+from core.billing.subscriptions import index_plan_users
 from core.errors import PaymentFailed, PaymentsDisabled, TooManyAttempts
 from core.settings import Settings
+from core.site.config import runtime_settings
+from core.site.revenue import record_revenue
 from core.store.connection import Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ async def open_order(
     """
     if not settings.payments_enabled:
         raise PaymentsDisabled()
+    settings = await runtime_settings(store, settings)  # the dashboard's order expiry and site title
     price = await price_of(store, settings, plan_name, cycle)
     counted, ttl = await store.scripts.run("take_attempt", [store.keys.order_rate(user_id)],
                                            [3600, settings.ORDERS_PER_HOUR])  # fmt: skip
@@ -99,6 +103,9 @@ async def credit_order(
         [int(now), amount, transaction_id, open_order_id, secrets.token_hex(8), FREE_PLAN, orjson.dumps(entry),
          CALLBACK_LOG_CAP, *rate_args(plans, settings)],
     )  # fmt: skip
+    if verdict == "credited":  # once per order: the dashboard's revenue ledger and plan holders
+        await record_revenue(store, amount, now)
+        await index_plan_users(store, order.user_id)
     current = await find_order(store, order.id)
     if verdict in OK_VERDICTS and current is not None:
         current = await settle_order(store, settings, current, now)

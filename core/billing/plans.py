@@ -5,8 +5,10 @@ Plans live as JSON in the `cfg:plans` hash (runtime config, edited by admins, se
 `free` always exists and cannot be deleted. A model missing from a plan is not allowed on it: there is no
 "unlimited" anywhere, neither for a missing model nor for a missing plan record (the original's defects).
 The import/export shape is `[{"name","title","prices":{"monthly":0,...},"limits":{"<model>":{"limit":10,
-"window":"3h"}},"daily_tokens"?,"description"?}]`; prices may list any of the three cycles (a missing cycle is not
-sold).
+"window":"3h"}},"daily_tokens"?,"description"?,"hidden"?,"position"?,"max_tokens"?,"max_prompt_tokens"?}]`;
+prices may list any of the three cycles (a missing cycle is not sold). The optional caps: `daily_tokens` per UTC
+day, and per request `max_tokens` (the most output a request may ask for; sent upstream when a request names no
+maximum) and `max_prompt_tokens` (the prompt after fitting; older turns are dropped first).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FREE_OTHER_MODEL_LIMIT = (5, "1d")
 MAX_PRICE_FEN = 100_000_000  # one million yuan: anything above is a typo
 MAX_LIMIT = 1_000_000
 CONFIG_NAME = "plans"  # this process's cached copy (core.store.config_cache)
+OPTIONAL_CAPS = ("daily_tokens", "max_tokens", "max_prompt_tokens")  # in the export only when set
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Plan:
     limits: dict[str, Limit] = field(default_factory=dict)
     daily_tokens: int | None = None
     description: str = ""  # shown on the pricing page
+    hidden: bool = False  # not offered on the pricing page (its subscribers keep it)
+    position: int = 0  # order on the pricing page (lower first)
+    max_tokens: int | None = None  # per request: the most output tokens a request may ask for
+    max_prompt_tokens: int | None = None  # per request: the most prompt tokens, after fitting
 
     def to_dict(self) -> dict[str, Any]:
         """Return the import/export shape of this plan."""
@@ -63,10 +70,15 @@ class Plan:
             "prices": dict(self.prices),
             "limits": {model: {"limit": lim.limit, "window": lim.window} for model, lim in self.limits.items()},
         }
-        if self.daily_tokens is not None:
-            data["daily_tokens"] = self.daily_tokens
+        for name in OPTIONAL_CAPS:
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if self.description:
             data["description"] = self.description
+        if self.hidden:
+            data["hidden"] = True
+        if self.position:
+            data["position"] = self.position
         return data
 
 
@@ -99,6 +111,10 @@ class _PlanSpec(BaseModel):
     limits: dict[Annotated[str, Field(pattern=r"^\S{1,128}$")], _LimitSpec]
     daily_tokens: Annotated[int, Field(gt=0)] | None = None
     description: Annotated[str, Field(max_length=500)] = ""
+    hidden: bool = False
+    position: Annotated[int, Field(ge=-1000, le=1000)] = 0
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    max_prompt_tokens: Annotated[int, Field(gt=0)] | None = None
 
 
 def _describe(error: ValidationError) -> str:
@@ -125,6 +141,10 @@ def plan_from_dict(data: object) -> Plan:
         limits={model: Limit(lim.limit, lim.window) for model, lim in spec.limits.items()},
         daily_tokens=spec.daily_tokens,
         description=spec.description,
+        hidden=spec.hidden,
+        position=spec.position,
+        max_tokens=spec.max_tokens,
+        max_prompt_tokens=spec.max_prompt_tokens,
     )
 
 
@@ -149,10 +169,10 @@ async def get_plan(store: Store, name: str) -> Plan | None:
 
 
 async def list_plans(store: Store) -> list[Plan]:
-    """Return every plan: free first, then by lowest price, then by name."""
+    """Return every plan: free first, then by position, then by lowest price, then by name."""
     raw = await store.redis.hgetall(store.keys.plans())
     plans = [plan for name, value in raw.items() if (plan := _decode(name, value)) is not None]
-    return sorted(plans, key=lambda p: (p.name != FREE_PLAN, min(p.prices.values(), default=0), p.name))
+    return sorted(plans, key=lambda p: (p.name != FREE_PLAN, p.position, min(p.prices.values(), default=0), p.name))
 
 
 async def _plans_by_name(store: Store) -> dict[str, Plan]:
@@ -170,6 +190,14 @@ async def save_plan(store: Store, plan: Plan) -> Plan:
     await store.redis.hset(store.keys.plans(), checked.name, _encode(checked))
     forget_config(store, CONFIG_NAME)
     return checked
+
+
+async def add_plan(store: Store, plan: Plan) -> bool:
+    """Validate and store a new plan; False (nothing written) when one of that name exists."""
+    checked = plan_from_dict(plan.to_dict())
+    created = bool(await store.redis.hsetnx(store.keys.plans(), checked.name, _encode(checked)))
+    forget_config(store, CONFIG_NAME)
+    return created
 
 
 async def delete_plan(store: Store, name: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.billing.plans import CYCLES, FREE_PLAN, Plan, cached_plans
-from core.billing.subscriptions import Subscription, list_subscriptions, parse_subscription
+from core.billing.subscriptions import Subscription, index_plan_users, list_subscriptions, parse_subscription
 from core.days import SECONDS_PER_DAY
 from core.errors import InvalidInput, NotFound, PlanNotForSale
 from core.settings import Settings
@@ -87,6 +87,8 @@ async def price_of(store: Store, settings: Settings, plan_name: str, cycle: str)
         raise InvalidInput(f"There is no plan named {plan_name!r}.", field="plan")
     if plan.name == FREE_PLAN:
         raise PlanNotForSale("The free plan cannot be bought.", field="plan")
+    if plan.hidden:
+        raise PlanNotForSale(f"Plan {plan.name!r} is no longer sold.", field="plan")
     amount = plan.prices.get(cycle, 0)
     if amount <= 0:
         raise PlanNotForSale(f"Plan {plan.name!r} is not sold {cycle}.", field="cycle")
@@ -114,7 +116,10 @@ async def grant_time(
         [int(now), plan_name, seconds, fen, secrets.token_hex(8), order_id, source, FREE_PLAN, "1" if dry else "0",
          *rate_args(plans, settings)],
     )  # fmt: skip
-    return grant_from_reply(reply)
+    grant = grant_from_reply(reply)
+    if grant.created and not dry:
+        await index_plan_users(store, user_id)  # who holds time on which plan (a plan in use is not deleted)
+    return grant
 
 
 async def preview_purchase(store: Store, settings: Settings, user_id: int | str, price: Price, now: float) -> Grant:

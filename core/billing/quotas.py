@@ -3,7 +3,12 @@
 Window log: `{u:ID}:q:<model>` is a zset of ticket ids scored by the request time in ms. An entry counts while
 `score > now - window`; consume (one Lua script) drops older entries, adds a ticket if fewer than `limit` remain,
 else reports the ms until a slot frees. The status shown to users reads those same keys with the same cutoff.
-Daily tokens: `{u:ID}:tok:<yyyymmdd>` (UTC day) counts tokens used; consume refuses once it is at the cap.
+Daily tokens: `{u:ID}:tok:<yyyymmdd>` (UTC day) counts the tokens used plus those reserved by calls in flight.
+A call reserves its estimate (counted prompt + max output) when it consumes, so parallel calls cannot overshoot the
+cap together; its settlement replaces the reservation with the real usage (`{u:ID}:reserved` remembers each
+reservation, so it is taken back exactly once). Stream slots: `{u:ID}:streams` holds the user's answers in flight,
+scored by expiry; a slot is freed when its answer is settled or refunded, renewed while it runs, and expires on its
+own if the process serving it died. All of it is taken in the one consume script (core.store.lua.billing CONSUME).
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.billing.plans import Limit, Plan
 from core.days import day_stamp, seconds_to_midnight
-from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded
+from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded, TooManyStreams
 from core.store.connection import Store
 
 DAILY_TOKENS_TTL_SECONDS = 2 * 86_400
@@ -24,11 +29,36 @@ RESET_CHANCES_FIELD = "reset_chances"
 
 @dataclass(frozen=True)
 class QuotaTicket:
-    """One consumed request slot; `refund_quota` removes exactly this entry."""
+    """One consumed request slot (and its token reservation and stream slot); `refund_quota` gives them back."""
 
     user_id: int | str
     model: str
     member: str
+    day: str = ""  # the UTC day whose token counter holds the reservation ("" = the day of `now` when settled)
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """What a chat call takes besides its window slot: a reservation on a daily token cap and a stream slot."""
+
+    reserve: int = 0  # the call's estimated tokens (prompt + max output); reserved only when the plan caps tokens
+    streams: int = 0  # the user's concurrent stream limit (0 = no limit, no slot taken)
+    slot_seconds: float = 0.0  # how long a stream slot lives unless renewed
+    reserves: dict[str, int] = field(default_factory=dict)  # per plan name, when the script picks the plan
+
+    def reserve_for(self, plan: str) -> int:
+        return max(0, self.reserves.get(plan, self.reserve))
+
+    def args(self) -> list[int]:
+        """Consume's consumption arguments (core.store.lua.billing CONSUME)."""
+        return [max(0, self.reserve), DAILY_TOKENS_TTL_SECONDS, max(0, self.streams), int(self.slot_seconds * 1000)]
+
+
+def consume_keys(store: Store, user_id: int | str, model: str, day: str) -> list[str]:
+    """Return consume's keys for one user and model: window, the day's token counter, reservations, stream slots."""
+    k = store.keys
+    return [k.quota_window(user_id, model), k.daily_tokens(user_id, day), k.token_reservations(user_id),
+            k.streams(user_id)]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,16 +81,23 @@ def _seconds_from_ms(ms: float) -> int:
     return max(1, math.ceil(ms / 1000))
 
 
-async def consume_quota(store: Store, user_id: int | str, plan: Plan, model: str, now: float) -> QuotaTicket:
-    """Take one request slot for `model`, or raise ModelNotInPlan / QuotaExceeded / LimitReached."""
+async def consume_quota(
+    store: Store, user_id: int | str, plan: Plan, model: str, now: float, use: Consumption = Consumption()
+) -> QuotaTicket:
+    """Take one request slot for `model` (and what `use` asks for), or raise ModelNotInPlan / QuotaExceeded /
+    DailyTokensExceeded / TooManyStreams; nothing is taken when it raises.
+
+    `now` should be read right before the call: the script never lets it go back behind an earlier call's.
+    """
     limit = _limit_for(plan, model)
-    member = new_ticket_id()
+    member, day = new_ticket_id(), day_stamp(now)
     status, value = await store.scripts.run(
         "consume_quota",
-        [store.keys.quota_window(user_id, model), store.keys.daily_tokens(user_id, day_stamp(now))],
-        [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0],
+        consume_keys(store, user_id, model, day),
+        [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
     )
-    return ticket_from(status, value, QuotaTicket(user_id=user_id, model=model, member=member), plan, now)
+    ticket = QuotaTicket(user_id=user_id, model=model, member=member, day=day)
+    return ticket_from(status, value, ticket, plan, now, use)
 
 
 def new_ticket_id() -> str:
@@ -68,20 +105,21 @@ def new_ticket_id() -> str:
     return f"{random.getrandbits(80):020x}"
 
 
-def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan, now: float) -> QuotaTicket:
-    """Turn a consume script's reply into the ticket, or raise DailyTokensExceeded / QuotaExceeded."""
+def ticket_from(
+    status: int, value: float, ticket: QuotaTicket, plan: Plan, now: float, use: Consumption = Consumption()
+) -> QuotaTicket:
+    """Turn a consume script's reply into the ticket, or raise DailyTokensExceeded / QuotaExceeded / TooManyStreams."""
     if status == -1:
-        raise DailyTokensExceeded(
-            "You have used today's token allowance; it renews at 00:00 UTC.",
-            daily_tokens=plan.daily_tokens,
-            used=int(value),
-            retry_after=seconds_to_midnight(now),
+        raise _daily_tokens_exceeded(plan, int(value), use.reserve_for(plan.name), now)
+    if status == -2:
+        raise TooManyStreams(
+            f"You already have {use.streams} answers in progress; wait for one to finish.", limit=use.streams
         )
     if status == 0:
         limit = _limit_for(plan, ticket.model)
         raise QuotaExceeded(
             f"You have reached {limit.limit} requests per {limit.window} for {ticket.model}.",
-            retry_after=_seconds_from_ms(value),
+            retry_after=min(_seconds_from_ms(value), limit.seconds),
             limit=limit.limit,
             window=limit.window,
             model=ticket.model,
@@ -89,20 +127,42 @@ def ticket_from(status: int, value: float, ticket: QuotaTicket, plan: Plan, now:
     return ticket
 
 
-def plan_table(plans: Iterable[Plan], model: str) -> list[str | int]:
+def _daily_tokens_exceeded(plan: Plan, used: int, reserve: int, now: float) -> DailyTokensExceeded:
+    cap = plan.daily_tokens or 0
+    data = {"daily_tokens": plan.daily_tokens, "used": used, "retry_after": seconds_to_midnight(now)}
+    if used >= cap:
+        return DailyTokensExceeded("You have used today's token allowance; it renews at 00:00 UTC.", **data)
+    return DailyTokensExceeded(
+        f"This request may use up to {reserve} tokens and {cap - used} of today's allowance are left; lower "
+        "max_tokens or shorten the conversation. The allowance renews at 00:00 UTC.",
+        needed=reserve,
+        **data,
+    )
+
+
+def plan_table(plans: Iterable[Plan], model: str, use: Consumption = Consumption()) -> list[str | int]:
     """Flatten plans for a script that picks the plan itself: per plan its name, the limit for `model` (0 = not in
-    the plan), the window in ms and the daily token cap (0 = none)."""
+    the plan), the window in ms, the daily token cap (0 = none) and the tokens this call reserves on that plan."""
     table: list[str | int] = []
     for plan in plans:
         limit = plan.limits.get(model)
-        table += [plan.name, limit.limit if limit else 0, limit.seconds * 1000 if limit else 0, plan.daily_tokens or 0]
+        window = limit.seconds * 1000 if limit else 0
+        table += [plan.name, limit.limit if limit else 0, window, plan.daily_tokens or 0, use.reserve_for(plan.name)]
     return table
 
 
 async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:
-    """Give back the slot of a request whose upstream failed before the first token; True if it was there."""
-    removed = await store.redis.zrem(store.keys.quota_window(ticket.user_id, ticket.model), ticket.member)
-    return bool(removed)
+    """Give back what a call took when it got no answer (window slot, token reservation, stream slot); True if the
+    window slot was there. Refunding twice gives back nothing more."""
+    keys = consume_keys(store, ticket.user_id, ticket.model, ticket.day or "0")
+    return bool(await store.scripts.run("refund_call", keys, [ticket.member, DAILY_TOKENS_TTL_SECONDS]))
+
+
+async def renew_stream(store: Store, ticket: QuotaTicket, slot_seconds: float, now: float) -> bool:
+    """Push back the expiry of a call's stream slot while its answer runs; False when the slot is gone."""
+    lifetime = int(slot_seconds * 1000)
+    args = [ticket.member, int(now * 1000) + lifetime, lifetime]
+    return bool(await store.scripts.run("renew_stream", [store.keys.streams(ticket.user_id)], args))
 
 
 async def tokens_used_today(store: Store, user_id: int | str, now: float) -> int:

@@ -27,7 +27,7 @@ from redis.typing import EncodableT, FieldT
 from core.accounts.users import require_user
 from core.billing.plans import FREE_PLAN, cached_plans
 from core.billing.purchases import list_value, rate_args
-from core.billing.subscriptions import Subscription, parse_subscription
+from core.billing.subscriptions import Subscription, index_plan_users, parse_subscription
 from core.days import SECONDS_PER_DAY
 from core.errors import InvalidInput, InvalidRedemptionCode, NotFound, TooManyAttempts
 from core.settings import Settings
@@ -228,6 +228,8 @@ async def _apply(
         [digest, orjson.dumps(record), int(now), seconds or 1, list_value(plan, seconds, settings) if plan else 0,
          secrets.token_hex(8), FREE_PLAN, *rate_args(plans, settings)],
     )  # fmt: skip
+    if created and kind == "plan":
+        await index_plan_users(store, user_id)  # who holds time on which plan (a plan in use is not deleted)
     return bool(created), orjson.loads(raw)
 
 

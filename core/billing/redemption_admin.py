@@ -25,7 +25,7 @@ class CodeStatus:
         return {"hint": self.hint, "status": self.status, "used_by": self.used_by, "used_at": self.used_at}
 
 
-def _batch(fields: dict[str, str]) -> CodeBatch:
+def batch_from_fields(fields: dict[str, str]) -> CodeBatch:
     return CodeBatch(
         id=fields["id"], kind="reset_chances" if fields.get("kind") == "reset_chances" else "plan",
         plan=fields.get("plan") or None, days=int(fields.get("days") or 0),
@@ -42,7 +42,7 @@ async def list_batches(store: Store, offset: int = 0, limit: int = 50) -> list[C
         for batch_id in ids:
             pipe.hgetall(store.keys.redemption_batch(str(batch_id)))
         rows = await pipe.execute()
-    return [_batch(row) for row in rows if row]
+    return [batch_from_fields(row) for row in rows if row]
 
 
 async def batch_codes(store: Store, batch_id: str) -> list[CodeStatus]:

@@ -102,7 +102,24 @@ async def add_subscription(
         [store.keys.subscriptions(user_id)],
         [plan_name, seconds, int(now), order_id or "", FREE_PLAN, secrets.token_hex(8)],
     )
-    return SubscriptionAdded(subscription=_parse(raw), created=bool(created))
+    subscription = _parse(raw)
+    # The plan's subscriber index (another slot: its own command); GT keeps the latest end if calls interleave.
+    await store.redis.zadd(store.keys.plan_users(plan_name), {str(user_id): subscription.ends_at}, gt=True)
+    return SubscriptionAdded(subscription=subscription, created=bool(created))
+
+
+async def plan_subscribers(store: Store, plan_name: str, now: float) -> int:
+    """Return how many users hold time on a plan that has not ended (from the index kept by add_subscription)."""
+    return int(await store.redis.zcount(store.keys.plan_users(plan_name), f"({int(now)}", "+inf"))
+
+
+async def index_plan_users(store: Store, user_id: int | str) -> None:
+    """Rebuild a user's entries in the plans' subscriber indexes from its subscriptions (a one-off repair)."""
+    ends: dict[str, int] = {}
+    for subscription in await list_subscriptions(store, user_id):
+        ends[subscription.plan] = max(ends.get(subscription.plan, 0), subscription.ends_at)
+    for plan_name, ends_at in ends.items():
+        await store.redis.zadd(store.keys.plan_users(plan_name), {str(user_id): ends_at}, gt=True)
 
 
 async def list_subscriptions(store: Store, user_id: int | str) -> list[Subscription]:

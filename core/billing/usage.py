@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.billing.quotas import DAILY_TOKENS_TTL_SECONDS
+from core.billing.quotas import DAILY_TOKENS_TTL_SECONDS, QuotaTicket, consume_keys
 from core.days import day_stamp
 from core.errors import InvalidInput
 from core.store.connection import Store
@@ -40,22 +40,32 @@ async def record_usage(
     now: float,
     *,
     daily_tokens: bool = False,
+    ticket: QuotaTicket | None = None,
 ) -> None:
-    """Count one request and its tokens for the user and the site, in one round trip.
+    """Count one request and its tokens for the user and the site, and note the user as active, in one round trip.
 
-    With `daily_tokens`, the tokens also count against the user's daily cap (as core.billing.quotas.add_tokens does) in
-    that same round trip.
+    With `daily_tokens`, the tokens also count against the user's daily cap. With the call's `ticket`, its token
+    reservation is replaced by these tokens (on the counter of the day it was reserved on) and its stream slot is
+    freed, in the same atomic step as the user's counts.
     """
     if prompt_tokens < 0 or completion_tokens < 0:
         raise InvalidInput("Token counts cannot be negative.")
     day = day_stamp(now)
-    args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS, DAILY_TOKENS_TTL_SECONDS]
-    user_keys = [store.keys.user_usage(user_id, day)]
-    if daily_tokens:
-        user_keys.append(store.keys.daily_tokens(user_id, day))  # same hash tag: one atomic script
-    # Two scripts in one round trip: the site key lives in another hash slot than the user's keys.
+    user_keys = consume_keys(store, user_id, model, (ticket.day if ticket else "") or day)
+    user_keys[0] = store.keys.user_usage(user_id, day)  # same hash tag: one atomic script
+    user_args = [
+        model, prompt_tokens, completion_tokens, RETENTION_SECONDS, DAILY_TOKENS_TTL_SECONDS,
+        1 if daily_tokens else 0, ticket.member if ticket else "",
+    ]  # fmt: skip
+    site_args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS]
+    activity = [store.keys.active_users(), store.keys.active_day(day)]
+    # Three scripts in one round trip: the site and activity keys live in other hash slots than the user's keys.
     await store.scripts.run_all(
-        [("record_usage", user_keys, args), ("record_usage", [store.keys.daily_usage(day)], args)]
+        [
+            ("settle_call", user_keys, user_args),
+            ("record_usage", [store.keys.daily_usage(day)], site_args),
+            ("note_activity", activity, [str(user_id), int(now), RETENTION_SECONDS]),
+        ]
     )
 
 
@@ -93,3 +103,8 @@ async def site_usage(store: Store, days: int, now: float) -> list[UsageRow]:
     """Return the site-wide rows for the last `days` days, oldest first, one per day and model."""
     stamps = _days(days, now)
     return await _read(store, [store.keys.daily_usage(day) for day in stamps], stamps)
+
+
+async def site_usage_on(store: Store, days: list[str]) -> list[UsageRow]:
+    """Return the site-wide rows of the given days (yyyymmdd), in that order, one per day and model."""
+    return await _read(store, [store.keys.daily_usage(day) for day in days], days)

@@ -1,8 +1,9 @@
 """Producing the answer of a charged call: streamed piece by piece, or whole (non-stream), moderated either way.
 
 Each piece is moderated before it is forwarded; the call is settled once, whichever way the answer ends: usage is
-the upstream's figures for a complete answer, else the prompt plus what was actually delivered; a failure before
-the first token refunds the slot.
+the upstream's figures for a complete answer, else the prompt plus what was actually delivered (counted in the
+token pool, off the event loop when the answer is big); a failure before the first token refunds the slot. While
+the answer runs, its stream slot is renewed (core.chat.charge).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.chat.charge import Charge
+from core.chat.charge import Charge, shielded
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart, ChatStream
-from core.chat.token_count import count_tokens
 from core.errors import ContentBlocked, UpstreamError
 from core.moderation import OutputGuard
 from core.relay.stream import RelayStream, Usage
@@ -33,7 +33,7 @@ async def complete_answer(
     except BaseException:
         await charge.refund()
         raise
-    guard = services.moderation.output_guard(user_id=user_id)
+    guard = services.moderation.output_guard(user_id=user_id, channel=charge.channel)
     try:
         await guard.feed(completion.text)
         await guard.finish()
@@ -88,23 +88,29 @@ class StreamedAnswer:
                 if content:
                     delivered.append(content)
                 raw = event.raw
-                if event.done and self.usage_chunk and event.error is None and self.upstream.usage.estimated:
-                    usage = self.upstream.usage
-                    raw = with_usage_chunk(
-                        raw, self.charge.charged.model.id, usage.prompt_tokens, usage.completion_tokens
-                    )
+                if event.done and event.error is None:
+                    self.completed = True
+                    raw = await self._with_usage(raw)
                 yield ChatDelta(content, raw)
                 if event.error is not None:
                     self.failed = True
                     yield ChatError(_upstream_failure(event.error), b"")
                     return
                 if event.done:
-                    self.completed = True
-                    yield ChatDone(self.usage())
+                    yield ChatDone(await self.usage())
                     return
+                if self.charge.slot_due():
+                    await self.charge.renew_slot()
         finally:
             metrics.add("chatgate_active_streams", -1)
             await self.finish()
+
+    async def _with_usage(self, raw: bytes) -> bytes:
+        """Add a usage chunk to the last bytes when the caller asked for one and the upstream sent none."""
+        if not self.usage_chunk or self.upstream.reported_usage is not None:
+            return raw
+        usage = await self.usage()
+        return with_usage_chunk(raw, self.charge.charged.model.id, usage.prompt_tokens, usage.completion_tokens)
 
     async def finish(self) -> None:
         """Close the upstream, then settle; once, whichever way the answer ended."""
@@ -116,19 +122,29 @@ class StreamedAnswer:
             await asyncio.sleep(0)  # let the transport really close before settling (token counting is CPU)
         await self._settle()
 
-    def usage(self) -> Usage:
+    async def usage(self) -> Usage:
         """The upstream's usage for a complete answer, else the prompt plus a count of what was delivered."""
-        reported = self.upstream.usage
         if self.completed:
-            return reported
-        delivered = count_tokens("".join(self.delivered), self.charge.charged.model.remote_name)
-        return Usage(reported.prompt_tokens, delivered, estimated=True)
+            return await self.upstream.count_usage()
+        charged, tokens = self.charge.charged, self.charge.services.relay.tokens
+        name, reported = charged.model.remote_name, self.upstream.reported_usage
+        if reported is not None:
+            prompt = reported.prompt_tokens
+        elif charged.prompt_tokens is not None:
+            prompt = charged.prompt_tokens
+        else:
+            prompt = await tokens.count_messages(charged.messages, name)
+        return Usage(prompt, await tokens.count_text("".join(self.delivered), name), estimated=True)
 
     async def _settle(self) -> None:
         if self.failed and not self.delivered:
             await self.charge.refund()  # the upstream failed before the first token: nothing is charged
             return
-        await self.charge.settle(self.usage(), "".join(self.delivered))
+        # Counting may take a pool hop: shielded with the writes, so a caller that left cannot lose the settlement.
+        await shielded(self._count_and_settle(), "usage accounting")
+
+    async def _count_and_settle(self) -> None:
+        await self.charge.settle(await self.usage(), "".join(self.delivered))
 
 
 def _upstream_failure(error: Mapping[str, Any]) -> UpstreamError:

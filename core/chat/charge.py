@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.billing.plans import Plan
-from core.billing.quotas import QuotaTicket, refund_quota
+from core.billing.quotas import QuotaTicket, refund_quota, renew_stream
 from core.billing.usage import record_usage
 from core.chat.events import ChatStart
 from core.chat.turns import PreparedTurn, close_turn, open_turn
@@ -45,6 +46,7 @@ class Charge:
     charged: Charged
     prepared: PreparedTurn | None
     start: ChatStart | None = None
+    slot_renewed_at: float = field(default_factory=time.monotonic)
 
     async def open(self, upstream: RelayStream | None = None) -> ChatStart | None:
         """Save the user's side of a conversation turn; on failure close the upstream and refund."""
@@ -62,18 +64,39 @@ class Charge:
             raise
         return self.start
 
+    @property
+    def channel(self) -> str:
+        """Where the call came from: a conversation turn's channel, else the API."""
+        return self.prepared.turn.channel if self.prepared is not None else "api"
+
     async def refund(self) -> None:
+        """Give back the window slot, the token reservation and the stream slot of a call that got no answer."""
         await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
 
+    def slot_due(self) -> bool:
+        """Tell whether the call's stream slot is a third through its lifetime (cheap: checked on every piece)."""
+        settings = self.services.settings
+        due = time.monotonic() - self.slot_renewed_at > settings.STREAM_SLOT_SECONDS / 3
+        return due and settings.MAX_STREAMS_PER_USER > 0
+
+    async def renew_slot(self) -> None:
+        """Keep the stream slot alive while the answer runs (a dead process's slot expires instead)."""
+        self.slot_renewed_at = time.monotonic()
+        svc = self.services
+        await shielded(
+            renew_stream(svc.store, self.charged.ticket, svc.settings.STREAM_SLOT_SECONDS, svc.clock()), "slot renewal"
+        )
+
     async def settle(self, usage: Usage, text: str) -> None:
-        """Record usage (and the daily-token count) and save the answer; never raises."""
+        """Record usage (replacing the daily-token reservation), free the stream slot and save the answer; never
+        raises."""
         await shielded(self._settle(usage, text), "usage accounting")
 
     async def _settle(self, usage: Usage, text: str) -> None:
         svc, charged, now = self.services, self.charged, self.services.clock()
         await record_usage(
             svc.store, charged.user_id, charged.model.id, usage.prompt_tokens, usage.completion_tokens, now,
-            daily_tokens=bool(charged.plan.daily_tokens),
+            daily_tokens=bool(charged.plan.daily_tokens), ticket=charged.ticket,
         )  # fmt: skip
         if self.prepared is not None and self.start is not None:
             await close_turn(

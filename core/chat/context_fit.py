@@ -28,17 +28,23 @@ def fit_context(messages: Sequence[Message], window: int, reserve_for_output: in
     loses the call it answers. The newest user message (and what follows it) is always kept: if even that does
     not fit, raise ContextTooLong. `count(messages)` must count a list the way the upstream bills it.
     """
-    budget = window - reserve_for_output
-    last_user = last_user_index(messages)
     base = count([])  # reply priming: the part of count() that is not per message
     cost = [count([message]) - base for message in messages]
-    fixed = [i for i, message in enumerate(messages) if message.get("role") in SYSTEM_ROLES or i >= last_user]
+    return fit_costs(messages, window - reserve_for_output, base, cost, window)
+
+
+def fit_costs(
+    messages: Sequence[Message], budget: int, base: int, cost: Sequence[int], window: int | None = None
+) -> FittedContext:
+    """`fit_context` over counts already made: `base` (reply priming) and each message's own tokens."""
+    last_user = last_user_index(messages)
+    fixed = fixed_indexes(messages)
     used = base + sum(cost[i] for i in fixed)
     if used > budget:
         raise ContextTooLong(
             "The message is too long for this model's context window.",
             prompt_tokens=used,
-            context_window=window,
+            context_window=budget if window is None else window,
         )
     kept = set(fixed)
     # Walk turns newest to oldest; stop at the first that does not fit so the kept history stays contiguous.
@@ -50,6 +56,12 @@ def fit_context(messages: Sequence[Message], window: int, reserve_for_output: in
         kept.update(turn)
     chosen = [messages[i] for i in sorted(kept)]
     return FittedContext(messages=chosen, prompt_tokens=used, dropped=len(messages) - len(chosen))
+
+
+def fixed_indexes(messages: Sequence[Message]) -> list[int]:
+    """Return the messages fitting never drops: system prompts and the newest user message with what follows."""
+    last_user = last_user_index(messages)
+    return [i for i, message in enumerate(messages) if message.get("role") in SYSTEM_ROLES or i >= last_user]
 
 
 def _turns(messages: Sequence[Message], end: int) -> list[list[int]]:

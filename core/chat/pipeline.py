@@ -1,26 +1,31 @@
 """The chat path: `relay_chat`, the one function behind /v1, the web chat and the bots.
 
-In order: model lookup, plan, input moderation of what the caller wrote (for a conversation turn: the new words
-only), atomic quota consume, context fitting, upstream selection with failover (core.relay), streaming with output
-moderation (core.chat.answer), usage accounting (core.chat.charge). Nothing is consumed when the request is refused,
-and the slot is refunded when the upstream fails before the first token. Channels call it through
+In order: model lookup, plan, the input types the model accepts, input moderation of what the caller wrote (for a
+conversation turn: the new words only), context fitting within the model's window and the plan's caps (tokens
+counted at most once, off the event loop when big: core.chat.prompt), the atomic consume (window slot, daily-token
+reservation, stream slot), upstream selection with failover (core.relay), streaming with output moderation
+(core.chat.answer), settlement (core.chat.charge). Nothing is consumed when the request is refused, and everything
+is given back when the upstream fails before the first token. Channels call it through
 core.chat.channel; /v1 calls it directly (or its one-round-trip variant, core.chat.api_key_fast_path).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from core.billing.plans import Plan
-from core.billing.quotas import consume_quota
+from core.billing.quotas import Consumption, consume_quota
 from core.billing.subscriptions import current_plan
 from core.chat.answer import StreamedAnswer, complete_answer
 from core.chat.charge import Charge, Charged
+from core.chat.content import caller_texts, check_input_types
 from core.chat.events import ChatStream
-from core.chat.request import ChatRequest, caller_texts, check_messages, fit_messages
+from core.chat.prompt import Prompt, fit_prompt, upstream_params
+from core.chat.request import ChatRequest, check_messages
 from core.chat.turns import PreparedTurn, prepare_turn
 from core.errors import InvalidInput, ModelNotFound, ModelNotInPlan
-from core.relay.catalogue import cached_model
+from core.relay.catalogue import Model, cached_model
 
 if TYPE_CHECKING:
     from core.accounts.users import User
@@ -42,14 +47,32 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
     prepared = await _prepare(services, user.id, request)
-    messages = prepared.messages if prepared else request.messages or []
-    # A turn (web, bots): its new words and its system prompt, the stored history was checked when it was new.
-    texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages)
-    await services.moderation.check_texts(texts, user.id)
-    fitted, prompt_tokens = fit_messages(model, messages, request.params)
-    ticket = await consume_quota(store, user.id, plan, model.id, now)
-    charged = Charged(user.id, model, plan, ticket, fitted, prompt_tokens)
+    prompt = await _checked_prompt(services, user.id, model, plan, request, prepared)
+    use = consumption(services, prompt.estimate if plan.daily_tokens else 0)
+    ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)  # the time of the consume
+    charged = Charged(user.id, model, plan, ticket, prompt.messages, prompt.tokens)
     return await answer_charged(services, charged, request, prepared)
+
+
+async def _checked_prompt(
+    services: Services, user_id: int, model: Model, plan: Plan, request: ChatRequest, prepared: PreparedTurn | None
+) -> Prompt:
+    """Check the call's input types and moderate its texts, then fit its prompt (counted when a daily cap needs it)."""
+    messages = prepared.messages if prepared else request.messages or []
+    check_input_types(model, messages)
+    # A turn (web, bots): its new words and its system prompt, the stored history was checked when it was new.
+    texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages, request.params)
+    await services.moderation.check_texts(texts, user_id, prepared.turn.channel if prepared else "api")
+    counts, count = None if prepared else request.counts, bool(plan.daily_tokens)
+    return await fit_prompt(services.relay.tokens, model, messages, request.params, plan=plan, count=count,
+                            counts=counts)  # fmt: skip
+
+
+def consumption(services: Services, reserve: int = 0, reserves: Mapping[str, int] | None = None) -> Consumption:
+    """What a chat call takes besides its window slot: `reserve` tokens of a daily cap (or `reserves`, one figure
+    per plan, for a script that picks the plan itself) and a stream slot (MAX_STREAMS_PER_USER, STREAM_SLOT_SECONDS)."""
+    settings = services.settings
+    return Consumption(reserve, settings.MAX_STREAMS_PER_USER, settings.STREAM_SLOT_SECONDS, dict(reserves or {}))
 
 
 async def answer_charged(
@@ -57,7 +80,7 @@ async def answer_charged(
 ) -> ChatStream:
     """Send a charged call upstream and return its answer; the slot is refunded if no upstream answers."""
     charge = Charge(services, charged, prepared)
-    body = {**request.params, "messages": charged.messages}
+    body = {**upstream_params(request.params, charged.plan), "messages": charged.messages}
     if not request.stream:
         return await complete_answer(services, charge, body, charged.prompt_tokens)
     try:
@@ -68,7 +91,8 @@ async def answer_charged(
         await charge.refund()
         raise
     start = await charge.open(upstream)
-    answer = StreamedAnswer(charge, upstream, services.moderation.output_guard(user_id=charged.user_id), start)
+    guard = services.moderation.output_guard(user_id=charged.user_id, channel=charge.channel)
+    answer = StreamedAnswer(charge, upstream, guard, start)
     answer.usage_chunk = request.include_usage and request.turn is None  # /v1 asked for stream_options.include_usage
     return answer.stream()
 

@@ -1,18 +1,14 @@
-"""Chat requests: reading an OpenAI Chat Completions body, the user's new words, fitting the context window."""
+"""Chat requests: reading and checking an OpenAI Chat Completions body (see core.chat.prompt for fitting it into the
+model's window and core.chat.content for its texts and input types)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from core.chat.context_fit import fit_context
-from core.chat.token_count import count_message_tokens
 from core.chat.turns import ChatTurn
 from core.errors import InvalidInput
-from core.relay.catalogue import Model
 
 # Sampling and tool parameters a client may pass through to the upstream; anything else is dropped.
 PASSTHROUGH_PARAMS = frozenset(
@@ -22,7 +18,6 @@ PASSTHROUGH_PARAMS = frozenset(
         "tool_choice", "parallel_tool_calls", "reasoning_effort", "modalities", "prediction", "verbosity",
     }
 )  # fmt: skip
-MAX_OUTPUT_RESERVE = 4096  # room kept for the answer when the client sets no max_tokens
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
@@ -36,6 +31,8 @@ class ChatRequest:
     stream: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
     include_usage: bool = True  # forward the upstream's usage chunk (/v1: stream_options.include_usage)
+    # This request's token counts (core.chat.prompt), made once and shared by every path that fits its messages.
+    counts: dict[str, tuple[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_openai(cls, body: Mapping[str, Any]) -> ChatRequest:
@@ -95,6 +92,13 @@ def _valid_content(content: object) -> bool:
     return True
 
 
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else []
+    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
 def _has_media(content: object) -> bool:
     return isinstance(content, list) and any(part.get("type") != "text" for part in content)
 
@@ -138,43 +142,3 @@ PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "response_format": (lambda v: isinstance(v, dict), "an object"),
     "logit_bias": (lambda v: isinstance(v, dict), "an object"),
 }
-
-
-def caller_texts(messages: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Return the text of every message the caller wrote (all but the assistant's), for input moderation.
-
-    An API call resends its whole history and the caller can write any of it, system prompt included; the
-    assistant's earlier answers are never checked again.
-    """
-    return [_text_of(message.get("content")) for message in messages if message.get("role") != "assistant"]
-
-
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def fit_messages(
-    model: Model, messages: list[dict[str, Any]], params: Mapping[str, Any]
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Fit messages into the model's window; return them and their token count (None when not counted)."""
-    reserve = _output_reserve(model, params)
-    # A token is at least one byte and the JSON framing outweighs the per-message token framing, so when the
-    # serialised messages fit, the tokens fit too: no need to run the tokenizer on the hot path.
-    if len(orjson.dumps(messages)) + reserve <= model.context_window:
-        return messages, None
-    fitted = fit_context(
-        messages, model.context_window, reserve, lambda part: count_message_tokens(part, model.remote_name)
-    )
-    return [dict(message) for message in fitted.messages], fitted.prompt_tokens
-
-
-def _output_reserve(model: Model, params: Mapping[str, Any]) -> int:
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = params.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return min(MAX_OUTPUT_RESERVE, model.context_window // 4)

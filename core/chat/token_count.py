@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -160,6 +160,12 @@ def count_message_tokens(messages: Iterable[Mapping[str, Any]], model: str) -> i
             if isinstance(function, Mapping):
                 total += _value_tokens(encoding, f"{function.get('name', '')}{function.get('arguments', '')}")
     return total
+
+
+def message_costs(messages: Sequence[Mapping[str, Any]], model: str) -> tuple[int, list[int]]:
+    """Return the reply priming and each message's own tokens: a list's count is the priming plus its costs."""
+    costs = [count_message_tokens([message], model) - REPLY_PRIMING for message in messages]
+    return REPLY_PRIMING, costs
 
 
 def _value_tokens(encoding: tiktoken.Encoding, value: object) -> int:

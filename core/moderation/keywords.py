@@ -3,17 +3,21 @@
 The list lives in the `mod:words` set; every change through these functions INCRs `mod:words:ver` in the same
 MULTI, so each process rebuilds its cached automaton when the version (or the set's size) moves. The check is a
 GET + SCARD at most once per MODERATION_WORDS_REFRESH_SECONDS; matching a text is one pass over its characters,
-whatever the number of words. Matching is case-insensitive (both sides are lower-cased).
+whatever the number of words. Both sides are folded first (core.moderation.folding: compatibility forms, invisible
+characters, case, whitespace), so `forbidden\u200bword` or fullwidth letters match the listed word. A big text is
+matched in slices with a yield to the event loop between them, so one caller's megabyte does not hold up the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
 from core.errors import InvalidInput
+from core.moderation.folding import Folder, clean_word, fold
 from core.moderation.verdicts import ProviderError, Verdict
 from core.store.connection import Store
 
@@ -23,23 +27,26 @@ NAME = "keywords"
 MAX_WORD_CHARS = 100
 MAX_WORDS = 100_000
 MAX_REPORTED_WORDS = 20
+SLICE_CHARS = 32_768  # a big text is matched this many characters at a time (~2 ms), yielding in between
 
 
 class Automaton:
-    """Aho–Corasick over lower-cased words: goto tries, failure links, outputs merged along the links."""
+    """Aho–Corasick over folded words: goto tries, failure links, outputs merged along the links."""
 
     def __init__(self, words: Iterable[str]) -> None:
         self.goto: list[dict[str, int]] = [{}]
         self.fail: list[int] = [0]
         self.out: list[tuple[str, ...]] = [()]
-        self.words = sorted({w for w in (normalize_word(word) for word in words) if w})
+        self.words = sorted({w for w in (fold(normalize_word(word)) for word in words) if w})
         for word in self.words:
-            self._insert(word)
+            self._insert(word, word)
+            if " " in word:  # "forbidden word" also as written with an invisible or no space in between
+                self._insert(word.replace(" ", ""), word)
         self._link()
 
-    def _insert(self, word: str) -> None:
+    def _insert(self, spelling: str, word: str) -> None:
         state = 0
-        for char in word:
+        for char in spelling:
             nxt = self.goto[state].get(char)
             if nxt is None:
                 nxt = len(self.goto)
@@ -48,7 +55,8 @@ class Automaton:
                 self.fail.append(0)
                 self.out.append(())
             state = nxt
-        self.out[state] = (word,)
+        if word not in self.out[state]:
+            self.out[state] = (*self.out[state], word)
 
     def _link(self) -> None:
         # Breadth-first, so a state's failure target (shallower) is final before the state is reached.
@@ -65,7 +73,7 @@ class Automaton:
                 self.out[child] = self.out[child] + self.out[self.fail[child]]
 
     def scan(self, text: str, state: int = 0) -> tuple[set[str], int]:
-        """Return the words found in text (lower-case it first) and the state to resume from on the next piece."""
+        """Return the words found in a folded text and the state to resume from on the next piece."""
         goto, fail, out = self.goto, self.fail, self.out
         found: set[str] = set()
         for char in text:
@@ -76,21 +84,34 @@ class Automaton:
                 found.update(out[state])
         return found, state
 
+    async def search(self, text: str) -> set[str]:
+        """Return the words found in a text (folded here), in slices so a big text does not hold the event loop."""
+        if len(text) <= SLICE_CHARS:
+            return self.scan(fold(text))[0]
+        stream, found = KeywordStream(self), set()
+        for start in range(0, len(text), SLICE_CHARS):
+            if start:
+                await asyncio.sleep(0)
+            found |= stream.feed(text[start : start + SLICE_CHARS])
+        return found
+
 
 class KeywordStream:
-    """Match a text that arrives in pieces: the automaton state carries over, so split words are found."""
+    """Match a text that arrives in pieces: folding and the automaton state carry over, so split words are found."""
 
     def __init__(self, automaton: Automaton) -> None:
         self._automaton = automaton
         self._state = 0
+        self._folder = Folder()
 
     def feed(self, piece: str) -> set[str]:
-        found, self._state = self._automaton.scan(piece.lower(), self._state)
+        found, self._state = self._automaton.scan(self._folder.feed(piece), self._state)
         return found
 
 
 def normalize_word(word: str) -> str:
-    return " ".join(word.split()).lower()
+    """Return a word as the list stores it (core.moderation.folding.clean_word)."""
+    return clean_word(word)
 
 
 def _clean(words: Iterable[str]) -> list[str]:
@@ -110,7 +131,7 @@ async def get_words(store: Store) -> list[str]:
 
 
 async def set_words(store: Store, words: Iterable[str]) -> list[str]:
-    """Replace the keyword list (blank entries dropped, lower-cased, deduplicated); return it."""
+    """Replace the keyword list (blank entries dropped, case folded, deduplicated); return it."""
     cleaned = _clean(words)
     async with store.redis.pipeline(transaction=True) as pipe:
         pipe.delete(store.keys.moderation_words())
@@ -198,7 +219,7 @@ class KeywordProvider:
         return KeywordStream(await self.automaton())
 
     async def check(self, text: str, user_id: str) -> Verdict:
-        found, _ = (await self.automaton()).scan(text.lower())
+        found = await (await self.automaton()).search(text)
         if not found:
             return Verdict("pass", NAME)
         return Verdict("block", NAME, "keyword", tuple(sorted(found))[:MAX_REPORTED_WORDS])

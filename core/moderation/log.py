@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
+from core.errors import InvalidInput
 from core.moderation.verdicts import Verdict, excerpt
 from core.store.connection import Store
 
 MAX_ENTRIES = 10_000
+STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 Direction = Literal["input", "output"]
 
 
@@ -24,10 +27,11 @@ class BlockRecord:
     label: str
     words: tuple[str, ...]
     excerpt: str
+    channel: str = ""  # web, wechat, telegram or api ("" in entries written before it was recorded)
 
 
 async def log_block(
-    store: Store, *, user_id: str, direction: Direction, verdict: Verdict, text: str, now: float
+    store: Store, *, user_id: str, direction: Direction, verdict: Verdict, text: str, now: float, channel: str = ""
 ) -> str:
     """Append one blocked item (a short excerpt, never the whole text); return its stream id."""
     fields = {
@@ -38,6 +42,7 @@ async def log_block(
         "label": verdict.label,
         "words": "\n".join(verdict.words),
         "excerpt": excerpt(text, verdict.words),
+        "channel": channel,
     }
     entry_id = await store.redis.xadd(
         store.keys.moderation_log(),
@@ -58,6 +63,17 @@ async def recent_blocks(store: Store, n: int = 50) -> list[BlockRecord]:
     return [_record(entry_id, fields) for entry_id, fields in entries]
 
 
+async def list_blocks(store: Store, cursor: str | None = None, limit: int = 50) -> tuple[list[BlockRecord], str | None]:
+    """Return a page of blocked items older than `cursor` (an entry id), newest first, and the next cursor."""
+    if cursor is not None and not STREAM_ID.match(cursor):
+        raise InvalidInput("The cursor is not valid.", field="cursor")
+    entries: list[tuple[str, dict[str, str]]] = await store.redis.xrevrange(  # type: ignore[assignment]
+        store.keys.moderation_log(), f"({cursor}" if cursor else "+", "-", count=limit + 1
+    )
+    records = [_record(entry_id, fields) for entry_id, fields in entries[:limit]]
+    return records, records[-1].id if len(entries) > limit else None
+
+
 def _record(entry_id: str, fields: dict[str, str]) -> BlockRecord:
     words = fields.get("words", "")
     return BlockRecord(
@@ -69,4 +85,5 @@ def _record(entry_id: str, fields: dict[str, str]) -> BlockRecord:
         label=fields.get("label", ""),
         words=tuple(words.split("\n")) if words else (),
         excerpt=fields.get("excerpt", ""),
+        channel=fields.get("channel", ""),
     )

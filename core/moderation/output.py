@@ -19,9 +19,10 @@ EXCERPT_WINDOW = 400
 class OutputGuard:
     """Check a streamed answer as it grows; `feed` and `finish` raise ContentBlocked to stop the stream."""
 
-    def __init__(self, moderation: Moderation, user_id: str, chunk_chars: int) -> None:
+    def __init__(self, moderation: Moderation, user_id: str, chunk_chars: int, channel: str = "") -> None:
         self._mod = moderation
         self._user_id = user_id
+        self._channel = channel
         self._chunk = max(chunk_chars, 1)
         self._active = moderation.enabled
         self._use_keywords = moderation.keywords is not None
@@ -102,7 +103,7 @@ class OutputGuard:
 
     async def _block(self, verdict: Verdict, text: str) -> NoReturn:
         try:
-            await self._mod.blocked(verdict, "output", text, self._user_id)
+            await self._mod.blocked(verdict, "output", text, self._user_id, self._channel)
         except ContentBlocked as error:
             self._error = error
             raise

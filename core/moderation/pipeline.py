@@ -22,6 +22,7 @@ import httpx
 from core.errors import ContentBlocked
 from core.metrics import Metrics
 from core.moderation.baidu import BaiduProvider
+from core.moderation.config import PROVIDER_NAMES, ModerationConfig, policy_override
 from core.moderation.keywords import KeywordProvider
 from core.moderation.log import Direction, log_block
 from core.moderation.openai_mod import OpenAIProvider
@@ -34,7 +35,6 @@ from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 
-PROVIDER_NAMES = ("keywords", "tencent", "baidu", "openai")
 UNAVAILABLE = "provider_unavailable"
 MESSAGES = {
     "input": "Your message was blocked by content moderation.",
@@ -44,22 +44,59 @@ MESSAGES = {
 
 
 class Moderation:
-    """The configured pipeline; `check_texts` for what the caller wrote, `output_guard` for answers."""
+    """The configured pipeline; `check_texts` for what the caller wrote, `output_guard` for answers.
 
-    def __init__(self, settings: Settings, store: Store, providers: list[Provider], clock: Callable[[], float]) -> None:
+    `providers` run in order; `available` are every provider that could be chosen (by name). When an admin sets
+    the policy in the dashboard (core.moderation.config), `refresh` switches to it: providers from `available` in
+    the order given, and its fail-open choice.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        providers: list[Provider],
+        clock: Callable[[], float],
+        available: dict[str, Provider] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.providers = providers
         self.clock = clock
+        self.available = available if available is not None else {p.name: p for p in providers}
+        self.fail_open = settings.MODERATION_FAIL_OPEN
+        self._initial = providers
+        self._use(providers)
+        self._policy: ModerationConfig | None = None
+
+    def _use(self, providers: list[Provider]) -> None:
+        self.providers = providers
         self.keywords = next((p for p in providers if isinstance(p, KeywordProvider)), None)
         self.metrics = Metrics(instance="moderation")  # build_services hands it the process's
         self.remote = [p for p in providers if not isinstance(p, KeywordProvider)]
+
+    async def refresh(self) -> None:
+        """Follow the policy set in the dashboard, if any (this process's copy: at most ~1 s old)."""
+        policy = await policy_override(self.store, self.settings)
+        if policy == self._policy:
+            return
+        self._policy = policy
+        if policy is None:  # nothing set in the dashboard (or it was just built): the environment's pipeline
+            self._use(self._initial)
+            self.fail_open = self.settings.MODERATION_FAIL_OPEN
+            return
+        self._use([self.available[name] for name in policy.providers if name in self.available])
+        self.fail_open = policy.fail_open
+
+    def missing_settings(self, name: str) -> list[str]:
+        """Name the settings provider `name` still needs (empty when it can be used)."""
+        provider = self.available.get(name)
+        return ["its settings"] if provider is None else provider.missing_settings()
 
     @property
     def enabled(self) -> bool:
         return bool(self.providers)
 
-    async def check_texts(self, texts: Sequence[str], user_id: int | str) -> None:
+    async def check_texts(self, texts: Sequence[str], user_id: int | str, channel: str = "") -> None:
         """Check everything a caller wrote for one call (an API call resends its history, system prompt included).
 
         Providers run in TEXT_SECURITY order: keywords over all of it, remote providers only over the texts they
@@ -67,6 +104,7 @@ class Moderation:
         its new message, and a made-up history cannot carry text past them. Raises ContentBlocked before any quota
         is consumed.
         """
+        await self.refresh()
         texts = [text for text in texts if text.strip()]
         if not texts:
             return
@@ -80,14 +118,14 @@ class Moderation:
                 continue
             verdict = await self._ask(provider, text, uid)
             if verdict.decision == "block":
-                await self.blocked(verdict, "input", text, uid)
+                await self.blocked(verdict, "input", text, uid, channel)
             answered = answered and verdict.label != UNAVAILABLE
         if fresh and answered:
             await remember_passed(self.store, names, fresh)
 
-    def output_guard(self, user_id: int | str) -> OutputGuard:
-        """Return a guard for one streamed answer."""
-        return OutputGuard(self, str(user_id), self.settings.MODERATION_OUTPUT_CHUNK_CHARS)
+    def output_guard(self, user_id: int | str, channel: str = "") -> OutputGuard:
+        """Return a guard for one streamed answer (`channel`: where it goes, for the blocked-items log)."""
+        return OutputGuard(self, str(user_id), self.settings.MODERATION_OUTPUT_CHUNK_CHARS, channel)
 
     async def judge(self, text: str, user_id: str, providers: list[Provider]) -> Verdict | None:
         """Run providers in order; return the verdict that blocks the text, or None when it may pass."""
@@ -112,18 +150,21 @@ class Moderation:
         """Turn a provider failure into pass (fail-open, with a warning) or block (fail-closed)."""
         known = isinstance(exc, ProviderError)
         reason = str(exc) if known else f"{provider}: unexpected {type(exc).__name__}"
-        if self.settings.MODERATION_FAIL_OPEN:
+        if self.fail_open:
             log.warning("moderation provider failed, text passed (fail-open): %s", reason, exc_info=not known)
             return Verdict("pass", provider, UNAVAILABLE, reason=reason)
         log.warning("moderation provider failed, text blocked (fail-closed): %s", reason, exc_info=not known)
         return Verdict("block", provider, UNAVAILABLE, reason=reason)
 
-    async def blocked(self, verdict: Verdict, direction: Direction, text: str, user_id: str) -> NoReturn:
+    async def blocked(
+        self, verdict: Verdict, direction: Direction, text: str, user_id: str, channel: str = ""
+    ) -> NoReturn:
         """Log a blocked item for the dashboard and raise ContentBlocked."""
         try:
             await log_block(
-                self.store, user_id=user_id, direction=direction, verdict=verdict, text=text, now=self.clock()
-            )
+                self.store, user_id=user_id, direction=direction, verdict=verdict, text=text, now=self.clock(),
+                channel=channel,
+            )  # fmt: skip
         except Exception as exc:  # the block stands even if the log write fails
             log.warning("could not log a blocked item: %s", type(exc).__name__)
         self.metrics.inc("chatgate_moderation_blocks_total", direction=direction, provider=verdict.provider)
@@ -173,10 +214,10 @@ def build_moderation(
     unknown = [name for name in names if name not in PROVIDER_NAMES]
     if unknown:
         raise ValueError(f"TEXT_SECURITY: unknown provider {unknown[0]!r}; choose from {', '.join(PROVIDER_NAMES)}")
-    factories: dict[str, Callable[[], Provider]] = {
-        "keywords": lambda: KeywordProvider(store, settings.MODERATION_WORDS_REFRESH_SECONDS, monotonic),
-        "tencent": lambda: TencentProvider(settings, http, clock),
-        "baidu": lambda: BaiduProvider(settings, store, http),
-        "openai": lambda: OpenAIProvider(settings, http),
+    available: dict[str, Provider] = {
+        "keywords": KeywordProvider(store, settings.MODERATION_WORDS_REFRESH_SECONDS, monotonic),
+        "tencent": TencentProvider(settings, http, clock),
+        "baidu": BaiduProvider(settings, store, http),
+        "openai": OpenAIProvider(settings, http),
     }
-    return Moderation(settings, store, [factories[name]() for name in names], clock)
+    return Moderation(settings, store, [available[name] for name in names], clock, available)

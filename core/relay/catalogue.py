@@ -1,23 +1,36 @@
-"""Models and their upstreams: runtime config in the store (hash cfg:models, model id -> JSON), seeded once.
+"""Models and their upstreams: runtime config in the store, seeded once.
 
-The chat path reads `cached_model`, this process's copy of the hash (core.store.config_cache): a change made through
-this process is seen at once, one made by another process within a second.
+Upstreams are kept once each in the hash cfg:upstreams (upstream id -> JSON, keys included); models in cfg:models
+(model id -> JSON naming its upstreams by id). Loading a model resolves the ids, so editing an upstream (its key,
+its priority, disabling it) changes it for every model it serves at once. A model stored before upstreams had a
+registry of their own carries them whole; that still loads (the registry wins for an id it knows), and
+`migrate_upstreams` moves them into the registry.
+
+The chat path reads `cached_model`, this process's copy of both hashes (core.store.config_cache): a change made
+through this process is seen at once, one made by another process within a second.
+
+A model says which kinds of input it accepts (`input_types`, default text only: an operator turns images, audio or
+files on per model); the chat path refuses content parts of other kinds before anything is sent
+(core.chat.content).
 
 An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
 (core.relay.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
-masks them for anything that reaches a browser.
+masks them for anything that reaches a browser. A model's input and output prices (integer fen per million tokens)
+are what the operator pays upstream: the dashboard's cost and margin charts.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import orjson
 
 from core.errors import InvalidInput
+from core.relay.known_models import DEFAULT_CONTEXT_WINDOW, DISPLAY_NAMES, known_context_window
 from core.settings import Settings
 from core.store.config_cache import cached_config, forget_config
 from core.store.connection import Store
@@ -25,56 +38,13 @@ from core.store.connection import Store
 log = logging.getLogger(__name__)
 
 UpstreamKind = Literal["openai", "azure"]
-DEFAULT_CONTEXT_WINDOW = 128_000
+INPUT_TYPES = ("text", "image", "audio", "file")  # what a model may accept in a request's content parts
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
 CONFIG_NAME = "models"  # this process's cached copy (core.store.config_cache)
 UPSTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-# Context windows of common models, matched by the longest prefix of the id.
-KNOWN_CONTEXT_WINDOWS: dict[str, int] = {
-    "gpt-3.5-turbo": 16_385,
-    "gpt-3.5-turbo-instruct": 4_096,
-    "gpt-4": 8_192,
-    "gpt-4-32k": 32_768,
-    "gpt-4-turbo": 128_000,
-    "gpt-4-1106": 128_000,
-    "gpt-4-0125": 128_000,
-    "gpt-4o": 128_000,
-    "chatgpt-4o": 128_000,
-    "gpt-4.1": 1_047_576,
-    "gpt-4.5": 128_000,
-    "gpt-5": 400_000,
-    "o1": 200_000,
-    "o1-mini": 128_000,
-    "o3": 200_000,
-    "o4-mini": 200_000,
-    "deepseek-chat": 65_536,
-    "deepseek-reasoner": 65_536,
-    "moonshot-v1-8k": 8_192,
-    "moonshot-v1-32k": 32_768,
-    "moonshot-v1-128k": 128_000,
-    "claude-3": 200_000,
-    "gemini-1.5": 1_048_576,
-}
-DISPLAY_NAMES: dict[str, str] = {
-    "gpt-4o-mini": "GPT-4o mini",
-    "gpt-4o": "GPT-4o",
-    "gpt-4.1": "GPT-4.1",
-    "gpt-4.1-mini": "GPT-4.1 mini",
-    "gpt-4-turbo": "GPT-4 Turbo",
-    "gpt-4": "GPT-4",
-    "gpt-3.5-turbo": "GPT-3.5 Turbo",
-    "gpt-5": "GPT-5",
-    "gpt-5-mini": "GPT-5 mini",
-}
-
-
-def known_context_window(model_id: str) -> int:
-    """Return the context window of a well-known model id (longest matching prefix), else 128k."""
-    name = model_id.lower().rsplit("/", 1)[-1]
-    matches = [prefix for prefix in KNOWN_CONTEXT_WINDOWS if name.startswith(prefix)]
-    return KNOWN_CONTEXT_WINDOWS[max(matches, key=len)] if matches else DEFAULT_CONTEXT_WINDOW
+UPSTREAMS_CONFIG = "upstreams"  # the registry's cached copy is read together with the models (CONFIG_NAME)
+MAX_PRICE_PER_MTOK = 100_000_000  # fen per million tokens: a million yuan is a typo
 
 
 def api_root(endpoint: str) -> str:
@@ -84,8 +54,8 @@ def api_root(endpoint: str) -> str:
 
 
 def mask_key(key: str) -> str:
-    """Show only the last four characters of an upstream key."""
-    return f"…{key[-4:]}" if len(key) > 8 else "…"
+    """Show an upstream key as `sk-...abcd`: its first three and last four characters (short keys: nothing)."""
+    return f"{key[:3]}...{key[-4:]}" if len(key) >= 12 else "..."
 
 
 @dataclass
@@ -99,6 +69,7 @@ class Upstream:
     api_version: str = ""
     deployment: str = ""
     name: str = ""
+    enabled: bool = True
 
     @classmethod
     def from_dict(cls, data: Any) -> Upstream:
@@ -115,6 +86,7 @@ class Upstream:
             api_version=_text(data, "api_version", ""),
             deployment=_text(data, "deployment", ""),
             name=_text(data, "name", ""),
+            enabled=_bool(data, "enabled", True),
         )
         upstream.validate()
         return upstream
@@ -146,6 +118,9 @@ class Model:
     upstream_model: str = ""
     enabled: bool = True
     position: int = 0
+    input_price: int = 0  # fen per million prompt tokens (what the upstream charges the operator)
+    output_price: int = 0  # fen per million completion tokens
+    input_types: list[str] = field(default_factory=lambda: ["text"])  # of INPUT_TYPES; requests are checked
 
     @property
     def remote_name(self) -> str:
@@ -153,8 +128,10 @@ class Model:
         return self.upstream_model or self.id
 
     @classmethod
-    def from_dict(cls, data: Any) -> Model:
-        """Validate and build a model (with its upstreams) from its JSON form."""
+    def from_dict(
+        cls, data: Any, registry: Mapping[str, Upstream] | None = None, *, require_upstreams: bool = True
+    ) -> Model:
+        """Validate and build a model from its JSON form; its upstreams are objects, or ids of `registry`'s."""
         if not isinstance(data, dict):
             raise InvalidInput("A model must be an object.")
         model_id = _text(data, "id")
@@ -165,12 +142,16 @@ class Model:
             id=model_id,
             name=_text(data, "name", "") or model_id,
             context_window=_int(data, "context_window", DEFAULT_CONTEXT_WINDOW, 1, MAX_CONTEXT_WINDOW),
-            upstreams=[Upstream.from_dict(item) for item in raw_upstreams],
+            upstreams=_resolve(raw_upstreams, registry or {}, strict=require_upstreams),
             upstream_model=_text(data, "upstream_model", ""),
-            enabled=bool(data.get("enabled", True)),
+            enabled=_bool(data, "enabled", True),
             position=_int(data, "position", 0, -1_000_000, 1_000_000),
+            input_price=_int(data, "input_price", 0, 0, MAX_PRICE_PER_MTOK),
+            output_price=_int(data, "output_price", 0, 0, MAX_PRICE_PER_MTOK),
+            input_types=_input_types(data.get("input_types", ["text"])),
         )
-        model.validate()
+        if require_upstreams:
+            model.validate()
         return model
 
     def validate(self) -> None:
@@ -184,10 +165,17 @@ class Model:
             raise InvalidInput("Upstream ids must be unique within a model.", field="upstreams")
         for upstream in self.upstreams:
             upstream.validate()
+        self.input_types = _input_types(self.input_types)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the stored form (keys included: never send this to a browser)."""
+        """Return the whole model, its upstreams included with their keys (never send this to a browser)."""
         return asdict(self)
+
+    def stored(self) -> dict[str, Any]:
+        """Return the form kept in cfg:models: the upstreams by id (they are kept in cfg:upstreams)."""
+        data = asdict(self)
+        data["upstreams"] = [upstream.id for upstream in self.upstreams]
+        return data
 
     def public(self) -> dict[str, Any]:
         """Return the model for the dashboard, upstream keys masked."""
@@ -210,22 +198,73 @@ def _int(data: dict[str, Any], name: str, default: int, low: int, high: int) -> 
     return value
 
 
+def _bool(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false.", field=name)
+    return value
+
+
+def _resolve(items: list[Any], registry: Mapping[str, Upstream], *, strict: bool) -> list[Upstream]:
+    """Turn a model's upstream entries (ids, or whole objects as stored before the registry) into upstreams."""
+    upstreams: list[Upstream] = []
+    for item in items:
+        if isinstance(item, str):
+            found = registry.get(item)
+            if found is None and strict:
+                raise InvalidInput(f"There is no upstream {item!r}.", field="upstreams")
+            if found is not None:
+                upstreams.append(found)
+        elif isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] in registry:
+            upstreams.append(registry[item["id"]])
+        else:
+            upstreams.append(Upstream.from_dict(item))
+    return upstreams
+
+
+def _input_types(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(kind, str) and kind in INPUT_TYPES for kind in value):
+        raise InvalidInput(f"input_types must be a list of {', '.join(INPUT_TYPES)}.", field="input_types")
+    if "text" not in value:
+        raise InvalidInput("input_types must include text.", field="input_types")
+    return [kind for kind in INPUT_TYPES if kind in value]
+
+
 def _keys(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(key, str) and key.strip() for key in value):
         raise InvalidInput("keys must be a list of non-empty strings.", field="keys")
     return [key.strip() for key in value]
 
 
-def _load(raw: str | bytes) -> Model:
-    return Model.from_dict(orjson.loads(raw))
+def registry_of(raw: Mapping[str, str | bytes]) -> dict[str, Upstream]:
+    upstreams: dict[str, Upstream] = {}
+    for upstream_id, value in raw.items():
+        try:
+            upstreams[str(upstream_id)] = Upstream.from_dict(orjson.loads(value))
+        except (InvalidInput, orjson.JSONDecodeError):
+            log.error("skipping the unreadable upstream config %r", upstream_id)
+    return upstreams
+
+
+def _load(raw: str | bytes, registry: Mapping[str, Upstream]) -> Model:
+    return Model.from_dict(orjson.loads(raw), registry, require_upstreams=False)
+
+
+async def read_all(store: Store) -> tuple[dict[str, str], dict[str, Upstream]]:
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(store.keys.models())
+        pipe.hgetall(store.keys.upstreams())
+        models, upstreams = await pipe.execute()
+    return models, registry_of(upstreams)
 
 
 async def list_models(store: Store) -> list[Model]:
     """Return every model, ordered by position then id (a corrupt entry is logged and skipped)."""
+    raw, registry = await read_all(store)
     models = []
-    for model_id, raw in (await store.redis.hgetall(store.keys.models())).items():
+    for model_id, value in raw.items():
         try:
-            models.append(_load(raw))
+            models.append(_load(value, registry))
         except (InvalidInput, orjson.JSONDecodeError):
             log.error("skipping the unreadable model config %r", model_id)
     return sorted(models, key=lambda model: (model.position, model.id))
@@ -233,8 +272,11 @@ async def list_models(store: Store) -> list[Model]:
 
 async def get_model(store: Store, model_id: str) -> Model | None:
     """Return one model, or None when it does not exist."""
-    raw = await store.redis.hget(store.keys.models(), model_id)
-    return _load(raw) if raw else None
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hget(store.keys.models(), model_id)
+        pipe.hgetall(store.keys.upstreams())
+        raw, upstreams = await pipe.execute()
+    return _load(raw, registry_of(upstreams)) if raw else None
 
 
 async def _models_by_id(store: Store) -> dict[str, Model]:
@@ -246,10 +288,19 @@ async def cached_model(store: Store, model_id: str) -> Model | None:
     return (await cached_config(store, CONFIG_NAME, _models_by_id)).get(model_id)
 
 
-async def save_model(store: Store, model: Model) -> None:
-    """Validate and store a model (create or replace)."""
+async def save_model(store: Store, model: Model, *, with_upstreams: bool = True) -> None:
+    """Validate and store a model (create or replace) and, unless told not to, the upstreams it carries (shared by
+    id: this replaces their definitions for every model). The dashboard edits upstreams on their own and passes
+    `with_upstreams=False`, so saving a model never writes back a copy of an upstream read a moment before."""
     model.validate()
-    await store.redis.hset(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+    async with store.redis.pipeline(transaction=False) as pipe:  # the upstreams first: a model never names a gap
+        if with_upstreams:
+            pipe.hset(
+                store.keys.upstreams(),
+                mapping={upstream.id: orjson.dumps(asdict(upstream)).decode() for upstream in model.upstreams},
+            )
+        pipe.hset(store.keys.models(), model.id, orjson.dumps(model.stored()).decode())
+        await pipe.execute()
     forget_config(store, CONFIG_NAME)
 
 
@@ -280,7 +331,8 @@ async def seed_models(store: Store, settings: Settings) -> bool:
             position=position,
         )
         model.validate()
-        # HSETNX: a model the admin created before this process won the seed race is never overwritten.
-        await store.redis.hsetnx(store.keys.models(), model.id, orjson.dumps(model.to_dict()).decode())
+        # HSETNX: a model or upstream the admin created before this process won the seed race is never overwritten.
+        await store.redis.hsetnx(store.keys.upstreams(), upstream.id, orjson.dumps(asdict(upstream)).decode())
+        await store.redis.hsetnx(store.keys.models(), model.id, orjson.dumps(model.stored()).decode())
     forget_config(store, CONFIG_NAME)
     return True

@@ -23,13 +23,15 @@ import orjson
 from yarl import URL
 
 from core.chat.token_count import configure_tokens, preload_in_background
+from core.chat.token_pool import TokenPool
 from core.errors import CoreError, UpstreamUnavailable
 from core.logs import request_id
 from core.metrics import Metrics
 from core.relay.catalogue import Model, Upstream
 from core.relay.failures import Retry, describe, refusal
-from core.relay.stream import RelayStream, Usage, usage_from
+from core.relay.stream import RelayStream, Usage, count_usage
 from core.relay.upstream_sse import RelayEvent, SSEParser
+from core.relay.upstream_stats import UpstreamStats
 from core.relay.upstreams import Attempt, HealthCache, claim_probe, plan_attempts, record_failure, record_success
 from core.settings import Settings
 from core.store.connection import Store
@@ -66,6 +68,8 @@ class Relay:
         self._key_turn: dict[str, int] = {}
         self._urls: dict[tuple[str, ...], URL] = {}
         self.health = HealthCache()
+        self.stats = UpstreamStats(store, clock)
+        self.tokens = TokenPool(settings.TOKEN_COUNT_WORKERS)  # token counting off the event loop (chat path too)
 
     def session(self) -> aiohttp.ClientSession:
         """Return the shared session, creating it on the running loop at first use."""
@@ -84,6 +88,8 @@ class Relay:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        await self.stats.close()
+        self.tokens.close()
 
     async def stream(
         self,
@@ -109,6 +115,7 @@ class Relay:
             messages=body.get("messages") or [],
             prompt_tokens=prompt_tokens,
             on_fault=self._stream_fault,
+            tokens=self.tokens,
         )
 
     async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
@@ -120,7 +127,8 @@ class Relay:
 
         upstream, (raw, data) = await self._failover(model, open_one)
         text = _completion_text(data)
-        usage = usage_from(data.get("usage"), model, body.get("messages") or [], text, prompt_tokens)
+        messages = body.get("messages") or []
+        usage = await count_usage(self.tokens, data.get("usage"), model, messages, text, prompt_tokens)
         return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
 
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
@@ -135,6 +143,7 @@ class Relay:
             try:
                 result = await open_one(upstream)
             except Retry as failure:
+                self.stats.note(upstream.id, ok=False)
                 self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="failed")
                 log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
                 if failure.counts or attempt.probe:
@@ -145,8 +154,10 @@ class Relay:
                     self.health.forget(upstream.id)
                 continue
             except CoreError:
+                self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
                 await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
+            self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
             await self._recovered(attempt)
             self._count_answer(model, upstream, time.monotonic() - started, tried)
             return upstream, result
@@ -287,6 +298,10 @@ def _completion_text(data: dict[str, Any]) -> str:
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else ""
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def _close(response: aiohttp.ClientResponse | None) -> None:

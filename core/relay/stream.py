@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from core.chat.token_count import count_message_tokens, count_tokens
+from core.chat.token_pool import TokenPool
 from core.relay.catalogue import Model, Upstream
 from core.relay.upstream_sse import DONE, RelayEvent, SSEParser, error_event
 
@@ -44,6 +45,22 @@ def usage_from(
     return Usage(prompt_tokens, count_tokens(text, model.remote_name), estimated=True)
 
 
+async def count_usage(
+    tokens: TokenPool,
+    reported: Mapping[str, Any] | None,
+    model: Model,
+    messages: Sequence[Mapping[str, Any]],
+    text: str,
+    prompt_tokens: int | None,
+) -> Usage:
+    """`usage_from`, with any counting done by the token pool (off the event loop when the text is big)."""
+    if reported:
+        return usage_from(reported, model, messages, text, prompt_tokens)
+    if prompt_tokens is None:
+        prompt_tokens = await tokens.count_messages(messages, model.remote_name)
+    return Usage(prompt_tokens, await tokens.count_text(text, model.remote_name), estimated=True)
+
+
 class RelayStream:
     """Async iterator of RelayEvent; ends with [DONE], or with an error event when the upstream fails mid-way.
 
@@ -62,6 +79,7 @@ class RelayStream:
         messages: Sequence[Mapping[str, Any]],
         prompt_tokens: int | None,
         on_fault: OnFault,
+        tokens: TokenPool | None = None,
     ) -> None:
         self.model = model
         self.upstream = upstream
@@ -73,6 +91,7 @@ class RelayStream:
         self._messages = messages
         self._prompt_tokens = prompt_tokens
         self._on_fault = on_fault
+        self._tokens = tokens or TokenPool(1)
         self._parts: list[str] = []
         self._reported: dict[str, Any] | None = None
         self._ended = False
@@ -88,6 +107,22 @@ class RelayStream:
         """Return the upstream's usage, else a tiktoken count over the prompt and what was delivered."""
         if self._usage is None or not self._ended:
             self._usage = usage_from(self._reported, self.model, self._messages, self.text, self._prompt_tokens)
+        return self._usage
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        """Return the usage the upstream reported, if it did (nothing is counted)."""
+        reported = self._reported
+        if not reported:
+            return None
+        return Usage(int(reported.get("prompt_tokens") or 0), int(reported.get("completion_tokens") or 0))
+
+    async def count_usage(self) -> Usage:
+        """`usage`, counted in the token pool when it must be counted (the chat path's way: never on the loop)."""
+        if self._usage is None or not self._ended:
+            self._usage = await count_usage(
+                self._tokens, self._reported, self.model, self._messages, self.text, self._prompt_tokens
+            )
         return self._usage
 
     def __aiter__(self) -> RelayStream:

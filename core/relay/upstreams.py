@@ -102,15 +102,18 @@ async def plan_attempts(
     at a time (the probe lock) tries it early, so the model comes back as soon as it answers again instead of
     refusing every call until the bench is over.
     """
-    ids = [upstream.id for upstream in model.upstreams]
+    usable = [upstream for upstream in model.upstreams if upstream.enabled]  # disabled in the dashboard: never
+    ids = [upstream.id for upstream in usable]
+    if not ids:
+        return []
     health = await cache.get(store, ids, now) if cache else await upstream_health(store, ids)
     attempts = []
-    for upstream in model.upstreams:
+    for upstream in usable:
         state = health[upstream.id]
         if not state.benched(now):
             attempts.append(Attempt(upstream, state, probe=state.benched_until > 0))
-    if not attempts and model.upstreams:
-        first = min(model.upstreams, key=lambda upstream: health[upstream.id].benched_until)
+    if not attempts:
+        first = min(usable, key=lambda upstream: health[upstream.id].benched_until)
         return [Attempt(first, health[first.id], probe=True)]
     return order_attempts(attempts, rng or random.Random())
 

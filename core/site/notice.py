@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.errors import InvalidInput
+from core.site.audit import Actor, record_audit
 from core.store.connection import Store
 
 MARKDOWN_MAX_CHARS = 50_000
@@ -71,3 +72,22 @@ async def set_notice(store: Store, markdown: str, now: float) -> Notice:
 async def clear_notice(store: Store, now: float) -> None:
     """Withdraw the announcement (the version counter is kept)."""
     await store.redis.hset(store.keys.notice(), mapping={"markdown": "", "updated_at": str(now)})
+
+
+async def publish_notice(store: Store, actor: Actor, markdown: str, now: float) -> Notice:
+    """Publish an announcement from the dashboard (a new version: every user sees it once); audited."""
+    before = await get_notice(store)
+    notice = await set_notice(store, markdown, now)
+    await record_audit(
+        store, actor, "notice.publish", "notice", before.public() if before else None, notice.public(), now
+    )
+    return notice
+
+
+async def withdraw_notice(store: Store, actor: Actor, now: float) -> None:
+    """Take the announcement down (its version counter is kept); audited."""
+    before = await get_notice(store)
+    if before is None:
+        return
+    await clear_notice(store, now)
+    await record_audit(store, actor, "notice.withdraw", "notice", before.public(), None, now)

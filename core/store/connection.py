@@ -59,6 +59,9 @@ def connect(
         max_connections=max_connections,
         timeout=10,
         health_check_interval=30,
-        socket_connect_timeout=5,  # a store that never answers is an error after 5 s, not a hang
+        # A store that never answers is an error after 10 s, not a hang. Not less: on a loopback or unix socket the
+        # connect itself is instant, and what this times is the event loop getting back to it, which a burst of
+        # hundreds of requests on a CPU-starved machine can hold up for seconds (as long as the pool's own wait).
+        socket_connect_timeout=10,
     )
     return Store(redis=Redis.from_pool(pool), keys=Keys(prefix=prefix))  # the client owns and closes the pool

@@ -1,7 +1,8 @@
 """The key schema: every Redis key ChatGate uses is built here, and only here.
 
 Format: ``<prefix>:v1:<family>[:<parts>]``. Keys that belong to one user carry the hash tag ``{u:<id>}`` right after
-the version, so every multi-key script over one user's keys stays valid on Redis Cluster. Global indexes are
+the version, so every multi-key script over one user's keys stays valid on Redis Cluster; a WeChat follower's
+message state likewise carries ``{w:<openid>}``. Global indexes are
 single-key operations (SET NX, ZADD), never multi-key scripts across owners. The one global multi-key script, the
 code-send claim (cooldown, per-target and per-IP counters together), keeps its keys under the tag ``{codes}``: one
 slot for a low-volume family.
@@ -22,6 +23,8 @@ Families (type, TTL):
   {u:ID}:bind_code                   string  10m    the account's live bind code (a new one replaces it)
   bind:fail:<channel>:<external id>  string  window failed bind attempts of one channel identity
   login:link:<sha256>                string  10m    one-time sign-in link (a bot's /plan, /login): user id, next path
+  login:code:<sha256>                string  10m    one-time sign-in code (the WeChat account's 登录) -> user id
+  {u:ID}:login_code                  string  10m    digest of the account's live sign-in code (a new one replaces it)
   {u:ID}:invitees                    zset    none   invitee ids scored by time
   {u:ID}:sessions                    zset    none   session id scored by expiry (listing, sign-out everywhere)
   {u:ID}:sess:<sid>                  hash    7d sliding   one session: created_at, seen_at, ip, agent, csrf
@@ -38,7 +41,9 @@ Families (type, TTL):
   up:probe:<upstream id>             string  ~first-byte timeout   the one request trying a benched upstream
   {u:ID}:subs                        zset    none   subscription JSON scored by its end time
   {u:ID}:q:<model>                   zset    window sliding-window log of request ids scored by ms time
-  {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today (daily token cap)
+  {u:ID}:tok:<yyyymmdd>              string  2d     tokens used today + reserved by calls in flight (daily token cap)
+  {u:ID}:reserved                    hash    2d     ticket id -> tokens a call in flight reserved on the daily cap
+  {u:ID}:streams                     zset    slot   ticket ids of the user's answers in flight, scored by expiry ms
   {u:ID}:convs                       zset    none   conversation ids scored by updated time
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
@@ -59,9 +64,31 @@ Families (type, TTL):
   metrics:c                          hash    none   all processes' counters and histogram buckets (core.metrics)
   metrics:g:<instance>               hash    60s    one process's gauges
   metrics:instances                  zset    none   process instances scored by their last flush
+  {w:OPENID}:wx:m:<message key>      hash    1h     one WeChat message (key: MsgId, or CreateTime for events): n
+                                                    deliveries seen, kind (job|fetch), st (run|done|gone), reply,
+                                                    at (arrival); dedupe and the retry hold (channels.wechat)
+  {w:OPENID}:wx:out                  list    1d     answer parts waiting for the follower's next message
+  {w:OPENID}:wx:wait                 set     1d     message keys whose answer was promised to the next message
+  wx:follow:<openid>                 hash    none   follower record: state (subscribed|unsubscribed), times
+  wx:followers                       zset    none   openids following now, scored by subscribe time
+  tok:wechat                         string  ~2h    the shared WeChat access token (one refresher at a time)
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
   tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
   chan:bot:<channel>                 string  none   the bot's public name (Telegram @username, for t.me links)
+  {audit}:log                        stream  none   dashboard audit log: every change made through the dashboard
+  {audit}:actor:<user id>            stream  none   the same entries (same ids) of one administrator
+  {audit}:action:<action>            stream  none   the same entries (same ids) of one action, e.g. plan.update
+  cfg:site                           hash    none   site settings edited in the dashboard (overrides of settings)
+  cfg:moderation                     hash    none   moderation providers in order and fail-open (overrides)
+  cfg:upstreams                      hash    none   upstream id -> upstream JSON (keys included); models name ids
+  idx:users:search                   zset    none   "<term>\x00<user id>" at score 0: prefix search (ZRANGEBYLEX)
+  {u:ID}:search                      set     none   the terms this user is indexed under (removed on change)
+  idx:plan_users:<plan>              zset    none   user id scored by the end of its latest subscription of the plan
+  {activity}:users                   zset    none   user id scored by its last chat request (sort by active)
+  {activity}:day:<yyyymmdd>          hll     400d   users who chatted that day (PFCOUNT over days: active users)
+  revenue:day:<yyyymmdd>             hash    400d   paid orders that day: fen (net of refunds), orders
+  up:day:<id>:<yyyymmdd>             hash    400d   upstream requests that day: ok, fail, latency_ms (sum over ok)
+  up:hour:<id>:<yyyymmddhh>          hash    8d     the same per hour (live success rate and latency)
   reg:ip:<ip>                        string  window accounts registered from one IP (core.accounts.signup_limits)
   reg:net:<network>                  string  window accounts registered from one /24 (IPv4) or /64 (IPv6)
   order:<order id>                   string  none   order id -> owner's user id (claimed with SET NX: ids are unique)
@@ -153,6 +180,12 @@ class Keys:
     def login_link(self, digest: str) -> str:
         return self._global("login", "link", digest)
 
+    def login_code(self, digest: str) -> str:
+        return self._global("login", "code", digest)
+
+    def user_login_code(self, user_id: int | str) -> str:
+        return self._user(user_id, "login_code")
+
     # sessions
     def sessions(self, user_id: int | str) -> str:
         return self._user(user_id, "sessions")
@@ -204,6 +237,12 @@ class Keys:
 
     def daily_tokens(self, user_id: int | str, day: str) -> str:
         return self._user(user_id, "tok", day)
+
+    def token_reservations(self, user_id: int | str) -> str:
+        return self._user(user_id, "reserved")
+
+    def streams(self, user_id: int | str) -> str:
+        return self._user(user_id, "streams")
 
     # conversations, keys, presets
     def conversations(self, user_id: int | str) -> str:
@@ -268,6 +307,28 @@ class Keys:
     def metrics_instances(self) -> str:
         return self._global("metrics", "instances")
 
+    # the WeChat official account (one follower's keys share the tag {w:<openid>})
+    def _follower(self, openid: str, *parts: object) -> str:
+        return ":".join([f"{self.base}:{{w:{openid}}}", "wx", *map(str, parts)])
+
+    def wechat_message(self, openid: str, message_key: str) -> str:
+        return self._follower(openid, "m", message_key)
+
+    def wechat_outbox(self, openid: str) -> str:
+        return self._follower(openid, "out")
+
+    def wechat_waiting(self, openid: str) -> str:
+        return self._follower(openid, "wait")
+
+    def wechat_follower(self, openid: str) -> str:
+        return self._global("wx", "follow", openid)
+
+    def wechat_followers(self) -> str:
+        return self._global("wx", "followers")
+
+    def wechat_token(self) -> str:
+        return self._global("tok", "wechat")
+
     def lock(self, name: str) -> str:
         return self._global("lock", name)
 
@@ -277,6 +338,49 @@ class Keys:
 
     def bot_name(self, channel: str) -> str:
         return self._global("chan", "bot", channel)
+
+    # dashboard: audit log, site settings, search and activity indexes, upstream statistics
+    def audit_log(self) -> str:
+        return self._global("{audit}", "log")
+
+    def audit_by_actor(self, user_id: int | str) -> str:
+        return self._global("{audit}", "actor", user_id)
+
+    def audit_by_action(self, action: str) -> str:
+        return self._global("{audit}", "action", action)
+
+    def site_config(self) -> str:
+        return self._global("cfg", "site")
+
+    def moderation_config(self) -> str:
+        return self._global("cfg", "moderation")
+
+    def upstreams(self) -> str:
+        return self._global("cfg", "upstreams")
+
+    def user_search(self) -> str:
+        return self._global("idx", "users", "search")
+
+    def user_search_terms(self, user_id: int | str) -> str:
+        return self._user(user_id, "search")
+
+    def plan_users(self, plan: str) -> str:
+        return self._global("idx", "plan_users", plan)
+
+    def active_users(self) -> str:
+        return self._global("{activity}", "users")
+
+    def active_day(self, day: str) -> str:
+        return self._global("{activity}", "day", day)
+
+    def upstream_day_stats(self, upstream_id: str, day: str) -> str:
+        return self._global("up", "day", upstream_id, day)
+
+    def upstream_hour_stats(self, upstream_id: str, hour: str) -> str:
+        return self._global("up", "hour", upstream_id, hour)
+
+    def daily_revenue(self, day: str) -> str:
+        return self._global("revenue", "day", day)
 
     # sign-up limits and invitations
     def register_ip(self, ip: str) -> str:

@@ -4,61 +4,20 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from quart import Quart
 from quart import typing as quart_typing
 
-from admin import create_admin_app
 from admin.auth import ADMIN_COOKIE
 from admin.views import SECTIONS
-from core.accounts.registration import create_admin, register_user
+from core.accounts.registration import register_user
 from core.accounts.users import User, set_blocked, set_role
-from core.services import Services, build_services
+from core.services import Services
 from core.settings import Settings
-from core.store.connection import Store
-from tests.webui.test_pages import EXPECTED_CSP, assert_csp_clean, parse
+from tests.admin.conftest import PASSWORD, sign_in
+from tests.webui.test_pages import EXPECTED_CSP, assert_csp_clean
 from webui import create_app
-
-PASSWORD = "admin password 123"
-
-
-@pytest.fixture
-async def services(settings: Settings, store: Store) -> AsyncIterator[Services]:
-    built = await build_services(settings, store)
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def admin_app(services: Services) -> AsyncIterator[Quart]:
-    app = create_admin_app(services)
-    async with app.test_app():
-        yield app
-
-
-@pytest.fixture
-def client(admin_app: Quart) -> quart_typing.TestClientProtocol:
-    return admin_app.test_client()
-
-
-@pytest.fixture
-async def admin_user(services: Services) -> User:
-    return await create_admin(
-        services.store, services.settings, email="root@example.com", password=PASSWORD, now=time.time()
-    )
-
-
-async def sign_in(
-    client: quart_typing.TestClientProtocol, email: str = "root@example.com", password: str = PASSWORD
-) -> str:
-    """Sign in through the JSON endpoint; return the CSRF token the dashboard page carries."""
-    response = await client.post("/api/login", json={"email": email, "password": password})
-    assert response.status_code == 200, await response.get_json()
-    page = parse(await (await client.get("/")).get_data(as_text=True))
-    return next(str(a["content"]) for tag, a in page.tags if tag == "meta" and a.get("name") == "csrf-token")
 
 
 async def test_signed_out_visitors_see_only_the_sign_in_page(client: quart_typing.TestClientProtocol) -> None:
@@ -88,8 +47,7 @@ async def test_admin_signs_in_and_sees_the_frame(client: quart_typing.TestClient
     for name, _key in SECTIONS:
         assert f'href="/{name}"' in html
     assert 'href="/plans" class="is-active" aria-current="page"' in html
-    assert "此部分将在后续版本中提供。" in html
-    assert page.by_id["empty-title"]["tag"] == "h2"
+    assert page.by_id["plans-table"]["tag"] == "table" and page.by_id["plan-form"]["tag"] == "form"
     assert (await client.get("/api/me")).status_code == 200
 
 

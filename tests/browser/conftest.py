@@ -61,7 +61,9 @@ def _listening_socket() -> socket.socket:
 
 def _config(sock: socket.socket) -> Config:
     config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
+    # Hypercorn closes the socket it serves on; give it a duplicate, so closing ours later never closes a number
+    # that meanwhile belongs to something else (another test's event loop).
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 1.0
@@ -179,7 +181,12 @@ def server(live_server: LiveServer, store_url: str) -> LiveServer:
     finally:
         client.close()
     live_server.smtp.messages.clear()
+    live_server.call(_forget_runtime_config)  # the server's copy of what a previous test configured
     return live_server
+
+
+async def _forget_runtime_config(services: Services) -> None:
+    services.store.config.forget_where(lambda _name: True)
 
 
 def _in_ci() -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -52,6 +53,7 @@ class Behaviour:
     usage: bool = True  # send the usage chunk (when the request asked for it)
     done: bool = True
     prompt_tokens: int = 9
+    pieces: tuple[str, ...] = ()  # the answer's content chunks instead of piece(0..chunks-1)
 
 
 @dataclass
@@ -191,7 +193,8 @@ class FakeUpstream:
         return response
 
     def _completion(self, model: str, behaviour: Behaviour) -> web.Response:
-        message = {"role": "assistant", "content": text_of(behaviour.chunks), "refusal": None}
+        content = "".join(behaviour.pieces) if behaviour.pieces else text_of(behaviour.chunks)
+        message = {"role": "assistant", "content": content, "refusal": None}
         answer = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -201,7 +204,7 @@ class FakeUpstream:
             "system_fingerprint": "fp_fake",
         }
         if behaviour.usage:
-            answer["usage"] = _usage(behaviour.prompt_tokens, behaviour.chunks)
+            answer["usage"] = _usage(behaviour.prompt_tokens, len(behaviour.pieces) or behaviour.chunks)
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def _stream(
@@ -211,9 +214,11 @@ class FakeUpstream:
         await response.prepare(request)
         if behaviour.hang_after_headers:
             await asyncio.sleep(behaviour.hang_after_headers)
-        events = self._events(model, behaviour.chunks)
+        events = (
+            self._piece_events(model, behaviour.pieces) if behaviour.pieces else self._events(model, behaviour.chunks)
+        )
         await response.write(events[0])  # the role chunk
-        for index in range(behaviour.chunks):
+        for index in range(len(events) - 2):
             if index == behaviour.break_after:
                 assert request.transport is not None
                 request.transport.close()  # no terminating chunk: the client sees a broken body
@@ -232,7 +237,7 @@ class FakeUpstream:
             await response.write(events[index + 1])
         await response.write(events[-1])  # the finish chunk
         if include_usage and behaviour.usage:
-            usage = _usage(behaviour.prompt_tokens, behaviour.chunks)
+            usage = _usage(behaviour.prompt_tokens, len(behaviour.pieces) or behaviour.chunks)
             await response.write(_event(model, [], usage=usage))
         if behaviour.done:
             await response.write(b"data: [DONE]\n\n")
@@ -243,11 +248,14 @@ class FakeUpstream:
         """Return [role chunk, content chunks..., finish chunk] (built once per model and length)."""
         cached = self._cache.get((model, chunks))
         if cached is None:
-            role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
-            content = [_event(model, [_choice({"content": piece(index)})]) for index in range(chunks)]
-            finish = _event(model, [_choice({}, "stop")])
-            cached = self._cache[(model, chunks)] = [role, *content, finish]
+            cached = self._cache[(model, chunks)] = self._piece_events(model, [piece(i) for i in range(chunks)])
         return cached
+
+    def _piece_events(self, model: str, texts: Sequence[str]) -> list[bytes]:
+        """Return [role chunk, a content chunk per text, finish chunk]."""
+        role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
+        content = [_event(model, [_choice({"content": text})]) for text in texts]
+        return [role, *content, _event(model, [_choice({}, "stop")])]
 
 
 def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:

@@ -15,7 +15,10 @@ async def test_without_a_bot_nothing_is_enabled(app: Quart, auth: AuthActions) -
     await auth.register()
     response = await auth.client.get("/api/account/channels")
     assert await response.get_json() == {
-        "channels": [{"channel": "telegram", "enabled": False, "bound": False, "bot": None}]
+        "channels": [
+            {"channel": "telegram", "enabled": False, "bound": False, "bot": None},
+            {"channel": "wechat", "enabled": False, "bound": False, "bot": None},
+        ]
     }
 
 
@@ -36,7 +39,7 @@ async def test_a_bind_code_with_the_deep_link_binds_telegram(make_app: MakeApp) 
         svc = services()
         await bind_with_code(svc.store, svc.settings, "telegram", "4242", data["code"], now=svc.clock())
     listed = await (await auth.client.get("/api/account/channels")).get_json()
-    assert listed["channels"] == [{"channel": "telegram", "enabled": True, "bound": True, "bot": "chatgate_bot"}]
+    assert listed["channels"][0] == {"channel": "telegram", "enabled": True, "bound": True, "bot": "chatgate_bot"}
 
 
 async def test_api_keys_cannot_get_bind_codes(app: Quart, auth: AuthActions) -> None:

@@ -179,7 +179,7 @@ async def test_a_caller_that_disconnects_closes_the_upstream_within_a_second(
 async def test_200_concurrent_requests_against_a_limit_of_10(
     make_app: MakeApp, store: Store, fake: FakeUpstream
 ) -> None:
-    caller = await make_caller(make_app, store, fake, limit=10)
+    caller = await make_caller(make_app, store, fake, limit=10, MAX_STREAMS_PER_USER=0)  # the window alone
     responses = await asyncio.gather(*(caller.chat(stream=True) for _ in range(200)))
     ok = [r for r in responses if r.status_code == 200]
     limited = [r for r in responses if r.status_code == 429]
@@ -198,11 +198,12 @@ async def test_the_daily_token_cap_is_a_429_with_the_wait_until_midnight_utc(
     make_app: MakeApp, store: Store, fake: FakeUpstream
 ) -> None:
     caller = await make_caller(make_app, store, fake)
-    await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=1)
-    assert (await caller.chat()).status_code == 200  # under the cap when it started: counted afterwards
+    await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=30)
+    # It reserves its prompt + max_tokens (~18 <= 30) and then counts its real usage (17): the next ~18 do not fit.
+    assert (await caller.chat(max_tokens=10)).status_code == 200
     for second in range(3):  # the fast path (a remembered key) answers the same as the first, ordinary one
         before = time.time()
-        refused = await caller.chat(stream=second == 1)
+        refused = await caller.chat(stream=second == 1, max_tokens=10)
         assert refused.status_code == 429
         error = assert_openai_error(await refused.get_json(), "rate_limit_exceeded", "tokens")
         retry_after = int(refused.headers["Retry-After"])

@@ -29,9 +29,11 @@ async def fake() -> AsyncIterator[FakeUpstream]:
         yield upstream
 
 
-async def keyed_client(make_app: MakeApp, store: Store, fake: FakeUpstream, limit: int) -> tuple[Client, Any, int]:
+async def keyed_client(
+    make_app: MakeApp, store: Store, fake: FakeUpstream, limit: int, **settings: Any
+) -> tuple[Client, Any, int]:
     """Return a client, the API-key headers and the user id of a fresh user on a free plan with `limit`."""
-    caller = await make_caller(make_app, store, fake, limit)
+    caller = await make_caller(make_app, store, fake, limit, **settings)
     return caller.client, caller.headers, caller.user_id
 
 
@@ -77,7 +79,7 @@ async def test_disabling_a_model_applies_to_the_next_request(
 
 
 async def test_usage_is_exact_under_concurrency(make_app: MakeApp, store: Store, fake: FakeUpstream) -> None:
-    client, headers, user_id = await keyed_client(make_app, store, fake, limit=100)
+    client, headers, user_id = await keyed_client(make_app, store, fake, limit=100, MAX_STREAMS_PER_USER=0)
     assert await status_of(client, headers) == 200
     one = await usage_totals(store, user_id, time.time())
     assert one[0] == 1 and one[1] > 0 and one[2] > 0

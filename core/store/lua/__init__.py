@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay
+from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay, site, wechat
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -30,6 +30,7 @@ SCRIPTS: dict[str, str] = {
     "add_subscription": billing.ADD_SUBSCRIPTION,
     "current_subscription": billing.CURRENT_SUBSCRIPTION,
     "record_usage": billing.RECORD_USAGE,
+    "note_activity": billing.NOTE_ACTIVITY,
     "grant_time": purchases.GRANT_TIME_SCRIPT,
     "credit_order": purchases.CREDIT_ORDER,
     "transition_status": purchases.TRANSITION_STATUS,
@@ -37,6 +38,10 @@ SCRIPTS: dict[str, str] = {
     "apply_redemption": purchases.APPLY_REDEMPTION,
     "grant_invite_reward": purchases.GRANT_INVITE_REWARD,
     "add_commission": purchases.ADD_COMMISSION,
+    "refund_order": purchases.REFUND_ORDER,
+    "settle_call": billing.SETTLE_CALL,
+    "refund_call": billing.REFUND_CALL,
+    "renew_stream": billing.RENEW_STREAM,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
@@ -44,6 +49,12 @@ SCRIPTS: dict[str, str] = {
     "set_max": common.SET_MAX,
     "renew_lease": common.RENEW_LEASE,
     "release_lease": common.RELEASE_LEASE,
+    "wechat_arrive": wechat.WECHAT_ARRIVE,
+    "wechat_finish": wechat.WECHAT_FINISH,
+    "wechat_take": wechat.WECHAT_TAKE,
+    "wechat_give_up": wechat.WECHAT_GIVE_UP,
+    "wechat_drop_token": wechat.WECHAT_DROP_TOKEN,
+    "audit_append": site.AUDIT_APPEND,
 }
 
 

@@ -41,12 +41,14 @@ return cjson.encode(found)
 
 # The /v1 hot path in one step: RESOLVE_API_KEY, then CONSUME for the chosen plan, never consuming for a revoked
 # key or a missing or blocked user.
-# KEYS[1] {u:ID}:keys, KEYS[2] {u:ID}:user, KEYS[3] {u:ID}:subs, KEYS[4] {u:ID}:q:<model>, KEYS[5] {u:ID}:tok:<day>
+# KEYS[1] {u:ID}:keys, KEYS[2] {u:ID}:user, KEYS[3] {u:ID}:subs, KEYS[4..7] consume's keys (window zset
+# {u:ID}:q:<model>, token counter {u:ID}:tok:<day>, reservations {u:ID}:reserved, stream slots {u:ID}:streams)
 # ARGV[1] key id, ARGV[2] key digest, ARGV[3] now (s), ARGV[4] free plan name, ARGV[5] now ms, ARGV[6] ticket id,
-# ARGV[7..] every plan, 4 values each: name, limit for the model (0 = not in the plan), window ms, daily token cap.
+# ARGV[7..10] the call's consumption (tokens to reserve, counter TTL s, stream limit, stream slot lifetime ms),
+# ARGV[11..] every plan, 5 values each: name, limit for the model (0 = not in the plan), window ms, daily token cap,
+# tokens this call reserves on that plan (core.billing.quotas.plan_table).
 # Returns nil for a revoked key, else RESOLVE_API_KEY's JSON plus "status": "refused" (no such user, or blocked),
-# "not_in_plan", 1 consumed ("value" = slots left), 0 window full ("value" = ms until a slot frees), -1 daily cap
-# reached ("value" = tokens used).
+# "not_in_plan", or consume()'s status with its "value" (1 consumed, 0 window full, -1 daily cap, -2 streams).
 AUTHORIZE_API_KEY_CHAT = (
     RESOLVE_KEY
     + PICK_PLAN
@@ -60,7 +62,7 @@ if not user['id'] or user['id'] == '' or user['blocked'] == '1' then
   return cjson.encode(found)
 end
 local rows = {}
-for i = 7, #ARGV, 4 do rows[ARGV[i]] = i end
+for i = 11, #ARGV, 5 do rows[ARGV[i]] = i end
 found['current'], found['plan'] = pick_plan(found['subs'], tonumber(ARGV[3]), ARGV[4], rows)
 local row = rows[found['plan']]
 if not row or tonumber(ARGV[row + 1]) == 0 then
@@ -68,7 +70,9 @@ if not row or tonumber(ARGV[row + 1]) == 0 then
   return cjson.encode(found)
 end
 local limit, window, cap = tonumber(ARGV[row + 1]), tonumber(ARGV[row + 2]), tonumber(ARGV[row + 3])
-found['status'], found['value'] = consume(KEYS[4], KEYS[5], tonumber(ARGV[5]), window, limit, ARGV[6], cap)
+local use = consumption(7)
+use.reserve = tonumber(ARGV[row + 4])
+found['status'], found['value'] = consume(consume_keys(4), tonumber(ARGV[5]), window, limit, ARGV[6], cap, use)
 return cjson.encode(found)
 """
 )

@@ -5,37 +5,108 @@ usage counters (KEYS / ARGV / return documented).
 subscription is the current one", embedded by every script that needs them (the /v1 fast path included).
 """
 
-# Lua function: sliding-window check-and-consume for one (user, model), plus the daily token cap, in one step.
-# consume(window zset {u:ID}:q:<model> of ticket ids scored by ms, today's token counter {u:ID}:tok:<day>, now ms,
-#   window ms, limit, unique ticket id, daily token cap (0 = none))
-# Returns 1, remaining (consumed) | 0, ms until a slot frees (window full) | -1, tokens used (daily cap reached).
+# Lua function: one chat call's check-and-consume for one (user, model), in one step: the daily token cap (with a
+# reservation of the call's estimated tokens), the sliding window, and the user's concurrent stream slots.
+# consume(keys, now ms, window ms, limit, unique ticket id, daily token cap (0 = none), consumption)
+#   keys: {window = {u:ID}:q:<model> zset of ticket ids scored by ms, tokens = today's counter {u:ID}:tok:<day>,
+#   reserved = {u:ID}:reserved hash ticket -> reserved tokens, streams = {u:ID}:streams zset of ticket ids scored by
+#   expiry ms}; consumption: {reserve = tokens to reserve, ttl = counter TTL s, streams = stream limit (0 = none),
+#   lifetime = stream slot lifetime ms} (core.billing.quotas.Consumption).
+# `now` never goes back: a call whose clock was read before another's ran (awaits between the reading and the
+# script) is taken at the newest time the window holds, so the window stays ordered and no wait exceeds it.
+# Checks first, writes last: a refused call changes nothing. The call's settlement (SETTLE_CALL) replaces the
+# reservation with the real usage and frees the stream slot; REFUND_CALL gives all of it back.
+# Returns 1, remaining (consumed) | 0, ms until a slot frees (window full; at most the window) | -1, tokens used
+# (daily cap reached, or the reservation does not fit in what is left) | -2, the stream limit (too many streams).
 CONSUME = """
-local function consume(window_key, tokens_key, now, window, limit, ticket, cap)
+local function consume(keys, now, window, limit, ticket, cap, use)
+  local newest = redis.call('ZRANGE', keys.window, -1, -1, 'WITHSCORES')[2]
+  if newest and tonumber(newest) > now then now = tonumber(newest) end
   if cap > 0 then
-    local used = tonumber(redis.call('GET', tokens_key) or '0') or 0
-    if used >= cap then return -1, used end
+    local used = tonumber(redis.call('GET', keys.tokens) or '0') or 0
+    if used >= cap or used + use.reserve > cap then return -1, used end
   end
-  redis.call('ZREMRANGEBYSCORE', window_key, '-inf', now - window)
-  local count = redis.call('ZCARD', window_key)
-  if count < limit then
-    redis.call('ZADD', window_key, now, ticket)
-    redis.call('PEXPIRE', window_key, window)
-    return 1, limit - count - 1
+  redis.call('ZREMRANGEBYSCORE', keys.window, '-inf', now - window)
+  local count = redis.call('ZCARD', keys.window)
+  if count >= limit then
+    local freeing = redis.call('ZRANGE', keys.window, count - limit, count - limit, 'WITHSCORES')
+    return 0, math.min(window, math.max(1, tonumber(freeing[2]) + window - now))
   end
-  local freeing = redis.call('ZRANGE', window_key, count - limit, count - limit, 'WITHSCORES')
-  return 0, math.max(1, tonumber(freeing[2]) + window - now)
+  if use.streams > 0 then
+    redis.call('ZREMRANGEBYSCORE', keys.streams, '-inf', now)
+    if redis.call('ZCARD', keys.streams) >= use.streams then return -2, use.streams end
+  end
+  redis.call('ZADD', keys.window, now, ticket)
+  redis.call('PEXPIRE', keys.window, window)
+  if cap > 0 and use.reserve > 0 then
+    redis.call('INCRBY', keys.tokens, use.reserve)
+    redis.call('EXPIRE', keys.tokens, use.ttl)
+    redis.call('HSET', keys.reserved, ticket, use.reserve)
+    redis.call('EXPIRE', keys.reserved, use.ttl)
+  end
+  if use.streams > 0 then
+    redis.call('ZADD', keys.streams, now + use.lifetime, ticket)
+    redis.call('PEXPIRE', keys.streams, use.lifetime)
+  end
+  return 1, limit - count - 1
+end
+local function consume_keys(first)
+  return {window = KEYS[first], tokens = KEYS[first + 1], reserved = KEYS[first + 2], streams = KEYS[first + 3]}
+end
+local function consumption(first)
+  return {reserve = tonumber(ARGV[first]), ttl = tonumber(ARGV[first + 1]), streams = tonumber(ARGV[first + 2]),
+    lifetime = tonumber(ARGV[first + 3])}
 end
 """
 # consume() as a script.
-# KEYS[1] window zset, KEYS[2] today's token counter
-# ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none)
+# KEYS[1] window zset, KEYS[2] today's token counter, KEYS[3] reservations hash, KEYS[4] stream slots zset
+# ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none),
+# ARGV[6..9] the call's consumption: tokens to reserve, counter TTL s, stream limit (0 = none), slot lifetime ms
 # Returns {status, value} as consume().
 CONSUME_QUOTA = (
     CONSUME
     + """
-local status, value = consume(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
-  tonumber(ARGV[5]))
+local status, value = consume(consume_keys(1), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
+  tonumber(ARGV[5]), consumption(6))
 return {status, value}
+"""
+)
+
+# Keep a stream slot alive while its answer runs (the slot of a process that died expires on its own).
+# KEYS[1] stream slots zset {u:ID}:streams
+# ARGV[1] ticket id, ARGV[2] new expiry ms, ARGV[3] slot lifetime ms
+# Returns 1 when the slot was there (renewed), else 0.
+RENEW_STREAM = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# Lua function: take back a call's token reservation (once: its entry is removed) and add `used` tokens instead.
+# settle_tokens(counter {u:ID}:tok:<day of the reservation>, reservations hash, ticket id, tokens used, counter TTL s)
+SETTLE_TOKENS = """
+local function settle_tokens(tokens_key, reserved_key, ticket, used, ttl)
+  local reserved = tonumber(redis.call('HGET', reserved_key, ticket) or '0') or 0
+  if reserved > 0 then redis.call('HDEL', reserved_key, ticket) end
+  local delta = used - reserved
+  if delta == 0 then return end
+  if redis.call('INCRBY', tokens_key, delta) < 0 then redis.call('SET', tokens_key, 0) end
+  redis.call('EXPIRE', tokens_key, ttl)
+end
+"""
+
+# Give back everything an unanswered call took: its window entry, its token reservation and its stream slot.
+# KEYS[1] window zset {u:ID}:q:<model>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3] reservations
+# hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
+# ARGV[1] ticket id, ARGV[2] counter TTL s
+# Returns 1 when the window entry was there, else 0 (refunded before, or cleared by a reset chance).
+REFUND_CALL = (
+    SETTLE_TOKENS
+    + """
+settle_tokens(KEYS[2], KEYS[3], ARGV[1], 0, tonumber(ARGV[2]))
+redis.call('ZREM', KEYS[4], ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])
 """
 )
 
@@ -108,18 +179,47 @@ return {sub, plan}
 """
 )
 
-# Count one request and its tokens in a usage hash, and optionally against a daily token counter, with expiries.
-# KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>), KEYS[2] optional {u:ID}:tok:<day>
-# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s
+# Count one request and its tokens in a usage hash (the user's or the site's), with its expiry.
+# KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>)
+# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s
 # Returns 1.
 RECORD_USAGE = """
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', 1)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-if KEYS[2] then
-  redis.call('INCRBY', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]))
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-end
 return 1
 """
+
+# Note that a user chatted: its last-active time (never moved back; the dashboard's "recently active" order) and
+# the day's set of active users (a HyperLogLog: PFCOUNT over several days counts distinct users). Both keys carry
+# {activity}.
+# KEYS[1] {activity}:users, KEYS[2] {activity}:day:<yyyymmdd>
+# ARGV[1] user id, ARGV[2] now (unix s), ARGV[3] the day key's TTL in seconds. Returns 1.
+NOTE_ACTIVITY = """
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('PFADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+# Settle one answered call for its user: count it in the usage hash, replace its token reservation with the real
+# usage on the daily counter (the usage counts only when the plan caps tokens), and free its stream slot.
+# KEYS[1] usage hash {u:ID}:usage:<day>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3]
+# reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
+# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s,
+# ARGV[6] 1 = count the tokens against the daily cap, ARGV[7] ticket id ('' = a call without a ticket)
+# Returns 1.
+SETTLE_CALL = (
+    SETTLE_TOKENS
+    + """
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local used = 0
+if ARGV[6] == '1' then used = tonumber(ARGV[2]) + tonumber(ARGV[3]) end
+settle_tokens(KEYS[2], KEYS[3], ARGV[7], used, tonumber(ARGV[5]))
+if ARGV[7] ~= '' then redis.call('ZREM', KEYS[4], ARGV[7]) end
+return 1
+"""
+)

@@ -249,3 +249,53 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[2], 'commission_fen', ARGV[3])
 return 1
 """
+
+# Refund a paid order: take back the time it credited that is not used yet, and mark it refunded (once).
+# The order's segment (the subscription carrying its order id) loses its unused part: removed when it had not
+# started, cut at now when it had; paid time queued after it moves earlier by as much. Time it converted from an
+# upgraded plan is not given back (the refunded segment held it).
+# KEYS[1] order hash {u:ID}:order:<id>, KEYS[2] {u:ID}:subs, KEYS[3] the order's callback log
+# ARGV[1] now (s), ARGV[2] log entry JSON (the verdict is added here), ARGV[3] log cap
+# Returns {verdict, seconds taken back}: refunded | not_paid (pending, expired, failed) | already_refunded |
+# unknown_order.
+REFUND_ORDER = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'unknown_order', 0} end
+if status == 'refunded' then return {'already_refunded', 0} end
+if status ~= 'paid' then return {'not_paid', 0} end
+local now = tonumber(ARGV[1])
+local order_id = redis.call('HGET', KEYS[1], 'id')
+local target, taken = nil, 0
+for _, raw in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local sub = cjson.decode(raw)
+  if sub['order_id'] == order_id then target = {raw = raw, sub = sub} end
+end
+if target then
+  local starts, ends = tonumber(target.sub['starts_at']), tonumber(target.sub['ends_at'])
+  local cut = math.max(starts, now)
+  if ends > cut then
+    taken = ends - cut
+    redis.call('ZREM', KEYS[2], target.raw)
+    if cut > starts then
+      target.sub['ends_at'] = cut
+      target.sub['refunded_at'] = now
+      redis.call('ZADD', KEYS[2], cut, cjson.encode(target.sub))
+    end
+    for _, raw in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+      local sub = cjson.decode(raw)
+      if tonumber(sub['starts_at']) >= ends then
+        sub['starts_at'] = tonumber(sub['starts_at']) - taken
+        sub['ends_at'] = tonumber(sub['ends_at']) - taken
+        redis.call('ZREM', KEYS[2], raw)
+        redis.call('ZADD', KEYS[2], sub['ends_at'], cjson.encode(sub))
+      end
+    end
+  end
+end
+redis.call('HSET', KEYS[1], 'status', 'refunded', 'refunded_at', now, 'updated_at', now, 'refunded_seconds', taken)
+local entry = cjson.decode(ARGV[2])
+entry['verdict'] = 'refunded'
+redis.call('RPUSH', KEYS[3], cjson.encode(entry))
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+return {'refunded', taken}
+"""

@@ -60,9 +60,11 @@ async def test_delete_plan(store: Store) -> None:
 async def test_import_then_export_round_trips(store: Store) -> None:
     free = {"name": "free", "title": "Free", "prices": {}, "limits": {"gpt-4o-mini": {"limit": 10, "window": "3h"}}}
     capped = pro(name="max", title="Max", daily_tokens=200_000, prices={"monthly": 9900})
-    data = [free, pro(), capped]
+    per_request = pro(name="lite", title="Lite", max_tokens=1000, max_prompt_tokens=8000, prices={"monthly": 990})
+    data = [free, pro(), capped, per_request]
     imported = await import_plans(store, data)
-    assert [plan.name for plan in imported] == ["free", "pro", "max"]
+    assert [plan.name for plan in imported] == ["free", "pro", "max", "lite"]
+    assert (imported[3].max_tokens, imported[3].max_prompt_tokens) == (1000, 8000)
     exported = await export_plans(store)
     assert sorted(exported, key=lambda p: p["name"]) == sorted(data, key=lambda p: p["name"])
     assert exported[0]["name"] == "free"  # free first, then by price
@@ -94,6 +96,10 @@ async def test_import_normalizes_window_spelling(store: Store) -> None:
         pro(name="has space"),
         pro(title=""),
         pro(daily_tokens=0),
+        pro(max_tokens=0),
+        pro(max_tokens=10.5),
+        pro(max_prompt_tokens=-5),
+        pro(max_prompt_tokens="8000"),
         pro(extra=1),
         {"name": "pro", "title": "Pro"},
         "pro",

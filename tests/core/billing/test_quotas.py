@@ -39,6 +39,21 @@ async def test_200_concurrent_consumers_against_a_limit_of_10(store: Store) -> N
     assert (refused[0].data["limit"], refused[0].data["window"]) == (10, "3h")
 
 
+async def test_a_clock_read_before_other_calls_ran_never_waits_longer_than_the_window(store: Store) -> None:
+    # Ten calls whose clocks were read later got their slots first; a call that read its clock 5 s earlier (awaits
+    # between the reading and the script) must not be told to wait 3 h + 5 s (the flaky Retry-After 10801).
+    for _ in range(10):
+        await consume_quota(store, 1, PLAN, "small", NOW + 5)
+    with pytest.raises(QuotaExceeded) as caught:
+        await consume_quota(store, 1, PLAN, "small", NOW)
+    assert caught.value.data["retry_after"] == 3 * HOUR
+    # A late clock still counts in order: its entry is taken at the newest time the window holds.
+    ticket = await consume_quota(store, 1, PLAN, "big", NOW + 10)
+    await consume_quota(store, 1, PLAN, "big", NOW)
+    scores = await store.redis.zrange(store.keys.quota_window(1, "big"), 0, -1, withscores=True)
+    assert [score for _, score in scores] == [(NOW + 10) * 1000] * 2 and ticket.member in dict(scores)
+
+
 async def test_remaining_counts_down(store: Store) -> None:
     for expected in (9, 8, 7):
         await consume_quota(store, 1, PLAN, "small", NOW)

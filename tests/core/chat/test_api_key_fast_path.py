@@ -11,11 +11,13 @@ import pytest
 
 from core.accounts.api_keys import authorize_api_key_chat, create_api_key, resolve_api_key_caller, revoke_api_key
 from core.accounts.users import User, set_blocked
-from core.billing.plans import cached_plans, delete_plan
+from core.billing.plans import Limit, Plan, cached_plans, delete_plan, save_plan
+from core.billing.quotas import tokens_used_today
 from core.billing.subscriptions import add_subscription, current_plan
 from core.chat.api_key_fast_path import KeyChat, relay_api_key_chat
 from core.chat.events import ChatDone
 from core.chat.request import ChatRequest
+from core.chat.token_count import count_message_tokens
 from core.errors import LimitReached, ModelNotInPlan, QuotaExceeded
 from core.moderation import set_words
 from core.services import Services, build_services
@@ -105,9 +107,10 @@ async def test_plan_quota_and_daily_cap_errors_come_from_the_same_step(
     await set_plan(store, {"other-model": (3, "1h")})
     done = await run(services, key)
     assert done is not None and isinstance(done.error, ModelNotInPlan) and done.error.data["plan"] == "free"
-    await set_plan(store, {MODEL: (100, "1h")}, daily_tokens=1)
-    assert (done := await run(services, key)) is not None and done.error is None  # counts its tokens today
-    done = await run(services, key)
+    await set_plan(store, {MODEL: (100, "1h")}, daily_tokens=30)
+    # Reserves its prompt + max_tokens (~18 <= 30), then counts its real tokens (17): the next ~18 do not fit.
+    assert (done := await run(services, key, max_tokens=10)) is not None and done.error is None
+    done = await run(services, key, max_tokens=10)
     assert done is not None and isinstance(done.error, LimitReached)
     assert await window_count(store, user.id) == 4
 
@@ -148,3 +151,28 @@ async def test_scripts_lost_by_the_store_are_reloaded(services: Services, store:
     done = await run(services, key)
     assert done is not None and done.error is None
     assert await window_count(store, user.id) == 1
+
+
+async def test_the_script_reserves_what_the_plan_it_picks_allows(
+    services: Services, store: Store, settings: Settings
+) -> None:
+    # The plan is chosen inside the script, so each plan's row carries this call's estimate under that plan.
+    await save_plan(store, Plan("free", "Free", {}, {MODEL: Limit(10, "1h")}, daily_tokens=40, max_tokens=20))
+    await save_plan(store, Plan("pro", "Pro", {"monthly": 100}, {MODEL: Limit(10, "1h")}, daily_tokens=5000))
+    user = await new_user(store, settings)
+    key = await seen_key(store, user)
+    request = ChatRequest.from_openai({"model": MODEL, "messages": HELLO, "stream": True})
+    done = await relay_api_key_chat(services, key, request)
+    assert done is not None and done.stream is not None  # free: the prompt + its max_tokens (20) fit in 40
+    assert await tokens_used_today(store, user.id, time.time()) == count_message_tokens(HELLO, MODEL) + 20
+    await done.stream.aclose()
+    await add_subscription(store, user.id, "pro", 3600, time.time())
+    done = await relay_api_key_chat(
+        services, key, ChatRequest.from_openai({"model": MODEL, "messages": HELLO, "stream": True})
+    )
+    assert done is not None and done.stream is not None  # pro: no max_tokens cap, so the default output is reserved
+    prompt = count_message_tokens(HELLO, MODEL)
+    # The first call's usage (stopped before reading: its prompt), plus this one's reservation.
+    assert await tokens_used_today(store, user.id, time.time()) == prompt + prompt + 4096
+    await done.stream.aclose()  # stopped before reading any of it: the prompt is what it used
+    assert await tokens_used_today(store, user.id, time.time()) == 2 * prompt

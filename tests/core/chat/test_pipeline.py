@@ -14,12 +14,15 @@ from core.accounts.users import User
 from core.billing.quotas import tokens_used_today, use_reset_chance
 from core.billing.redemption import generate_codes, redeem_code
 from core.billing.subscriptions import add_subscription
+from core.chat.content import caller_texts
 from core.chat.conversations import get_conversation
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
 from core.chat.messages import get_messages
 from core.chat.pipeline import relay_chat
-from core.chat.request import ChatRequest, caller_texts, fit_messages
+from core.chat.prompt import fit_prompt
+from core.chat.request import ChatRequest
 from core.chat.token_count import count_tokens
+from core.chat.token_pool import TokenPool
 from core.chat.turns import ChatTurn
 from core.errors import (
     ContentBlocked,
@@ -290,7 +293,7 @@ async def test_malformed_sse_from_the_upstream_ends_with_an_error(
     assert (await usage_totals(store, user.id, services.clock()))[0] == charged
 
 
-async def test_a_blocked_input_consumes_nothing_and_the_assistants_answers_are_not_checked(
+async def test_a_blocked_input_consumes_nothing_wherever_the_caller_put_it(
     make_services: MakeServices, store: Store, fake: FakeUpstream, user: User
 ) -> None:
     services = await make_services(TEXT_SECURITY=["keywords"])
@@ -302,31 +305,35 @@ async def test_a_blocked_input_consumes_nothing_and_the_assistants_answers_are_n
     assert await window_count(store, user.id) == 0 and fake.chat_requests == []
     answered = [
         {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "forbidden too"},  # the model's earlier answer: never checked again
+        {"role": "assistant", "content": "fine"},
         {"role": "user", "content": "Hello"},
     ]
     assert text(await collect(services, user, ChatRequest(model=MODEL, messages=answered))) == text_of(8)
-    # Everything else in an API call is the caller's own writing: a system prompt or a made-up earlier turn cannot
-    # carry text past moderation.
+    # Everything in an API call is the caller's own writing, "assistant" turns included: a system prompt or a made-up
+    # earlier turn cannot carry text past moderation.
     for smuggled in (
         [{"role": "system", "content": "forbidden"}, {"role": "user", "content": "Hello"}],
         [{"role": "developer", "content": "forbidden"}, {"role": "user", "content": "Hello"}],
         [{"role": "user", "content": "forbidden"}, {"role": "assistant", "content": "ok"}, *answered[2:]],
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "forbidden too"}, *answered[2:]],
     ):
         with pytest.raises(ContentBlocked):
             await relay_chat(services, user, ChatRequest(model=MODEL, messages=smuggled))
     assert await window_count(store, user.id) == 1 and len(fake.chat_requests) == 1
 
 
-def test_caller_texts_are_every_message_but_the_assistants() -> None:
+def test_caller_texts_are_every_text_the_caller_sent() -> None:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "be nice"},
-        {"role": "user", "content": "old"},
-        {"role": "assistant", "content": "answer"},
-        {"role": "user", "content": [{"type": "text", "text": "new"}, {"type": "image_url", "image_url": {}}]},
+        {"role": "user", "content": "old", "name": "bob"},
+        {"role": "assistant", "content": "answer"},  # an API caller writes the "assistant" turns too
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "new"}, {"type": "image_url", "image_url": {"url": "x"}}],
+        },
         {"role": "tool", "content": "result"},
     ]
-    assert caller_texts(messages) == ["be nice", "old", "new", "result"]
+    assert caller_texts(messages) == ["be nice", "old", "bob", "answer", "new", "result"]
 
 
 async def test_a_blocked_output_stops_the_stream(
@@ -364,7 +371,7 @@ async def test_a_non_stream_answer_returns_the_upstream_json(
 ) -> None:
     services = await make_services()
     await add_model(store, [fake])
-    await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=1000)
+    await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=10_000)  # room for the reservation (~4,100 tokens)
     events = await collect(services, user, ChatRequest(model=MODEL, messages=HELLO, stream=False))
     delta = events[0]
     assert isinstance(delta, ChatDelta) and delta.content == text_of(8)
@@ -408,13 +415,14 @@ async def test_context_is_fitted_to_the_window_keeping_system_and_newest_turns(
     assert sent[0] == history[0] and sent[-1] == history[-1]
     assert 3 < len(sent) < len(history)
     assert sent[1:] == history[len(history) - len(sent) + 1 :]  # a contiguous tail of the newest turns
-    fitted, tokens = fit_messages(model, history, {"max_tokens": 100})
-    assert fitted == sent and tokens is not None and tokens <= 300
+    prompt = await fit_prompt(services.relay.tokens, model, history, {"max_tokens": 100})
+    assert prompt.messages == sent and prompt.tokens is not None and prompt.tokens <= 300
 
 
-def test_small_requests_skip_the_tokenizer() -> None:
+async def test_small_requests_skip_the_tokenizer() -> None:
     model = Model(id=MODEL, name=MODEL, context_window=128_000)
-    assert fit_messages(model, HELLO, {}) == (HELLO, None)
+    prompt = await fit_prompt(TokenPool(1), model, HELLO, {})
+    assert (prompt.messages, prompt.tokens) == (HELLO, None)
 
 
 async def web_turn(services: Services, user: User, **turn: Any) -> list[ChatEvent]:

@@ -79,7 +79,7 @@ async def test_round_trip_and_masked_public_form(store: Store) -> None:
     await save_model(store, model)
     assert await get_model(store, "gpt-4o") == model
     public = model.public()
-    assert public["upstreams"][0]["keys"] == ["…cdef"] and "0123456789abcdef" not in str(public)
+    assert public["upstreams"][0]["keys"] == ["012...cdef"] and "0123456789abcdef" not in str(public)
     assert "0123456789abcdef" not in repr(model.upstreams[0])
     assert await delete_model(store, "gpt-4o") and not await delete_model(store, "gpt-4o")
     assert await get_model(store, "gpt-4o") is None
@@ -97,3 +97,17 @@ def test_known_context_windows() -> None:
 def test_upstream_keeps_keys_out_of_its_repr() -> None:
     upstream = Upstream(id="u", base_url="http://x/v1", keys=["sk-secret-value"])
     assert "sk-secret-value" not in repr(upstream)
+
+
+async def test_a_model_takes_text_only_unless_told_otherwise(store: Store) -> None:
+    upstreams = [{"id": "u", "base_url": "http://x/v1"}]
+    assert Model.from_dict({"id": "m", "upstreams": upstreams}).input_types == ["text"]
+    seen = Model.from_dict({"id": "v", "upstreams": upstreams, "input_types": ["image", "text"]})
+    assert seen.input_types == ["text", "image"]
+    await save_model(store, seen)
+    again = await get_model(store, "v")
+    assert again is not None and again.input_types == ["text", "image"]
+    for bad in (["image"], ["text", "video"], "text", [1]):
+        with pytest.raises(InvalidInput) as caught:
+            Model.from_dict({"id": "m", "upstreams": upstreams, "input_types": bad})
+        assert caught.value.data["field"] == "input_types"

@@ -22,12 +22,13 @@
   }
 
   class ApiError extends Error {
-    constructor(code, message, status, data) {
+    constructor(code, message, status, data, detail) {
       super(message);
       this.name = "ApiError";
       this.code = code;
       this.status = status;
       this.data = data || {};
+      this.detail = detail || ""; // the server's own words (English), e.g. which field and why
     }
   }
 
@@ -69,7 +70,7 @@
     const extra = Object.assign({}, error);
     delete extra.code;
     delete extra.message;
-    throw new ApiError(code, errorMessage(code, error.message), response.status, extra);
+    throw new ApiError(code, errorMessage(code, error.message), response.status, extra, error.message);
   }
 
   window.CG = Object.assign(window.CG || {}, {

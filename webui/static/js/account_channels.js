@@ -1,5 +1,6 @@
 /* The account page's chat apps: which bots this account is linked in, and a bind code (with the Telegram deep
-   link t.me/<bot>?start=<code>) to link one. The section stays hidden when the site runs no bot. */
+   link t.me/<bot>?start=<code>, and what to send the WeChat official account) to link one. The section stays hidden
+   when the site runs no bot. */
 (function () {
   "use strict";
   const CG = window.CG;
@@ -11,7 +12,8 @@
   const status = byId("channels-status");
   const list = byId("channel-list");
   const button = byId("bind-code-button");
-  let telegramBot = null;
+  let telegram = null;
+  let wechat = null;
 
   function element(tag, className, text) {
     const node = document.createElement(tag);
@@ -27,7 +29,8 @@
     title.append(element("span", channel.bound ? "badge" : "badge badge-muted",
       t(channel.bound ? "channels.bound" : "channels.not_bound")));
     main.append(title);
-    if (channel.bot) main.append(element("div", "item-meta mono", "@" + channel.bot));
+    if (channel.bot && channel.channel === "telegram") main.append(element("div", "item-meta mono", "@" + channel.bot));
+    if (channel.bot && channel.channel === "wechat") main.append(element("div", "item-meta", channel.bot));
     item.append(main);
     return item;
   }
@@ -46,8 +49,8 @@
       const data = await CG.api("GET", "/api/account/channels");
       const running = (data.channels || []).filter((channel) => channel.enabled);
       if (!running.length) return;
-      const telegram = running.find((channel) => channel.channel === "telegram");
-      telegramBot = telegram ? telegram.bot : null;
+      telegram = running.find((channel) => channel.channel === "telegram") || null;
+      wechat = running.find((channel) => channel.channel === "wechat") || null;
       list.replaceChildren(...running.map(channelItem));
       list.setAttribute("aria-busy", "false");
       section.hidden = false;
@@ -64,10 +67,19 @@
     byId("bind-telegram").hidden = !data.telegram_link;
     if (data.telegram_link) link.href = data.telegram_link;
     const hint = byId("bind-telegram-hint");
-    hint.hidden = false;
-    hint.textContent = telegramBot
-      ? t("channels.telegram_hint", { bot: telegramBot, code: data.code })
-      : t("channels.telegram_hint_no_bot", { code: data.code });
+    hint.hidden = !telegram;
+    if (telegram) {
+      hint.textContent = telegram.bot
+        ? t("channels.telegram_hint", { bot: telegram.bot, code: data.code })
+        : t("channels.telegram_hint_no_bot", { code: data.code });
+    }
+    const wechatHint = byId("bind-wechat-hint");
+    wechatHint.hidden = !wechat;
+    if (wechat) {
+      wechatHint.textContent = wechat.bot
+        ? t("channels.wechat_hint", { name: wechat.bot, code: data.code })
+        : t("channels.wechat_hint_no_name", { code: data.code });
+    }
     byId("bind-code").hidden = false;
     button.dataset.label = t("channels.new_code");
   }
