@@ -254,7 +254,7 @@ def main() -> None:
     fake_port = args.fake_port or free_port()
     fake = spawn(
         [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench"],
+         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
         args.fake_cpu,
     )  # fmt: skip
     fake_url = f"http://127.0.0.1:{fake_port}"

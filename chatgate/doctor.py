@@ -39,6 +39,11 @@ def _settings_findings(settings: Settings) -> list[tuple[str, str]]:
                          + (" is longer than XunhuPay's 128 characters" if len(notify) > 128 else "")))  # fmt: skip
     if settings.DOMAIN.startswith("http://") and not settings.is_dev:
         findings.append((WARN, f"DOMAIN is {settings.DOMAIN}: cookies are not marked Secure without https"))
+    if not settings.DOMAIN and not settings.is_dev:
+        findings.append(
+            (WARN, "DOMAIN is unset: invitation, API and share links are built from each request's host, and "
+                   "payment callbacks need DOMAIN or CALLBACK_DOMAIN")
+        )  # fmt: skip
     return findings
 
 

@@ -50,6 +50,13 @@ class UnsupportedMediaType(InvalidInput):
     default_message = "Send the body as JSON with the header Content-Type: application/json."
 
 
+class MessageTooLong(InvalidInput):
+    """A message or system prompt over MESSAGE_MAX_CHARS; data: field, max, length."""
+
+    code = "message_too_long"
+    default_message = "The message is too long."
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     default_message = "The request body is too large."

@@ -61,6 +61,10 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "error.misdirected_request": ("此地址不接受该主机名的请求。", "This address does not answer to that host name."),
     "error.payload_too_large": ("提交的内容太大。", "The request is too large."),
+    "error.message_too_long": (
+        "消息太长，请缩短后再发送。",
+        "The message is too long; shorten it and send it again.",
+    ),
     "error.already_registered": (
         "该邮箱或手机号已注册，请直接登录。",
         "This email or phone is already registered. Sign in instead.",

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"
     NEXT_PUBLIC_WECHAT_OA: str = ""
-    DOMAIN: str = "http://localhost:8000"
+    DOMAIN: str = ""  # unset: links are built from the host each request came to
+    SUPPORT_CONTACT: str = ""
     CALLBACK_DOMAIN: str = ""
     DEFAULT_LANGUAGE: Literal["zh-CN", "en"] = "zh-CN"
 
@@ -119,6 +120,9 @@ class Settings(BaseSettings):
     CONVERSATION_MAX_COUNT: int = 500
     CONVERSATION_MAX_MESSAGES: int = 400
     MESSAGE_MAX_CHARS: int = 32_000
+    ANSWER_MAX_CHARS: int = 200_000
+    AUTO_TITLES: bool = True
+    TITLE_MODEL: str = ""
     TIKTOKEN_CACHE_DIR: str = ""
     # abuse resistance on the chat path: big token counts run in a small thread pool, never on the event loop
     TOKEN_COUNT_WORKERS: int = Field(default=2, ge=1, le=32)

@@ -2,6 +2,8 @@
 
 Shape: ``{"error": {"code": "...", "message": "..."}}`` plus any data the error carries (e.g. retry_after).
 The OpenAI-compatible /v1 API renders the same errors in OpenAI's shape (webui.v1, with `status_for`).
+A browser opening a page (a GET that accepts HTML, outside /api and /v1) gets an HTML page instead, in its
+language and with a way back (templates/error_page.html): an unknown page, a page whose link was revoked, a failure.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, current_app, jsonify, render_template, request
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -24,6 +26,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidPhone.code: 400,
     errors.WeakPassword.code: 400,
     errors.PayloadTooLarge.code: 413,
+    errors.MessageTooLong.code: 400,
     errors.UnsupportedMediaType.code: 415,
     errors.AlreadyRegistered.code: 409,
     errors.InvalidCredentials.code: 401,
@@ -92,18 +95,49 @@ def error_response(error: errors.CoreError) -> tuple[Response, int]:
     return response, status_for(error)
 
 
+API_PREFIXES = ("/api/", "/v1/")
+PAGE_KINDS = {404: "missing", 405: "method"}  # error_page.html's texts per status; anything else: "server"
+
+
+def wants_page() -> bool:
+    """A browser opening a page: a GET (or HEAD) outside the JSON APIs that accepts HTML."""
+    path = request.path
+    if request.method not in ("GET", "HEAD") or path in ("/api", "/v1") or path.startswith(API_PREFIXES):
+        return False
+    return request.accept_mimetypes.accept_html
+
+
+async def error_page(status: int) -> tuple[Response, int] | None:
+    """Render the HTML error page, or None when even that fails (the store is down, say): JSON then."""
+    try:
+        endpoint = "ui.static" if "ui.static" in current_app.view_functions else "static"
+        site_name = current_app.extensions["services"].settings.NEXT_PUBLIC_TITLE
+        html = await render_template(
+            "error_page.html", status=status, kind=PAGE_KINDS.get(status, "server"), static_endpoint=endpoint,
+            site_name=site_name, retry_path=request.full_path.rstrip("?"),
+        )  # fmt: skip
+    except Exception:  # the page is a nicety; the JSON answer below always works
+        log.warning("the error page could not be rendered", exc_info=True)
+        return None
+    response = Response(html, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
 def register_error_handlers(app: Quart) -> None:
-    """Render core errors and HTTP errors as JSON for /api and /v1; pages get the same body (rare)."""
+    """Render core errors and HTTP errors as JSON for /api and /v1, and as an HTML page for a browser's pages."""
 
     @app.errorhandler(errors.CoreError)
     async def _core(error: errors.CoreError) -> tuple[Response, int]:
-        return error_response(error)
+        page = await error_page(status_for(error)) if wants_page() and status_for(error) in (404, 500) else None
+        return page or error_response(error)
 
     @app.errorhandler(HTTPException)
     async def _http(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
+        page = await error_page(status) if wants_page() and status >= 400 else None
         code = HTTP_CODES.get(status, "http_error")
-        return jsonify(error_body(code, error.description or error.name)), status
+        return page or (jsonify(error_body(code, error.description or error.name)), status)
 
     async def _store(error: Exception) -> tuple[Response, int]:
         return error_response(store_unavailable(error))
@@ -114,7 +148,8 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
-        return jsonify(error_body("internal_error", "Something went wrong.")), 500
+        page = await error_page(500) if wants_page() else None
+        return page or (jsonify(error_body("internal_error", "Something went wrong.")), 500)
 
 
 STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)  # the store is away (ClusterDownError is a ConnectionError)

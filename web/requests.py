@@ -4,6 +4,7 @@ the origin and CSRF checks of state-changing requests."""
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from core.errors import CsrfFailed
 from web.context import services
 
 CSRF_HEADER = "X-CSRF-Token"
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -32,6 +34,21 @@ def client_ip() -> str:
     hops = [hop for hop in hops if hop]
     count = max(1, settings.TRUSTED_PROXY_COUNT)
     return hops[-count] if len(hops) >= count else peer
+
+
+def public_base_url() -> str:
+    """The site's public base URL for links it shows (invitations, the API base, share links): DOMAIN when set,
+    else the scheme and host this request came to (as the nearest proxy says, behind TRUST_PROXY_HEADERS)."""
+    settings = services().settings
+    if settings.DOMAIN:
+        return settings.DOMAIN
+    scheme, host = request.scheme, request.host
+    if settings.TRUST_PROXY_HEADERS:
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+        forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[-1].strip()
+        scheme = proto if proto in ("http", "https") else scheme
+        host = forwarded or host
+    return f"{scheme}://{host if _HOST.match(host or '') else 'localhost'}"
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

@@ -18,7 +18,7 @@ from core.billing.invitations import list_commissions, list_rewards
 from core.errors import NotFound
 from core.site.config import runtime_settings
 from web.context import services
-from web.requests import client_ip
+from web.requests import client_ip, public_base_url
 from web.validation import Body, parse_body
 from webui.auth import clear_session_cookie, require_user
 
@@ -115,7 +115,7 @@ async def invites() -> dict[str, Any]:
     pays), and the commission ledger with its total in fen."""
     user = g.user
     svc = services()
-    link = f"{svc.settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}"
+    link = f"{public_base_url()}/register?{urlencode({'code': user.invite_code})}"
     rewards = await list_rewards(svc.store, user.id)
     ledger = await list_commissions(svc.store, user.id)
     terms = await runtime_settings(svc.store, svc.settings)  # the dashboard's commission terms

@@ -13,11 +13,13 @@ import orjson
 from quart import Blueprint, Response, g
 
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart
+from core.chat.images import parse_images
 from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.chat.turns import ChatTurn
 from web.context import services
 from web.validation import Body, parse_body
+from webui.api_conversations import chat_settings
 from webui.auth import require_user
 from webui.streaming import stream_response
 
@@ -30,6 +32,9 @@ class ChatBody(Body):
     content: str | None = None
     action: Literal["send", "regenerate", "edit"] = "send"
     system: str | None = None
+    message_id: str | None = None  # edit: the user message to replace (default: the last one)
+    settings: dict[str, Any] | None = None  # the chat's settings (saved with the turn)
+    images: list[str] | None = None  # data:image/...;base64 URLs (models that take images)
 
 
 @bp.post("/api/chat")
@@ -37,8 +42,10 @@ class ChatBody(Body):
 async def chat() -> Response:
     body = await parse_body(ChatBody)
     turn = ChatTurn(
-        content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system
-    )
+        content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system,
+        message_id=body.message_id or None, settings=chat_settings(body.settings),
+        images=tuple(parse_images(body.images or [])),
+    )  # fmt: skip
     stream = await relay_chat(services(), g.user, ChatRequest(model=body.model, turn=turn, stream=True))
     return stream_response(stream, _sse)
 

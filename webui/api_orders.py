@@ -21,6 +21,7 @@ from core.days import iso_utc
 from core.errors import Forbidden, NotFound, PaymentFailed
 from web.context import services
 from web.i18n import request_language
+from web.requests import public_base_url
 from web.validation import Body, parse_body
 from webui.auth import require_user
 
@@ -61,6 +62,7 @@ async def create() -> tuple[Response, int]:
     order = await open_order(
         svc.store, svc.settings, svc.http, g.user.id, body.plan, body.cycle,
         wap=is_phone(request.headers.get("User-Agent", "")), lang=request_language(), now=svc.clock(),
+        site_url=public_base_url(),
     )  # fmt: skip
     return jsonify(order.public()), 201
 

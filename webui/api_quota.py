@@ -16,7 +16,9 @@ bp = Blueprint("api_quota", __name__)
 
 
 def _model_entry(model: Model, status: QuotaStatus | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": model.id, "name": model.name, "context_window": model.context_window}
+    entry: dict[str, Any] = {
+        "id": model.id, "name": model.name, "context_window": model.context_window, "input_types": model.input_types,
+    }  # fmt: skip
     if status is None:
         # Listed so the UI can show what a better plan unlocks; not usable on this plan.
         return {**entry, "allowed": False, "limit": 0, "remaining": 0, "window": None, "resets_in": 0}

@@ -43,7 +43,7 @@ R = TypeVar("R")
 
 def check_same_origin() -> None:
     """Refuse a state-changing request whose Origin is another site (a browser always sends it cross-site)."""
-    web_requests.check_same_origin([services().settings.DOMAIN, request.host_url])
+    web_requests.check_same_origin([url for url in (services().settings.DOMAIN, request.host_url) if url])
 
 
 def check_csrf() -> None:
@@ -54,19 +54,22 @@ def check_csrf() -> None:
     web_requests.check_csrf_token(g.session.csrf)
 
 
+def secure_cookies() -> bool:
+    """Mark cookies Secure when the site is https: DOMAIN says so, or (DOMAIN unset) this request came over https."""
+    return services().settings.secure_cookies or web_requests.public_base_url().startswith("https://")
+
+
 def set_session_cookie(response: Response, token: str) -> None:
-    """Put the session token in the HttpOnly, SameSite=Lax cookie (Secure when DOMAIN is https)."""
-    settings = services().settings
+    """Put the session token in the HttpOnly, SameSite=Lax cookie (Secure on https)."""
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=session_ttl(settings), path="/", httponly=True, samesite="Lax",
-        secure=settings.secure_cookies,
+        SESSION_COOKIE, token, max_age=session_ttl(services().settings), path="/", httponly=True, samesite="Lax",
+        secure=secure_cookies(),
     )  # fmt: skip
 
 
 def clear_session_cookie(response: Response) -> None:
     """Remove the session cookie."""
-    settings = services().settings
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=settings.secure_cookies)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure_cookies())
 
 
 async def start_session(user: User) -> IssuedSession:

@@ -19,7 +19,7 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     "chat.close": ("关闭", "Close"),
     "chat.untitled": ("新对话", "New chat"),
     "chat.no_conversations": ("还没有对话。开始你的第一次提问吧。", "No chats yet. Ask your first question."),
-    "chat.no_results": ("没有标题匹配的对话。", "No chat titles match."),
+    "chat.no_results": ("没有标题或内容匹配的对话。", "No chat matches, in its title or its messages."),
     "chat.gone": ("这个对话已不存在。", "That chat no longer exists."),
     "chat.group.today": ("今天", "Today"),
     "chat.group.yesterday": ("昨天", "Yesterday"),
@@ -29,6 +29,7 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     "chat.options_for": ("“{title}”的更多操作", "More options for “{title}”"),
     "chat.rename": ("重命名", "Rename"),
     "chat.export": ("导出为 Markdown", "Export as Markdown"),
+    "chat.share": ("分享链接", "Share link"),
     "chat.delete_title": ("删除对话？", "Delete chat?"),
     "chat.delete_text": (
         "“{title}”将从你所有的设备上删除，且无法恢复。",
@@ -99,7 +100,10 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     # --- composer --------------------------------------------------------------------------------------------------
     "chat.message": ("消息", "Message"),
     "chat.placeholder": ("输入消息…", "Message…"),
-    "chat.hint": ("Enter 发送，Shift + Enter 换行", "Enter to send, Shift + Enter for a new line"),
+    "chat.hint": (
+        "Enter 发送，Shift + Enter 换行 · 发送、重新生成、编辑各计一次额度，中途停止也计",
+        "Enter to send, Shift + Enter for a new line · Send, regenerate and edit each use a message, even if stopped",
+    ),
     "chat.send": ("发送", "Send"),
     "chat.stop": ("停止生成", "Stop generating"),
     # --- presets ---------------------------------------------------------------------------------------------------
@@ -110,7 +114,7 @@ CHAT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat.presets_manage": ("管理预设…", "Manage presets…"),
     "chat.presets_empty": ("还没有预设。", "No presets yet."),
-    "chat.preset_none": ("无预设", "No preset"),
+    "chat.preset_none": ("无系统提示", "No system prompt"),
     "chat.preset_new": ("新建预设", "New preset"),
     "chat.preset_editing": ("编辑“{name}”", "Edit “{name}”"),
     "chat.preset_name": ("名称", "Name"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from core.i18n import ERROR_MESSAGES, Catalogue
 from web.messages import SHARED_MESSAGES
 from webui.billing_messages import BILLING_MESSAGES
+from webui.chat_features_messages import CHAT_FEATURE_MESSAGES
 from webui.chat_messages import CHAT_MESSAGES
 
 PAGE_MESSAGES: dict[str, tuple[str, str]] = {
@@ -30,10 +31,32 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "forgot.submit": ("重置密码", "Reset password"),
     "forgot.done": ("密码已重置，请使用新密码登录。", "Your password has been reset. Sign in with the new one."),
     "forgot.unavailable": (
-        "本站尚未配置邮件或短信服务，无法通过验证码重置密码，请联系管理员。",
-        "This site has no email or SMS service set up, so passwords cannot be reset by code. "
-        "Please contact the operator.",
+        "本站没有配置邮件或短信服务，无法通过验证码重置密码。",
+        "This site sends no email or text messages, so a password cannot be reset by code here.",
     ),
+    "forgot.contact": ("请联系运营方重置密码：", "Ask the operator to reset it:"),
+    "forgot.no_reset": (
+        "本站无法在线重置密码。如果你还记得密码，请返回登录。",
+        "Passwords cannot be reset on this site. If you remember yours, go back and sign in.",
+    ),
+    "nav.chat": ("对话", "Chat"),
+    "share.kicker": ("分享的对话", "Shared conversation"),
+    "share.snapshot": ("{date} 的快照（只读）", "A read-only snapshot of {date}"),
+    "share.start": ("在 {site} 开始你自己的对话", "Start your own chat on {site}"),
+    "account.back_to_chat": ("← 返回对话", "← Back to chat"),
+    "plan.title": ("套餐与额度", "Plan and quota"),
+    "plan.ends": ("有效期至 {date}", "until {date}"),
+    "plan.used_up": ("已用完 · {wait}后恢复", "Used up · frees in {wait}"),
+    "plan.no_models": ("当前套餐不含任何模型。", "Your plan includes no models."),
+    "plan.daily": (
+        "今日已用 {used} / {limit} tokens（UTC 零点重置）",
+        "Today: {used} of {limit} tokens (resets 00:00 UTC)",
+    ),
+    "plan.note": (
+        "发送、重新生成和编辑消息各计一次。",
+        "Sending, regenerating and editing a message each use one.",
+    ),
+    "plan.resets": ("你还有 {n} 次额度重置机会。", "You have {n} quota reset chance(s)."),
     "forgot.back": ("返回登录", "Back to sign in"),
     "account.title": ("账户", "Account"),
     "account.sections": ("账户设置", "Account settings"),
@@ -153,7 +176,9 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "login.wechat_code": ("用公众号登录码登录", "Sign in with a code from WeChat"),
 }
 
-CATALOGUE = Catalogue(ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES)
+CATALOGUE = Catalogue(
+    ERROR_MESSAGES, SHARED_MESSAGES, PAGE_MESSAGES, CHAT_MESSAGES, BILLING_MESSAGES, CHAT_FEATURE_MESSAGES
+)
 MESSAGES = CATALOGUE.entries
 CATALOGUES = CATALOGUE.by_language
 translate = CATALOGUE.text

@@ -7,19 +7,23 @@ from `_site_context`, so later pages (the chat) get it for free.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 from quart import Blueprint, Response, g, redirect, render_template, request
 
+from core.accounts.preferences import get_preferences
 from core.accounts.verification import delivery_available
 from core.site.config import site_config
 from web.context import services
 from web.i18n import SUPPORTED_LANGUAGES, load_site_language, request_language, set_language_cookie
-from web.requests import safe_next
-from webui.auth import current_user
+from web.requests import public_base_url, safe_next
+from webui.api_preferences import cookie_theme
+from webui.auth import current_user, secure_cookies
 from webui.billing_context import billing_context
+from webui.plan_summary import plan_summary
 
 bp = Blueprint("pages", __name__)
 
@@ -47,6 +51,13 @@ def _unix_date(seconds: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(float(seconds or 0)))
 
 
+def contact_link(contact: str) -> str:
+    """Where the operator's contact (SUPPORT_CONTACT) links to: an email, a web address, else nowhere."""
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact):
+        return f"mailto:{contact}"
+    return contact if re.match(r"https?://", contact) else ""
+
+
 @bp.app_context_processor
 async def _site_context() -> dict[str, Any]:
     svc = services()
@@ -54,6 +65,7 @@ async def _site_context() -> dict[str, Any]:
     user = await current_user()
     await load_site_language()
     request_language()  # after the user is known, so the user's own language counts
+    contact = svc.settings.SUPPORT_CONTACT.strip()
     return {
         "user": user,
         "site_title": site.title,
@@ -61,8 +73,18 @@ async def _site_context() -> dict[str, Any]:
         "registration": site.registration,
         "csrf_token": csrf_token(),
         "current_path": request.full_path.rstrip("?") if request.query_string else request.path,
+        "support_contact": contact,
+        "support_link": contact_link(contact),
+        "theme": await page_theme(user),
         **code_requirements(),
     }
+
+
+async def page_theme(user: Any) -> str:
+    """The theme the page is painted in: the account's preference, else this browser's (light | dark | system)."""
+    if user is None:
+        return cookie_theme()
+    return (await get_preferences(services().store, user.id)).theme
 
 
 async def render_page(template: str, **context: Any) -> Response:
@@ -108,13 +130,14 @@ async def account() -> Response:
     user = await current_user()
     if user is None:
         return _to_login("/account")
-    settings = services().settings
+    settings, base = services().settings, public_base_url()
     site = await site_config(services().store, settings)
     return await render_page(
         "account.html",
-        invite_link=f"{settings.DOMAIN}/register?{urlencode({'code': user.invite_code})}",
+        invite_link=f"{base}/register?{urlencode({'code': user.invite_code})}",
         invite_reward=site.invite_reset_chances,
-        api_base=f"{settings.DOMAIN}/v1",
+        api_base=f"{base}/v1",
+        plan_summary=await plan_summary(user),
         **await billing_context(user.id),
     )
 
@@ -125,5 +148,5 @@ async def switch_language(code: str) -> Response:
     if code not in SUPPORTED_LANGUAGES:
         return redirect(safe_next(request.args.get("next")))  # type: ignore[return-value]
     response: Response = redirect(safe_next(request.args.get("next")))  # type: ignore[assignment]
-    set_language_cookie(response, code, services().settings.secure_cookies)
+    set_language_cookie(response, code, secure_cookies())
     return response

@@ -60,9 +60,12 @@ class Credit:
 
 async def open_order(
     store: Store, settings: Settings, http: httpx.AsyncClient, user_id: int, plan_name: str, cycle: str, *, wap: bool,
-    lang: str, now: float,
+    lang: str, now: float, site_url: str = "",
 ) -> Order:  # fmt: skip
     """Open an order for one cycle of a plan and create its XunhuPay payment (`type=WAP` for phones).
+
+    `site_url`: the site's public base URL for the gateway's return and notify addresses when DOMAIN (and
+    CALLBACK_DOMAIN) are unset: the address the buyer's request came to.
 
     PaymentsDisabled without XunhuPay settings; InvalidInput / PlanNotForSale for a bad choice; TooManyAttempts past
     ORDERS_PER_HOUR; PaymentFailed when the gateway refuses (the order is then `failed`).
@@ -79,7 +82,14 @@ async def open_order(
     title = xunhupay.payment_title(settings.NEXT_PUBLIC_TITLE, price.plan.title, price.seconds // 86_400, lang)
     try:
         links = await xunhupay.create_payment(
-            http, settings, order_id=order.id, amount=order.amount, title=title, wap=wap, now=now
+            http,
+            settings,
+            order_id=order.id,
+            amount=order.amount,
+            title=title,
+            wap=wap,
+            now=now,
+            site_url=settings.DOMAIN or site_url,
         )
     except PaymentFailed as exc:
         await move_order(store, order, "pending", "failed", now, error=str(exc.data.get("gateway_error", "refused")))

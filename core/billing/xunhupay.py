@@ -110,18 +110,24 @@ async def _post(http: httpx.AsyncClient, settings: Settings, path: str, fields: 
 
 
 async def create_payment(
-    http: httpx.AsyncClient, settings: Settings, *, order_id: str, amount: int, title: str, wap: bool, now: float
-) -> PaymentLinks:
-    """Create the gateway payment of an order (`type=WAP` for phones); PaymentFailed when it is refused."""
+    http: httpx.AsyncClient, settings: Settings, *, order_id: str, amount: int, title: str, wap: bool, now: float,
+    site_url: str = "",
+) -> PaymentLinks:  # fmt: skip
+    """Create the gateway payment of an order (`type=WAP` for phones); PaymentFailed when it is refused.
+
+    The return address is on `site_url` (DOMAIN, else where the buyer came from), the notify address on
+    CALLBACK_DOMAIN, else the same site.
+    """
+    site = site_url or settings.DOMAIN
     fields = {
         "version": "1.1", "appid": settings.XUNHU_PAY_APPID, "trade_order_id": order_id,
         "total_fee": fen_to_yuan(amount), "title": title, "time": str(int(now)),
-        "notify_url": f"{settings.callback_base}{NOTIFY_PATH}",
-        "return_url": f"{settings.DOMAIN}{RETURN_PATH}?order={order_id}",
-        "callback_url": f"{settings.DOMAIN}/pricing", "nonce_str": secrets.token_hex(12),
+        "notify_url": f"{settings.CALLBACK_DOMAIN or site}{NOTIFY_PATH}",
+        "return_url": f"{site}{RETURN_PATH}?order={order_id}",
+        "callback_url": f"{site}/pricing", "nonce_str": secrets.token_hex(12),
     }  # fmt: skip
     if wap:
-        fields.update(type="WAP", wap_url=settings.DOMAIN, wap_name=settings.NEXT_PUBLIC_TITLE[:32])
+        fields.update(type="WAP", wap_url=site, wap_name=settings.NEXT_PUBLIC_TITLE[:32])
     data = await _post(http, settings, "/payment/do.html", fields)
     if not hash_matches(data, _secret(settings)):
         log.warning("XunhuPay create answer for %s has a wrong hash", order_id)

@@ -100,8 +100,9 @@ class Charge:
         )  # fmt: skip
         if self.prepared is not None and self.start is not None:
             await close_turn(
-                svc.store, svc.settings, charged.user_id, self.prepared, self.start, text, charged.model.id, now
-            )
+                svc.store, svc.settings, charged.user_id, self.prepared, self.start, text, charged.model.id, now,
+                usage.completion_tokens,
+            )  # fmt: skip
 
 
 async def shielded(work: Any, what: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
@@ -24,11 +24,12 @@ from core.chat.conversations import (
     setting_limit,
     text_fields,
 )
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, MessageTooLong, NotFound
 from core.settings import Settings
 from core.store.connection import Store
 
 ROLES = ("system", "user", "assistant")
+_OPTIONAL = ("tokens", "truncated", "group", "images")
 _ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
@@ -39,9 +40,15 @@ class Message:
     content: str
     created_at: float
     model: str | None = None
+    tokens: int | None = None  # an answer's completion tokens
+    truncated: bool = False  # an answer cut at ANSWER_MAX_CHARS
+    group: str | None = None  # a user message that was edited: the id of its versions (core.chat.branches)
+    images: tuple[str, ...] = ()  # ids of the images sent with a user message (core.chat.images)
 
     def public(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["images"] = list(self.images)
+        return data
 
 
 def new_message(role: str, content: str, now: float, model: str | None = None) -> Message:
@@ -66,20 +73,40 @@ def _last_user_to_resend(messages: list[Message]) -> int:
 def check_message(message: Message, settings: Settings | None) -> None:
     if message.role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}.", field="role")
-    max_chars = setting_limit(settings, "MESSAGE_MAX_CHARS")
-    if len(message.content) > max_chars:
-        raise InvalidInput(f"The message is longer than {max_chars} characters.", field="content", max=max_chars)
-    if message.role == "user" and not message.content.strip():
+    # What users type has one limit; an answer is kept whole up to a much larger one (cut there, and marked).
+    max_chars = setting_limit(settings, "ANSWER_MAX_CHARS" if message.role == "assistant" else "MESSAGE_MAX_CHARS")
+    check_length(message.content, max_chars)
+    if message.role == "user" and not message.content.strip() and not message.images:
         raise InvalidInput("The message is empty.", field="content")
 
 
-def _message(raw: str | bytes) -> Message:
+def check_length(text: str, max_chars: int, field: str = "content") -> None:
+    """Refuse a text over `max_chars` with MessageTooLong (data: field, max, length)."""
+    if len(text) > max_chars:
+        raise MessageTooLong(
+            f"The message is longer than {max_chars} characters.", field=field, max=max_chars, length=len(text)
+        )
+
+
+def load_message(raw: str | bytes) -> Message:
+    """Read one stored message (fields added later default when absent)."""
     data = orjson.loads(raw)
-    return Message(data["id"], data["role"], data["content"], float(data["created_at"]), data.get("model"))
+    return Message(
+        data["id"], data["role"], data["content"], float(data["created_at"]), data.get("model"),
+        data.get("tokens"), bool(data.get("truncated")), data.get("group"), tuple(data.get("images") or ()),
+    )  # fmt: skip
 
 
-def _dump(message: Message) -> str:
-    return orjson.dumps(message.public()).decode()
+def dump_message(message: Message) -> str:
+    """The stored form of a message: optional fields only when set."""
+    data = message.public()
+    for name in _OPTIONAL:
+        if data[name] is None or data[name] is False or data[name] == []:
+            del data[name]
+    return orjson.dumps(data).decode()
+
+
+_message, _dump = load_message, dump_message
 
 
 async def get_messages(store: Store, user_id: int | str, cid: str) -> list[Message]:
@@ -141,7 +168,7 @@ async def _rewrite_tail(
         pipe.multi()
         pipe.ltrim(list_key, 0, last)
         if edit is not None:
-            kept[last] = Message(kept[last].id, kept[last].role, edit, now, kept[last].model)
+            kept[last] = replace(kept[last], content=edit, created_at=now)
             pipe.lset(list_key, last, _dump(kept[last]))
         if append is not None:
             kept = [*kept, append][-max_messages:]
@@ -185,4 +212,8 @@ def export_markdown(conversation: Conversation, messages: list[Message]) -> str:
         if message.role == "assistant" and message.model:
             heading += f" ({message.model})"
         parts += [heading, "", message.content.rstrip(), ""]
+        if message.images:
+            parts += [f"_({len(message.images)} image{'s' if len(message.images) > 1 else ''} attached)_", ""]
+        if message.truncated:
+            parts += ["_[answer truncated]_", ""]
     return "\n".join(parts)

@@ -12,6 +12,7 @@ core.chat.channel; /v1 calls it directly (or its one-round-trip variant, core.ch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.billing.plans import Plan
@@ -46,7 +47,9 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
         plan = await current_plan(store, user.id, now)
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
-    prepared = await _prepare(services, user.id, request)
+    prepared = await _prepare(services, user.id, request, model)
+    if prepared is not None and prepared.params:  # the chat's own settings; what the request names wins
+        request = replace(request, params={**prepared.params, **request.params})
     prompt = await _checked_prompt(services, user.id, model, plan, request, prepared)
     use = consumption(services, prompt.estimate if plan.daily_tokens else 0)
     ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)  # the time of the consume
@@ -97,10 +100,11 @@ async def answer_charged(
     return answer.stream()
 
 
-async def _prepare(services: Services, user_id: int, request: ChatRequest) -> PreparedTurn | None:
+async def _prepare(services: Services, user_id: int, request: ChatRequest, model: Model) -> PreparedTurn | None:
     if request.turn is None:
         if request.messages is None:
             raise InvalidInput("A chat request needs messages or a conversation turn.", field="messages")
         check_messages(request.messages)
         return None
-    return await prepare_turn(services.store, services.settings, user_id, request.turn)
+    images_ok = "image" in model.input_types  # else earlier pictures stay out; new ones are refused (input types)
+    return await prepare_turn(services.store, services.settings, user_id, request.turn, images_ok=images_ok)

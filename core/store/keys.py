@@ -47,6 +47,11 @@ Families (type, TTL):
   {u:ID}:convs                       zset    none   conversation ids scored by updated time
   {u:ID}:conv:<cid>                  hash    none   conversation meta: title, model, channel, times
   {u:ID}:msgs:<cid>                  list    none   message JSON, oldest first
+  {u:ID}:alts:<cid>                  hash    none   edited messages' versions: <group> -> "active/count",
+                                                    <group>:<n> -> JSON tail of version n (core.chat.branches)
+  {u:ID}:imgs:<cid>                  hash    none   image id -> "<mime>;<base64>" sent in the conversation
+  {u:ID}:share:<cid>                 string  none   the shared snapshot of a conversation (JSON)
+  share:<share id>                   string  none   a public share link -> "<uid>:<cid>"
   {u:ID}:ctx:<channel>[:<thread>]    string  none   the channel's current conversation id (a thread: a Telegram group)
   {u:ID}:chmodel:<channel>           string  none   the model chosen in a channel (bots' /model)
   {u:ID}:keys                        hash    none   API key id -> key meta JSON (no secret)
@@ -60,6 +65,7 @@ Families (type, TTL):
   mod:pass:<sha256>                  string  1d     a caller text the remote moderation providers passed
   notice                             hash    none   announcement: version, markdown, updated_at
   {u:ID}:notice_seen                 string  none   the newest announcement version the user has seen
+  {u:ID}:prefs                       hash    none   the user's interface preferences (theme)
   tok:baidu                          string  ~30d   cached Baidu access token
   metrics:c                          hash    none   all processes' counters and histogram buckets (core.metrics)
   metrics:g:<instance>               hash    60s    one process's gauges
@@ -254,6 +260,18 @@ class Keys:
     def messages(self, user_id: int | str, conversation_id: str) -> str:
         return self._user(user_id, "msgs", conversation_id)
 
+    def branches(self, user_id: int | str, conversation_id: str) -> str:
+        return self._user(user_id, "alts", conversation_id)
+
+    def images(self, user_id: int | str, conversation_id: str) -> str:
+        return self._user(user_id, "imgs", conversation_id)
+
+    def share_snapshot(self, user_id: int | str, conversation_id: str) -> str:
+        return self._user(user_id, "share", conversation_id)
+
+    def share(self, share_id: str) -> str:
+        return self._global("share", share_id)
+
     def channel_context(self, user_id: int | str, channel: str, thread: str = "") -> str:
         return self._user(user_id, "ctx", channel, thread) if thread else self._user(user_id, "ctx", channel)
 
@@ -294,6 +312,9 @@ class Keys:
 
     def notice_seen(self, user_id: int | str) -> str:
         return self._user(user_id, "notice_seen")
+
+    def preferences(self, user_id: int | str) -> str:
+        return self._user(user_id, "prefs")
 
     def baidu_token(self) -> str:
         return self._global("tok", "baidu")

@@ -100,7 +100,16 @@ async def test_models_and_upstreams(dash: Dash, services: Services, fake: FakeUp
     assert (await dash.call("PUT", "/api/models/gpt-4o-mini", {"input_price": -5}, status=400))["error"]["field"]
     assert (await dash.call("DELETE", "/api/upstreams/relay", status=409))["error"]["code"] == "in_use"
     models = (await dash.get("/api/models"))["models"]
-    assert models == [{**model, "context_window": 128_000, "upstream_model": "", "enabled": True, "position": 0}]
+    assert models == [
+        {
+            **model,
+            "context_window": 128_000,
+            "upstream_model": "",
+            "enabled": True,
+            "position": 0,
+            "input_types": ["text"],
+        }
+    ]
     await dash.call("PUT", "/api/upstreams/relay", {"enabled": False})
     assert (await dash.call("POST", "/api/upstreams/ghost/test", {}, status=404))["error"]["code"] == "not_found"
 

@@ -3,6 +3,7 @@ plan that point at it, signed-in tabs, and what a tab saw go wrong (console erro
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,14 +40,16 @@ class ScriptedUpstream(FakeUpstream):
 
     def reset(self) -> None:
         self.answer = None
+        self.demo = False
+        self.demo_turns = 0
         self.behaviour = Behaviour()
         self.script.clear()
         self.requests.clear()
         self.disconnects = 0
 
-    def _events(self, model: str, chunks: int) -> list[bytes]:
+    def _events(self, model: str, chunks: int, pieces: tuple[str, ...] = ()) -> list[bytes]:
         if self.answer is None:
-            return super()._events(model, chunks)
+            return super()._events(model, chunks, pieces)
         size = -(-len(self.answer) // chunks)
         pieces = [self.answer[index * size : (index + 1) * size] for index in range(chunks)]
         role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
@@ -160,13 +163,36 @@ def seed_models(server: LiveServer, upstream: FakeUpstream, limits: dict[str, tu
     server.call(seed)
 
 
+@contextlib.contextmanager
+def changed_settings(server: LiveServer, **changes: Any) -> Iterator[None]:
+    """Run the live server with some settings changed (read per request: limits, titles, DOMAIN, the contact)."""
+    services = server.services
+    assert services is not None
+    original = services.settings
+    services.settings = original.model_copy(update=changes)
+    try:
+        yield
+    finally:
+        services.settings = original
+
+
+def slow_network(tab: ChatTab, latency_ms: int = 1500) -> None:
+    """Give every request of the tab `latency_ms` of network latency (Chromium's own emulation)."""
+    session = tab.context.new_cdp_session(tab.page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+
 def watch(tab: ChatTab) -> None:
     """Record console errors, page errors, JavaScript dialogs (none may ever open) and chat requests."""
 
     def console(message: Any) -> None:
         # Refused requests (a 429, a 401) are logged by Chromium as errors; the tests assert those themselves.
         if message.type == "error" and "Failed to load resource" not in message.text:
-            tab.problems.append(message.text)
+            tab.problems.append(f"{message.text} ({message.location.get('url', '')})")
 
     def dialog(opened: Any) -> None:
         tab.dialogs.append(f"{opened.type}: {opened.message}")

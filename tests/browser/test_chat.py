@@ -96,7 +96,7 @@ def test_send_stream_stop_regenerate_edit_and_history_everywhere(
     expect(tab.answers.last).to_have_text(text_of(8).strip())
 
     # Edit the last question and resend it.
-    page.locator('.msg-user [data-act="edit"]').click()
+    page.locator('.msg-user [data-act="edit"]').last.click()
     editor = page.locator(".msg-edit-input")
     editor.fill("An edited question")
     editor.press("Enter")
@@ -161,15 +161,19 @@ def test_quota_exhausted_shows_when_it_frees_pricing_and_reset(
     tab.wait_idle()
     expect(page.locator("#model-quota")).to_have_text("0/1")
 
-    tab.send("第二次")
-    card = page.locator(".alert-card")
-    expect(card.locator(".alert-title")).to_have_text(tab.t("chat.err.quota_title"))
-    expect(card.locator(".alert-text")).to_contain_text(re.compile(r"\d{2}:\d{2}"))  # when it frees, as a time
-    expect(card.locator(".alert-text")).to_contain_text("小时")  # and how long that is (~3 h)
-    expect(card.get_by_role("link", name=tab.t("chat.err.see_plans"))).to_have_attribute("href", "/pricing")
-    expect(card.locator("[data-reset-quota]")).to_have_count(0)  # no reset chances yet
+    # Used up: Send waits, and the box says why and until when, before anything is sent.
+    tab.composer.fill("第二次")
+    tab.composer.press("Enter")
+    status = page.locator("#composer-status")
+    expect(page.locator("#send-button")).to_be_disabled()
+    expect(status).to_contain_text(tab.t("chat.used_up_now", model="GPT-4o mini"))
+    expect(status).to_contain_text(re.compile(r"\d{2}:\d{2}"))  # when it frees, as a time
+    expect(status).to_contain_text("小时")  # and how long that is (~3 h)
+    expect(status.get_by_role("link", name=tab.t("chat.err.see_plans"))).to_have_attribute("href", "/pricing")
+    expect(status.locator("[data-reset-quota]")).to_have_count(0)  # no reset chances yet
     expect(tab.composer).to_have_value("第二次")  # nothing was lost
     expect(tab.questions).to_have_count(1)
+    assert len(tab.chat_posts) == 1
     tab.shot("chat-quota")
 
     friend = create_user(chat_server, "friend@example.com", invite_code=user.invite_code)
@@ -178,8 +182,10 @@ def test_quota_exhausted_shows_when_it_frees_pricing_and_reset(
         return reward_invitation(services.store, services.settings, friend.id, trigger="bind_code", now=time.time())
 
     chat_server.call(proven)
-    page.locator("#send-button").click()
-    reset = card.locator("[data-reset-quota]")
+    page.reload()
+    expect(page.locator("body.is-ready")).to_have_count(1)
+    tab.composer.fill("第二次")
+    reset = status.locator("[data-reset-quota]")
     expect(reset).to_have_text(tab.t("chat.err.use_reset", n=1))
     reset.click()
     expect(page.locator(".alert-card .alert-title")).to_have_text(tab.t("chat.err.reset_done"))

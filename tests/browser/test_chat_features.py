@@ -43,8 +43,9 @@ def test_copy_export_rename_search_and_delete(open_chat: Any, upstream: Scripted
     expect(page.locator("#toast")).to_have_text(tab.t("common.copied"))
     assert page.evaluate("() => navigator.clipboard.readText()") == "第一条回答：**加粗**"
 
+    page.locator("#export-button").click()
     with page.expect_download() as download:
-        page.locator("#export-link").click()
+        page.get_by_role("menuitem", name=tab.t("chat.export_md")).click()
     exported = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert "第一个问题" in exported and "第一条回答" in exported
 

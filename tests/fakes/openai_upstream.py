@@ -2,7 +2,11 @@
 
 In tests: ``async with FakeUpstream() as fake:`` then point an Upstream at ``fake.base_url``; set
 ``fake.behaviour`` (or queue per-request ``fake.script``) to make it fail in the ways real upstreams fail.
-For benchmarks: ``python -m tests.fakes.openai_upstream --port P --chunks 64`` prints ``READY <url>``.
+Tests get numbered words (`text_of`), so they can count what was delivered; ``demo=True`` answers with realistic
+Markdown instead (tests.fakes.demo_answers), streamed in token-sized pieces.
+Trying ChatGate: ``python -m tests.fakes.openai_upstream --port 9100`` (demo answers, with a first-byte latency and
+a delay between pieces, as a real model streams). Benchmarks: ``--answer words --chunks 64 --chunk-delay 0
+--latency 0``. It prints ``READY <url>``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.fakes.demo_answers import demo_answer, demo_title, last_user_text, title_request
+from tests.fakes.demo_answers import pieces as token_pieces
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
 ERRORS: dict[int, tuple[str, str, str | None]] = {
@@ -82,7 +89,11 @@ def error_body(status: int, code: str | None = None, message: str | None = None)
 class FakeUpstream:
     """The fake server; records every request and every client that hung up before the end."""
 
-    def __init__(self, keys: set[str] | None = None, behaviour: Behaviour | None = None, port: int = 0) -> None:
+    def __init__(
+        self, keys: set[str] | None = None, behaviour: Behaviour | None = None, port: int = 0, demo: bool = False
+    ) -> None:
+        self.demo = demo
+        self.demo_turns = 0  # demo answers given (they take turns)
         self.keys = {"sk-test"} if keys is None else keys
         self.behaviour = behaviour or Behaviour()
         self.script: list[Behaviour] = []  # consumed one per chat request before `behaviour`
@@ -181,10 +192,13 @@ class FakeUpstream:
                 await asyncio.sleep(behaviour.hang)
             if behaviour.status != 200:
                 return _error(behaviour.status, behaviour.error_code)
+            demo = self._demo_events(model, body) if self.demo else None
+            plain = self._piece_events(model, behaviour.pieces) if behaviour.pieces else None
+            events = demo or plain or self._events(model, behaviour.chunks)
             if not body.get("stream"):
-                return self._completion(model, behaviour)
+                return self._completion(model, behaviour, events)
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            response = await self._stream(request, model, behaviour, include_usage)
+            response = await self._stream(request, model, behaviour, include_usage, events)
         except (asyncio.CancelledError, ConnectionResetError):
             self.disconnects += 1
             self.disconnected.set()
@@ -192,9 +206,20 @@ class FakeUpstream:
         self.completed += 1
         return response
 
-    def _completion(self, model: str, behaviour: Behaviour) -> web.Response:
-        content = "".join(behaviour.pieces) if behaviour.pieces else text_of(behaviour.chunks)
-        message = {"role": "assistant", "content": content, "refusal": None}
+    def _demo_events(self, model: str, body: dict[str, Any]) -> list[bytes]:
+        question = last_user_text(body.get("messages"))
+        if title_request(body.get("messages")):
+            text = demo_title(question)
+        else:
+            text = demo_answer(question, self.demo_turns)
+            self.demo_turns += 1
+        role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
+        content = [_event(model, [_choice({"content": part})]) for part in token_pieces(text)]
+        return [role, *content, _event(model, [_choice({}, "stop")])]
+
+    def _completion(self, model: str, behaviour: Behaviour, events: list[bytes]) -> web.Response:
+        text = "".join(_content_of(event) for event in events[1:-1])
+        message = {"role": "assistant", "content": text, "refusal": None}
         answer = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -204,21 +229,19 @@ class FakeUpstream:
             "system_fingerprint": "fp_fake",
         }
         if behaviour.usage:
-            answer["usage"] = _usage(behaviour.prompt_tokens, len(behaviour.pieces) or behaviour.chunks)
+            answer["usage"] = _usage(behaviour.prompt_tokens, len(events) - 2)
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def _stream(
-        self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool
+        self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool, events: list[bytes]
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         if behaviour.hang_after_headers:
             await asyncio.sleep(behaviour.hang_after_headers)
-        events = (
-            self._piece_events(model, behaviour.pieces) if behaviour.pieces else self._events(model, behaviour.chunks)
-        )
+        chunks = len(events) - 2
         await response.write(events[0])  # the role chunk
-        for index in range(len(events) - 2):
+        for index in range(chunks):
             if index == behaviour.break_after:
                 assert request.transport is not None
                 request.transport.close()  # no terminating chunk: the client sees a broken body
@@ -237,7 +260,7 @@ class FakeUpstream:
             await response.write(events[index + 1])
         await response.write(events[-1])  # the finish chunk
         if include_usage and behaviour.usage:
-            usage = _usage(behaviour.prompt_tokens, len(behaviour.pieces) or behaviour.chunks)
+            usage = _usage(behaviour.prompt_tokens, chunks)
             await response.write(_event(model, [], usage=usage))
         if behaviour.done:
             await response.write(b"data: [DONE]\n\n")
@@ -275,6 +298,11 @@ def _event(model: str, choices: list[dict[str, Any]], usage: dict[str, int] | No
     return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
+def _content_of(event: bytes) -> str:
+    choices = orjson.loads(event.removeprefix(b"data: "))["choices"]
+    return str(choices[0]["delta"].get("content") or "") if choices else ""
+
+
 def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
@@ -290,9 +318,11 @@ def _error(status: int, code: str | None = None, message: str | None = None) -> 
 
 async def _serve(args: argparse.Namespace) -> None:
     behaviour = Behaviour(
-        chunks=args.chunks, chunk_delay=args.chunk_delay, pause_after=args.pause_after, pause=args.pause
-    )
-    fake = FakeUpstream(keys={args.key} if args.key else set(), behaviour=replace(behaviour), port=args.port)
+        chunks=args.chunks, chunk_delay=args.chunk_delay, pause_after=args.pause_after, pause=args.pause,
+        hang=args.latency,
+    )  # fmt: skip
+    keys = {args.key} if args.key else set()
+    fake = FakeUpstream(keys=keys, behaviour=replace(behaviour), port=args.port, demo=args.answer == "demo")
     await fake.start()
     print(f"READY {fake.url}", flush=True)
     stop = asyncio.Event()
@@ -302,16 +332,28 @@ async def _serve(args: argparse.Namespace) -> None:
     await fake.stop()
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: by default what a newcomer should see (demo answers, streamed at a model's pace)."""
     parser = argparse.ArgumentParser(description="Run the fake OpenAI-compatible upstream.")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--chunks", type=int, default=64)
+    parser.add_argument(
+        "--answer",
+        choices=("demo", "words"),
+        default="demo",
+        help="demo: realistic Markdown answers (code, tables, math, diagrams); words: numbered words",
+    )
+    parser.add_argument("--chunks", type=int, default=64, help="pieces of a `words` answer")
     parser.add_argument("--key", default="sk-test", help="the accepted key ('' accepts any)")
-    parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between two pieces")
+    parser.add_argument("--latency", type=float, default=0.6, help="seconds before the first byte")
     parser.add_argument("--pause-after", type=int, default=None)
     parser.add_argument("--pause", type=float, default=0.0)
+    return parser
+
+
+def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(parser.parse_args()))
+        asyncio.run(_serve(build_parser().parse_args()))
 
 
 if __name__ == "__main__":

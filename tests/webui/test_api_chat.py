@@ -112,12 +112,15 @@ async def test_regenerate_and_edit_rewrite_the_last_turn(make_app: MakeApp, stor
 
     fake.behaviour = Behaviour(chunks=2)
     edited = await chatter.events(action="edit", conversation_id=cid, content="Second question, edited")
-    assert edited[0]["user_message_id"] == messages[2]["id"]
+    replaced = messages[2]["id"]
     messages = (await chatter.conversation(cid))["messages"]
     assert [(m["role"], m["content"]) for m in messages][2:] == [
         ("user", "Second question, edited"),
         ("assistant", text_of(2)),
     ]
+    # The edit is a new version of that message; the one it replaced is kept (version 1 of 2).
+    assert edited[0]["user_message_id"] == messages[2]["id"] != replaced
+    assert messages[2]["versions"] == {"index": 1, "count": 2}
 
 
 async def test_stopping_mid_answer_cancels_the_upstream_and_keeps_what_was_delivered(

@@ -76,7 +76,9 @@ async def test_create_list_read_rename_delete(auth: AuthActions, store: Store) -
         ("user", "Hello there\nmore", None),
         ("assistant", "Hi!", "gpt-4o"),
     ]
-    assert set(read["messages"][0]) == {"id", "role", "content", "created_at", "model"}
+    assert set(read["messages"][0]) == {
+        "id", "role", "content", "created_at", "model", "tokens", "truncated", "group", "images"
+    }  # fmt: skip
 
     path = f"/api/conversations/{first['id']}"
     renamed = await auth.client.patch(path, json={"title": "  Trip   notes "}, headers=auth.headers)

@@ -52,9 +52,9 @@ async def test_models_show_the_plan_and_the_quota_consume_uses(
     assert data["plan"] == {"name": "free", "title": "Free"}
     assert data["reset_chances"] == 0
     assert data["models"] == [
-        {"id": "mini", "name": "Mini", "context_window": 128_000, "allowed": True,
+        {"id": "mini", "name": "Mini", "context_window": 128_000, "input_types": ["text"], "allowed": True,
          "limit": 2, "remaining": 2, "window": "3h", "resets_in": 0},
-        {"id": "big", "name": "Big", "context_window": 200_000, "allowed": False,
+        {"id": "big", "name": "Big", "context_window": 200_000, "input_types": ["text"], "allowed": False,
          "limit": 0, "remaining": 0, "window": None, "resets_in": 0},
     ]  # fmt: skip
     await use_up(store, auth.user["id"], "mini", 2, clock())

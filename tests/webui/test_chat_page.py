@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.webui.conftest import AuthActions, Client
 from tests.webui.test_pages import assert_csp_clean
 from web.i18n import SUPPORTED_LANGUAGES
+from webui.chat_features_messages import CHAT_FEATURE_MESSAGES
 from webui.chat_messages import CHAT_MESSAGES
 from webui.chat_page import CHAT_SCRIPTS, CHAT_STYLESHEETS, display_name
 from webui.messages import CATALOGUES
@@ -23,6 +24,7 @@ TEMPLATE = STATIC.parent / "templates" / "chat.html"
 DYNAMIC_KEYS = {
     "chat.group.": ["today", "yesterday", "week", "month", "older"],
     "chat.window.": [f"{unit}{one}" for unit in "smhdw" for one in ("", ".one")],
+    "chat.theme.": ["system", "light", "dark"],
     "chat.suggest.": [f"{name}.{part}" for name in ("explain", "write", "code", "translate") for part in
                       ("title", "text", "prompt")],
 }  # fmt: skip
@@ -70,11 +72,11 @@ async def test_the_page_obeys_the_csp_and_greets_the_user(client: Client, auth: 
 
 async def test_english_page(client: Client, auth: AuthActions) -> None:
     html = await chat_html(client, auth, **{"Accept-Language": "en"})
-    assert '<html lang="zh-CN">' in html  # the account's own language (zh-CN by default) outranks the browser
+    assert '<html lang="zh-CN" ' in html  # the account's own language (zh-CN by default) outranks the browser
     response = await client.get("/lang/en?next=/")
     assert response.headers["Location"] == "/"
     html = await (await client.get("/")).get_data(as_text=True)
-    assert '<html lang="en">' in html and "Hello, Reader" in html and "How can I help you today?" in html
+    assert '<html lang="en" ' in html and "Hello, Reader" in html and "How can I help you today?" in html
 
 
 async def test_first_load_is_at_most_200_kb_compressed(client: Client, auth: AuthActions) -> None:
@@ -102,7 +104,8 @@ async def test_first_load_is_at_most_200_kb_compressed(client: Client, auth: Aut
 
 
 def test_every_chat_key_is_translated_with_the_same_placeholders() -> None:
-    for key, texts in CHAT_MESSAGES.items():
+    assert not set(CHAT_MESSAGES) & set(CHAT_FEATURE_MESSAGES)
+    for key, texts in {**CHAT_MESSAGES, **CHAT_FEATURE_MESSAGES}.items():
         assert key.startswith("chat."), key
         assert len(texts) == len(SUPPORTED_LANGUAGES) and all(text.strip() for text in texts), key
         placeholders = [sorted(re.findall(r"\{(\w+)\}", text)) for text in texts]

@@ -141,7 +141,7 @@ async def test_default_language_is_chinese_and_title_comes_from_settings(make_ap
     app = await make_app(NEXT_PUBLIC_TITLE="Gate Test")
     status, html, _ = await fetch(app.test_client(), "/login")
     assert status == 200
-    assert '<html lang="zh-CN">' in html
+    assert '<html lang="zh-CN" ' in html
     assert "<title>登录 · Gate Test</title>" in html
     page = parse(html)
     catalogue = json.loads(page.script_bodies[0])
@@ -150,12 +150,12 @@ async def test_default_language_is_chinese_and_title_comes_from_settings(make_ap
 
 async def test_language_from_accept_language_cookie_and_switcher(client: QuartClient) -> None:
     _, html, _ = await fetch(client, "/login", headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
-    assert '<html lang="en">' in html and ">Sign in</h1>" in html
+    assert '<html lang="en" ' in html and ">Sign in</h1>" in html
     response = await client.get("/lang/zh-CN?next=/register%3Fcode%3DABC")
     assert response.status_code == 302 and response.headers["Location"] == "/register?code=ABC"
     assert "cg_lang=zh-CN" in response.headers["Set-Cookie"]
     _, html, _ = await fetch(client, "/login", headers={"Accept-Language": "en-US"})
-    assert '<html lang="zh-CN">' in html, "the cookie outranks Accept-Language"
+    assert '<html lang="zh-CN" ' in html, "the cookie outranks Accept-Language"
     bad = await client.get("/lang/fr?next=https://evil.example/")
     assert bad.headers["Location"] == "/" and "Set-Cookie" not in bad.headers
 
@@ -163,9 +163,9 @@ async def test_language_from_accept_language_cookie_and_switcher(client: QuartCl
 async def test_signed_in_users_language_beats_accept_language(client: QuartClient, auth: AuthActions) -> None:
     await auth.register("lang@example.com", lang="en")
     _, html, _ = await fetch(client, "/account", headers={"Accept-Language": "zh-CN"})
-    assert '<html lang="en">' in html and ">Account</h1>" in html
+    assert '<html lang="en" ' in html and ">Account</h1>" in html
     _, html, _ = await fetch(client, "/forgot", headers={"Accept-Language": "zh-CN"})  # no user lookup of its own
-    assert '<html lang="en">' in html
+    assert '<html lang="en" ' in html
 
 
 async def test_switcher_links_point_back_to_the_current_page(client: QuartClient) -> None:
@@ -195,10 +195,29 @@ async def test_code_is_required_when_a_provider_is_configured(make_app: MakeApp)
 
 
 async def test_without_providers_there_is_no_code_sign_in_or_reset(client: QuartClient) -> None:
-    login = parse((await fetch(client, "/login"))[1])
+    _, html, _ = await fetch(client, "/login")
+    login = parse(html)
     assert "login-method-code" not in login.by_id and "login-code" not in login.by_id
+    assert 'href="/forgot"' not in html  # no "Forgot password?" that leads nowhere
     _, html, _ = await fetch(client, "/forgot")
-    assert "forgot-form" not in parse(html).by_id and translate("zh-CN", "forgot.unavailable") in html
+    assert "forgot-form" not in parse(html).by_id and translate("zh-CN", "forgot.no_reset") in html
+
+
+@pytest.mark.parametrize(
+    ("contact", "link"),
+    [("help@example.com", "mailto:help@example.com"), ("https://example.com/help", "https://example.com/help"),
+     ("微信 chatgate-help", None)],
+)  # fmt: skip
+async def test_without_providers_forgot_shows_the_operators_contact(
+    make_app: MakeApp, contact: str, link: str | None
+) -> None:
+    client = (await make_app(SUPPORT_CONTACT=contact)).test_client()
+    assert 'href="/forgot"' in (await fetch(client, "/login"))[1]
+    _, html, _ = await fetch(client, "/forgot")
+    box = parse(html).by_id["forgot-contact"]
+    assert box["class"] == "notice notice-warning" and contact in html
+    assert translate("zh-CN", "forgot.contact") in html
+    assert (f'href="{link}"' in html) if link else "mailto:" not in html
 
 
 async def test_wechat_account_is_shown_only_when_set(make_app: MakeApp, client: QuartClient) -> None:
@@ -220,10 +239,13 @@ async def test_signed_in_pages(client: QuartClient, auth: AuthActions, app: Quar
             auth.csrf_token
         ]
     _, html, _ = await fetch(client, "/account")
-    domain = app.extensions["services"].settings.DOMAIN
+    assert app.extensions["services"].settings.DOMAIN == ""  # unset: links follow the host the page was asked on
     invite = auth.user["invite_code"]
-    assert parse(html).by_id["invite-link"]["value"] == f"{domain}/register?code={invite}"
-    assert f"{domain}/v1" in html
+    assert parse(html).by_id["invite-link"]["value"] == f"http://localhost/register?code={invite}"
+    assert "http://localhost/v1" in html
+    _, html, _ = await fetch(client, "/account", headers={"Host": "chat.example.org:8443"})
+    assert parse(html).by_id["invite-link"]["value"] == f"http://chat.example.org:8443/register?code={invite}"
+    assert "http://chat.example.org:8443/v1" in html and "localhost" not in html
 
 
 async def test_static_assets_are_versioned(client: QuartClient) -> None:

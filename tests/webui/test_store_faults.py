@@ -30,7 +30,10 @@ async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
 
 @pytest.fixture
 async def app(own_store: EmbeddedStore, settings: Settings) -> AsyncIterator[Quart]:
-    own = settings.model_copy(update={**FAST_HASHING, "REDIS_URL": own_store.url, "REDIS_CLUSTER": False})
+    own = settings.model_copy(
+        update={**FAST_HASHING, "REDIS_URL": own_store.url, "REDIS_CLUSTER": False, "REGISTER_MAX_PER_IP": 1000,
+                "REGISTER_MAX_PER_SUBNET": 1000}  # one test client signs up many accounts
+    )  # fmt: skip
     services = await build_services(own, connect(own_store.url))
     app = create_app(services)
     async with app.test_app():

@@ -236,3 +236,6 @@ async def test_export_markdown(store: Store) -> None:
     assert text == "# What is 2+2?\n\n**User**\n\nWhat is 2+2?\n\n**Assistant** (gpt-4o)\n\nIt is **4**.\n"
     empty = await new(store)
     assert export_markdown(empty, []).startswith("# Untitled conversation")
+    marked = [Message("q", "user", "Look", T0, images=("a", "b")), Message("a", "assistant", "Cut", T0, truncated=True)]
+    text = export_markdown(conv, marked)
+    assert "Look\n\n_(2 images attached)_" in text and "Cut\n\n_[answer truncated]_" in text

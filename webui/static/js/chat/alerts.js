@@ -1,5 +1,7 @@
-/* Error cards in the user's language that say what happened and what to do next: when a quota frees, the pricing
-   page, the reset button (only with reset chances left), sign in again, retry, start a new chat. */
+/* Error cards in the user's language that say what happened and what to do next: when a quota frees (and, when
+   another model has quota, a switch to it that resends), the pricing page, the reset button (only with reset
+   chances left), sign in again, start a new chat, the server's own reason for refused input, and a retry only
+   where one can work (a network or upstream failure, never a refusal). */
 (function () {
   "use strict";
   const CG = window.CG;
@@ -49,13 +51,24 @@
     }
   }
 
-  function quotaCard(error) {
+  // Failures a retry can fix; a refusal (bad input, a limit, moderation) fails the same way every time.
+  const RETRYABLE = new Set(["network_error", "upstream_unavailable", "upstream_error", "internal_error", "http_error",
+    "store_unavailable"]);
+
+  function quotaCard(error, retry) {
     const wait = Number(error.retry_after) || 0;
-    const model = chat.models.nameOf(error.model || state.model);
+    const modelId = error.model || state.model;
+    const model = chat.models.nameOf(modelId);
     const text = wait > 0
       ? t("chat.err.quota_text", { model: model, time: chat.clockIn(wait), wait: chat.duration(wait) })
       : t("chat.err.quota_text_soon", { model: model });
-    const actions = [linkButton("/pricing", t("chat.err.see_plans"), true)];
+    const actions = chat.models.alternatives(modelId).slice(0, 2).map((other, i) =>
+      actionButton(t("chat.switch_to", { model: other.name, n: other.remaining }), i === 0, () => {
+        chat.models.choose(other.id);
+        chat.thread.clearAlert();
+        if (retry) retry();
+      }, { "data-switch-model": other.id }));
+    actions.push(linkButton("/pricing", t("chat.err.see_plans"), actions.length === 0));
     if (state.resetChances > 0) {
       actions.push(actionButton(t("chat.err.use_reset", { n: state.resetChances }), false, useResetChance,
         { "data-reset-quota": true }));
@@ -72,12 +85,27 @@
       t(output ? "chat.err.blocked_output_text" : "chat.err.blocked_text"), []);
   }
 
+  function tooLongCard(error) {
+    const max = Number(error.max) || Number(chat.config.message_max_chars) || 0;
+    const length = Number(error.length) || 0;
+    const text = length > max
+      ? t("chat.err.too_long_by", { length: chat.number(length), max: chat.number(max), over: chat.number(length - max) })
+      : t("chat.err.too_long_max", { max: chat.number(max) });
+    return card("warning", CG.errorMessage(error.code), text, []);
+  }
+
   /** Build the card for an error `{code, message, ...data}`; `retry` (optional) re-runs what failed. */
   function errorCard(error, retry) {
-    const retryButton = retry ? [actionButton(t("common.retry"), true, () => retry())] : [];
+    const retryButton = retry && RETRYABLE.has(error.code) ? [actionButton(t("common.retry"), true, () => retry())] : [];
     switch (error.code) {
       case "rate_limit_exceeded":
-        return quotaCard(error);
+        return quotaCard(error, retry);
+      case "message_too_long":
+        return tooLongCard(error);
+      case "invalid_input":
+        return card("warning", CG.errorMessage(error.code), t("chat.err.server_said", { reason: error.message || "" }), []);
+      case "payload_too_large":
+        return card("warning", CG.errorMessage(error.code), t("chat.err.too_large_text"), []);
       case "limit_reached":
       case "daily_tokens_exceeded":
         return card("warning", t("chat.err.daily_title"), t("chat.err.daily_text"),
@@ -108,6 +136,7 @@
   }
 
   chat.alerts = {
+    useResetChance: useResetChance,
     show: (error, retry) => chat.thread.alert(errorCard(error, retry)),
     card: card,
     errorCard: errorCard,

@@ -1,5 +1,6 @@
-/* The conversation list (server-side, newest first, grouped by day, searchable by title), opening one, new chat,
-   rename in place, delete with a confirmation, export, the `?c=<id>` address, and the drawer on narrow screens. */
+/* The conversation list (server-side, newest first, grouped by day, searchable by title and message text, with a
+   skeleton while it loads), opening one (a skeleton until it is there), new chat, rename in place, delete with a
+   confirmation, share and export (export.js), the `?c=<id>` address, and the drawer on narrow screens. */
 (function () {
   "use strict";
   const CG = window.CG;
@@ -15,7 +16,8 @@
   const scrim = document.getElementById("scrim");
   const pane = document.getElementById("chat-pane");
   const drawerOpen = document.getElementById("drawer-open");
-  const exportLink = document.getElementById("export-link");
+  const exportButton = document.getElementById("export-button");
+  const listSkeleton = document.getElementById("conv-skeleton");
   const DAY = 86400;
   let loadToken = 0;
   let openToken = 0;
@@ -32,16 +34,27 @@
 
   const menu = el("div", { class: "popover menu conv-menu", role: "menu", hidden: true }, [
     el("button", { type: "button", role: "menuitem", class: "menu-item", "data-conv-act": "rename" }, [icon("edit"), t("chat.rename")]),
+    el("button", { type: "button", role: "menuitem", class: "menu-item", "data-conv-act": "share" }, [icon("link"), t("chat.share")]),
     el("a", { role: "menuitem", class: "menu-item", "data-conv-act": "export", href: "#", download: "" }, [icon("download"), t("chat.export")]),
     el("button", { type: "button", role: "menuitem", class: "menu-item menu-danger", "data-conv-act": "delete" }, [icon("trash"), t("common.delete")]),
   ]);
   let menuTarget = null;
 
+  /** The snippet of a message that matched the search, the matched words marked (built as text, never HTML). */
+  function snippetElement(snippet) {
+    const lower = snippet.toLocaleLowerCase();
+    const needle = state.query.toLocaleLowerCase();
+    const at = needle ? lower.indexOf(needle) : -1;
+    const parts = at < 0 ? [snippet] : [snippet.slice(0, at), el("mark", { text: snippet.slice(at, at + needle.length) }), snippet.slice(at + needle.length)];
+    return el("span", { class: "conv-snippet" }, parts);
+  }
+
   function itemElement(conversation) {
     const current = Boolean(state.current && state.current.id === conversation.id);
     const title = conversation.title || t("chat.untitled");
+    const match = conversation.match && state.query ? snippetElement(conversation.match.snippet) : null;
     const link = el("a", { class: "conv-link", href: "/?c=" + encodeURIComponent(conversation.id), "aria-current": current ? "page" : false,
-      "data-id": conversation.id, title: title }, [el("span", { class: "conv-title", text: title })]);
+      "data-id": conversation.id, title: title }, [el("span", { class: "conv-title", text: title }), match]);
     const more = el("button", { type: "button", class: "conv-more", "aria-label": t("chat.options_for", { title: title }),
       "aria-haspopup": "menu", "aria-expanded": "false" }, [icon("more", "icon-small")]);
     const item = el("li", { class: "conv-item" + (current ? " is-current" : ""), "data-id": conversation.id }, [link, more]);
@@ -73,6 +86,7 @@
       ]));
     }
     groupsBox.replaceChildren(...sections);
+    listSkeleton.hidden = true;
     emptyBox.hidden = state.conversations.length > 0;
     emptyBox.textContent = state.query ? t("chat.no_results") : t("chat.no_conversations");
     nav.setAttribute("aria-busy", "false");
@@ -88,6 +102,7 @@
     } catch (error) {
       if (token !== loadToken) return;
       nav.setAttribute("aria-busy", "false");
+      listSkeleton.hidden = true;
       emptyBox.hidden = false;
       emptyBox.textContent = t("common.load_failed", { message: error.message });
     }
@@ -108,8 +123,8 @@
     if (window.location.pathname + window.location.search !== path) {
       window.history[push ? "pushState" : "replaceState"]({}, "", path);
     }
-    exportLink.hidden = !state.current;
-    if (state.current) exportLink.setAttribute("href", api.exportUrl(state.current.id));
+    exportButton.hidden = !state.current;
+    chat.emit("chat", state.current);
     document.querySelectorAll(".menu-lang").forEach((link) => {
       link.setAttribute("href", "/lang/" + link.getAttribute("lang") + "?next=" + encodeURIComponent(path));
     });
@@ -124,34 +139,74 @@
     });
   }
 
+  /** Messages as the thread keeps them (system prompts are settings, not shown). */
+  function showMessages(messages) {
+    state.messages = messages
+      .filter((m) => m.role === "user" || m.role === "assistant")
+      .map((m) => Object.assign({}, m, { status: "done" }));
+    chat.thread.render();
+  }
+
   async function open(id, push) {
     chat.flow.stop();
     const token = ++openToken;
+    state.loading = true;
+    state.current = state.conversations.find((c) => c.id === id) || { id: id, title: "" };
+    state.messages = [];
+    chat.thread.clearAlert();
+    chat.thread.render();
+    syncChrome(push);
+    closeDrawer(false);
     try {
       const data = await api.conversation(id);
       if (token !== openToken) return;
       state.current = data.conversation;
-      state.messages = (data.messages || [])
-        .filter((m) => m.role === "user" || m.role === "assistant")
-        .map((m) => ({ role: m.role, content: m.content, model: m.model, status: "done" }));
+      state.settings = Object.assign({}, chat.DEFAULT_SETTINGS, data.conversation.settings || {});
+      state.loading = false;
+      showMessages(data.messages || []);
       chat.models.prefer(state.current.model);
     } catch (error) {
       if (token !== openToken) return;
       if (error.code === "not_found") chat.toast(t("chat.gone"));
+      state.loading = false;
       state.current = null;
       state.messages = [];
+      state.settings = Object.assign({}, chat.DEFAULT_SETTINGS);
+      chat.thread.render();
     }
-    chat.thread.clearAlert();
-    chat.thread.render();
     chat.thread.scrollToEnd(true);
-    syncChrome(push);
-    closeDrawer(false);
+    syncChrome(false);
+  }
+
+  /** Read the open chat again (after an edit: its versions changed on the server). */
+  async function reload() {
+    if (!state.current) return;
+    const id = state.current.id;
+    try {
+      const data = await api.conversation(id);
+      if (!state.current || state.current.id !== id || state.streaming) return;
+      state.current = data.conversation;
+      showMessages(data.messages || []);
+    } catch (_gone) {
+      // The thread on screen stays as it is.
+    }
+  }
+
+  /** A conversation got a new title (written from its first exchange). */
+  function retitle(conversation) {
+    const known = state.conversations.find((c) => c.id === conversation.id);
+    if (known) Object.assign(known, { title: conversation.title, title_source: conversation.title_source });
+    if (state.current && state.current.id === conversation.id) Object.assign(state.current, { title: conversation.title, title_source: conversation.title_source });
+    render();
+    syncChrome(false);
   }
 
   function startNew() {
     chat.flow.stop();
     ++openToken;
+    state.loading = false;
     state.current = null;
+    state.settings = Object.assign({}, chat.DEFAULT_SETTINGS);
     state.messages = [];
     chat.thread.clearAlert();
     chat.thread.render();
@@ -165,7 +220,8 @@
     if (!event.conversation_id) return;
     const known = state.conversations.find((c) => c.id === event.conversation_id);
     const now = Date.now() / 1000;
-    const entry = known || { id: event.conversation_id, model: model, channel: "web", created_at: now };
+    const entry = known || { id: event.conversation_id, model: model, channel: "web", created_at: now, title_source: "auto",
+      settings: Object.assign({}, state.settings) };
     entry.title = event.title || entry.title || "";
     entry.updated_at = now;
     state.conversations = [entry, ...state.conversations.filter((c) => c !== entry)];
@@ -184,82 +240,6 @@
     const id = new URLSearchParams(window.location.search).get("c");
     if (id) open(id, false);
     else startNew();
-  });
-
-  // --- rename, delete ------------------------------------------------------------------------------------------
-  function renameInPlace(conversation) {
-    const item = groupsBox.querySelector('.conv-item[data-id="' + CSS.escape(conversation.id) + '"]');
-    if (!item) return;
-    const input = el("input", { type: "text", class: "conv-rename", maxlength: "100", "aria-label": t("chat.rename") });
-    input.value = conversation.title || "";
-    const link = item.querySelector(".conv-link");
-    link.replaceWith(input);
-    input.focus();
-    input.select();
-    let done = false;
-    const finish = async (save) => {
-      if (done) return;
-      done = true;
-      const title = input.value.trim();
-      if (save && title && title !== conversation.title) {
-        try {
-          const updated = await api.rename(conversation.id, title);
-          conversation.title = updated.title;
-          if (state.current && state.current.id === conversation.id) state.current.title = updated.title;
-        } catch (error) {
-          chat.toast(CG.errorMessage(error.code, error.message));
-        }
-      }
-      render();
-      syncChrome(false);
-      const again = groupsBox.querySelector('.conv-item[data-id="' + CSS.escape(conversation.id) + '"] .conv-link');
-      if (again) again.focus();
-    };
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) {
-        event.preventDefault();
-        finish(true);
-      } else if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        finish(false);
-      }
-    });
-    input.addEventListener("blur", () => finish(true));
-  }
-
-  function confirmDelete(conversation) {
-    const dialog = document.getElementById("confirm-dialog");
-    document.getElementById("confirm-title").textContent = t("chat.delete_title");
-    document.getElementById("confirm-text").textContent = t("chat.delete_text", { title: conversation.title || t("chat.untitled") });
-    const ok = document.getElementById("confirm-ok");
-    const fresh = ok.cloneNode(true); // drop the previous conversation's listener
-    ok.replaceWith(fresh);
-    fresh.addEventListener("click", async () => {
-      dialog.close();
-      try {
-        await api.remove(conversation.id);
-        state.conversations = state.conversations.filter((c) => c.id !== conversation.id);
-        render();
-        if (state.current && state.current.id === conversation.id) startNew();
-        chat.toast(t("chat.deleted"));
-      } catch (error) {
-        chat.toast(CG.errorMessage(error.code, error.message));
-      }
-    });
-    dialog.showModal();
-    fresh.focus();
-  }
-
-  menu.addEventListener("click", (event) => {
-    const action = event.target.closest("[data-conv-act]");
-    if (!action || !menuTarget) return;
-    const conversation = menuTarget;
-    if (action.dataset.convAct === "export") return; // the link downloads
-    event.preventDefault();
-    chat.closePopover();
-    if (action.dataset.convAct === "rename") renameInPlace(conversation);
-    else confirmDelete(conversation);
   });
 
   // --- the drawer (narrow screens) -----------------------------------------------------------------------------
@@ -290,5 +270,8 @@
   document.getElementById("new-chat").addEventListener("click", startNew);
   document.getElementById("header-new").addEventListener("click", startNew);
 
-  chat.conversations = { load, render, open, startNew, started, touch: () => load(), syncChrome };
+  chat.conversations = {
+    load, render, open, startNew, started, touch: () => load(), syncChrome, reload, retitle, showMessages,
+    menu: menu, menuTarget: () => menuTarget, groupsBox: groupsBox,
+  };
 })();

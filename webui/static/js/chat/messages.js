@@ -1,6 +1,7 @@
 /* The thread: user messages (plain text), assistant answers (Markdown, re-rendered while they stream, at most one
-   paint per frame), per-message actions (copy, regenerate the last answer, edit the last question), the empty
-   state, sticky scrolling, and the error cards that say what happened and what to do. */
+   paint per frame), per-message actions (copy, regenerate the last answer, edit any question, flip between an
+   edited question's versions), each answer's token count and a mark on an answer cut at the answer limit, the
+   empty state, a skeleton while a chat opens, the pending state of a question being sent, and sticky scrolling. */
 (function () {
   "use strict";
   const CG = window.CG;
@@ -11,6 +12,7 @@
   const list = document.getElementById("messages");
   const thread = document.getElementById("thread");
   const empty = document.getElementById("empty-state");
+  const skeleton = document.getElementById("thread-skeleton");
   const alertSlot = document.getElementById("alert-slot");
   const scrollButton = document.getElementById("scroll-down");
   const STICK_PX = 80; // within this distance of the bottom, new text keeps the view pinned to the end
@@ -40,48 +42,78 @@
     return -1;
   }
 
+  function versionSwitch(message) {
+    const versions = message.versions;
+    if (!versions || versions.count < 2) return null;
+    const busy = Boolean(state.streaming);
+    const label = t("chat.version", { n: versions.index + 1, count: versions.count });
+    return el("div", { class: "msg-versions", role: "group", "aria-label": t("chat.versions") }, [
+      iconButton("chevron-left", t("chat.version_prev"), { "data-act": "version", "data-to": versions.index - 1,
+        disabled: busy || versions.index === 0 }),
+      el("span", { class: "msg-version", text: label }),
+      iconButton("chevron-right", t("chat.version_next"), { "data-act": "version", "data-to": versions.index + 1,
+        disabled: busy || versions.index >= versions.count - 1 }),
+    ]);
+  }
+
   function userBody(message) {
-    return el("div", { class: "msg-bubble", text: message.content });
+    const bubble = el("div", { class: "msg-bubble", text: message.content });
+    if (chat.images) chat.images.decorate(bubble, message);
+    return bubble;
   }
 
   function assistantBody(message) {
     const body = el("div", { class: "msg-body markdown" });
-    if (message.content) chat.markdown.render(body, message.content, message.status !== "streaming");
-    if (message.status === "streaming" && !message.content) {
+    const streaming = message.status === "streaming";
+    if (message.content) chat.markdown.render(body, message.content, true, streaming);
+    if (streaming && !message.content) {
       body.append(el("span", { class: "typing", "aria-label": t("chat.thinking") }, [el("i"), el("i"), el("i")]));
     }
     return body;
   }
 
+  function notes(message) {
+    const found = [];
+    if (message.status === "stopped") found.push(el("span", { class: "msg-note", text: t("chat.stopped") }));
+    if (message.tokens) {
+      found.push(el("span", { class: "msg-note msg-tokens", text: t("chat.tokens", { n: chat.number(message.tokens) }) }));
+    }
+    if (message.model) {
+      found.push(el("span", { class: "msg-note msg-model", text: chat.models ? chat.models.nameOf(message.model) : message.model }));
+    }
+    return found;
+  }
+
   function actionsFor(message, index) {
     const busy = Boolean(state.streaming);
     const actions = el("div", { class: "msg-actions" });
-    if (message.status === "streaming") return actions;
+    if (message.status === "streaming" || message.status === "sending") return actions;
     actions.append(iconButton("copy", t("chat.copy_message"), { "data-act": "copy" }));
-    if (!busy && message.role === "user" && index === lastIndex("user")) {
-      actions.append(iconButton("edit", t("chat.edit"), { "data-act": "edit" }));
+    if (!busy && message.role === "user" && state.current && message.id) {
+      actions.append(iconButton("edit", t("chat.edit_costs"), { "data-act": "edit" }));
     }
     if (!busy && message.role === "assistant" && index === lastIndex("assistant") && index > lastIndex("user")) {
-      actions.append(iconButton("refresh", t("chat.regenerate"), { "data-act": "regenerate" }));
+      actions.append(iconButton("refresh", t("chat.regenerate_costs"), { "data-act": "regenerate" }));
     }
-    if (message.role === "assistant" && message.status === "stopped") {
-      actions.append(el("span", { class: "msg-note", text: t("chat.stopped") }));
-    }
-    if (message.role === "assistant" && message.model) {
-      actions.append(el("span", { class: "msg-note msg-model", text: chat.models ? chat.models.nameOf(message.model) : message.model }));
-    }
+    if (message.role === "user") actions.prepend(...[versionSwitch(message)].filter(Boolean));
+    else actions.append(...notes(message));
     return actions;
   }
 
   function messageElement(message, index) {
     const isUser = message.role === "user";
     const item = el("li", {
-      class: "msg msg-" + (isUser ? "user" : "assistant") + (message.status === "streaming" ? " is-streaming" : ""),
+      class: "msg msg-" + (isUser ? "user" : "assistant") + (message.status === "streaming" ? " is-streaming" : "") +
+        (message.status === "sending" ? " is-sending" : ""),
       "data-index": index,
-      "aria-busy": message.status === "streaming" ? "true" : false,
+      "aria-busy": message.status === "streaming" || message.status === "sending" ? "true" : false,
     });
     const label = el("h3", { class: "sr-only", text: t(isUser ? "chat.you" : "chat.assistant") });
     const main = el("div", { class: "msg-main" }, [label, isUser ? userBody(message) : assistantBody(message)]);
+    if (message.status === "sending") main.append(el("p", { class: "msg-sending", role: "status", text: t("chat.sending") }));
+    if (message.truncated) {
+      main.append(el("p", { class: "msg-truncated", text: t("chat.truncated", { n: chat.number(chat.config.answer_max_chars) }) }));
+    }
     main.append(actionsFor(message, index));
     if (!isUser) item.append(el("div", { class: "msg-avatar", "aria-hidden": "true" }, [icon("spark")]));
     item.append(main);
@@ -98,8 +130,10 @@
     });
     list.replaceChildren(...items);
     refreshActions();
-    empty.hidden = state.messages.length > 0 || Boolean(state.current);
-    list.hidden = state.messages.length === 0;
+    skeleton.hidden = !state.loading;
+    empty.hidden = state.loading || state.messages.length > 0 || Boolean(state.current);
+    list.hidden = state.loading || state.messages.length === 0;
+    thread.setAttribute("aria-busy", state.loading ? "true" : "false");
   }
 
   /** Refresh only the action rows (after streaming starts or ends). */
@@ -120,7 +154,7 @@
       const item = message.element;
       if (!item) return;
       const body = item.querySelector(".msg-body");
-      if (message.content) chat.markdown.render(body, message.content, true);
+      if (message.content) chat.markdown.render(body, message.content, true, true);
       scrollToEnd(false);
     });
   }
@@ -138,7 +172,7 @@
     refreshActions();
   }
 
-  /** Start editing the last user message in place: a textarea with Cancel and Send. */
+  /** Edit a question in place: a textarea with Cancel and Send (sending it replaces what followed it). */
   function editInPlace(index) {
     const message = state.messages[index];
     const bubble = message.element.querySelector(".msg-bubble");
@@ -146,12 +180,13 @@
     area.value = message.content;
     const cancel = el("button", { type: "button", class: "btn btn-secondary btn-small", text: t("chat.cancel") });
     const send = el("button", { type: "button", class: "btn btn-primary btn-small", text: t("chat.edit_send") });
-    const editor = el("div", { class: "msg-edit" }, [area, el("div", { class: "msg-edit-actions" }, [cancel, send])]);
+    const note = el("p", { class: "msg-edit-note", text: t("chat.edit_note") });
+    const editor = el("div", { class: "msg-edit" }, [area, note, el("div", { class: "msg-edit-actions" }, [cancel, send])]);
     bubble.replaceWith(editor);
     message.element.querySelector(".msg-actions").hidden = true;
     const submit = () => {
       const text = area.value.trim();
-      if (text && !state.streaming) chat.flow.edit(text);
+      if (text && !state.streaming) chat.flow.edit(text, message.id);
     };
     chat.bindEnterToSend(area, submit);
     send.addEventListener("click", submit);
@@ -165,7 +200,7 @@
 
   list.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-act]");
-    if (!button) return;
+    if (!button || button.disabled) return;
     const index = Number(button.closest(".msg").dataset.index);
     const message = state.messages[index];
     if (!message) return;
@@ -177,6 +212,8 @@
       chat.flow.regenerate();
     } else if (act === "edit") {
       editInPlace(index);
+    } else if (act === "version") {
+      chat.flow.switchVersion(message, Number(button.dataset.to));
     }
   });
 

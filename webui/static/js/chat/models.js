@@ -1,5 +1,6 @@
 /* The model picker: every enabled model with what is left of its quota on the user's plan (GET /api/models),
-   when an exhausted one frees again, and the models a better plan unlocks. The choice is remembered. */
+   when an exhausted one frees again (the picker and pill refresh by themselves at that moment), and the models a
+   better plan unlocks. The choice is remembered on this device and, for an open chat, with the chat. */
 (function () {
   "use strict";
   const CG = window.CG;
@@ -15,6 +16,9 @@
   const planBox = document.getElementById("model-plan");
   const userPlan = document.getElementById("user-plan");
   const WINDOW = /^(\d+)([smhdw])$/;
+  const MAX_TIMER_MS = 6 * 3600 * 1000; // a longer wait is re-read later (timers drift while a laptop sleeps)
+  let freeTimer = 0;
+  let loadedAt = 0;
 
   function find(id) {
     return state.models.find((model) => model.id === id);
@@ -43,6 +47,24 @@
 
   function usable(model) {
     return Boolean(model && model.allowed);
+  }
+
+  function hasQuota(model) {
+    return usable(model) && model.remaining > 0;
+  }
+
+  /** Models of the plan with quota left, other than `exceptId`, most left first. */
+  function alternatives(exceptId) {
+    return state.models.filter((model) => model.id !== exceptId && hasQuota(model)).sort((a, b) => b.remaining - a.remaining);
+  }
+
+  /** Refresh when the first used-up model frees a slot (its `resets_in`), so nothing stays "used up" stale. */
+  function scheduleRefresh() {
+    clearTimeout(freeTimer);
+    const waits = state.models.filter((m) => usable(m) && m.remaining === 0 && m.resets_in > 0).map((m) => m.resets_in);
+    if (!waits.length) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.min(...waits) * 1000 + 500);
+    freeTimer = setTimeout(() => load().catch(() => {}), delay);
   }
 
   function option(model) {
@@ -80,21 +102,35 @@
     listBox.replaceChildren(...state.models.map(option));
   }
 
-  function choose(id) {
+  /** Pick `id`; with a chat open, the chat keeps it too (every device opens it with this model). */
+  function choose(id, persist) {
     const model = find(id);
     if (!usable(model)) return;
+    const changed = state.model !== id;
     state.model = id;
     saved.set("model", id);
+    chat.emit("model-note", null);
     renderButton();
+    if (changed && persist !== false && state.current && state.current.model !== id && !state.loading) {
+      state.current.model = id;
+      api.change(state.current.id, { model: id }).catch(() => {});
+    }
   }
 
-  /** Switch to `id` (a conversation's model) when the plan allows it. */
+  /** Opening a chat: take its model, unless it is used up now (say so instead of switching silently). */
   function prefer(id) {
-    if (usable(find(id))) choose(id);
+    const model = find(id);
+    if (!usable(model) || id === state.model) return;
+    if (hasQuota(model) || !hasQuota(find(state.model))) {
+      choose(id, false);
+      return;
+    }
+    chat.emit("model-note", { model: model, kept: find(state.model) });
   }
 
   async function load() {
     const data = await api.models();
+    loadedAt = Date.now();
     state.models = data.models || [];
     state.plan = data.plan || null;
     state.resetChances = Number(data.reset_chances) || 0;
@@ -103,7 +139,14 @@
     state.model = usable(current) ? current.id : fallback ? fallback.id : "";
     renderButton();
     if (!panel.hidden) renderList();
+    scheduleRefresh();
+    chat.emit("models", state.models);
   }
+
+  // Back to a tab that slept: timers may not have fired; re-read if the figures are older than a minute.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && Date.now() - loadedAt > 60000) load().catch(() => {});
+  });
 
   const picker = chat.popover(button, panel, { onOpen: renderList });
   listBox.addEventListener("click", (event) => {
@@ -121,5 +164,5 @@
     item.click();
   });
 
-  chat.models = { load, prefer, nameOf, find, quotaText, current: () => find(state.model) };
+  chat.models = { load, prefer, choose, nameOf, find, quotaText, alternatives, hasQuota, current: () => find(state.model) };
 })();

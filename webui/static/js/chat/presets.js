@@ -1,11 +1,12 @@
-/* Prompt presets: reusable system prompts kept on the server (GET/POST/PUT/DELETE /api/presets). The composer's
-   preset button picks one for the next messages (remembered on this device); the dialog creates, edits, deletes. */
+/* System prompts for the open chat: the composer's prompt button picks a built-in mask (GET /api/masks) or one of
+   the user's presets (kept on the server: GET/POST/PUT/DELETE /api/presets) as the chat's system prompt (a chat
+   setting, saved with the chat); the presets dialog creates, edits and deletes presets. */
 (function () {
   "use strict";
   const CG = window.CG;
   const chat = CG.chat;
   const t = CG.t;
-  const { state, el, icon, api, saved } = chat;
+  const { state, el, icon, api } = chat;
 
   const button = document.getElementById("preset-button");
   const label = document.getElementById("preset-label");
@@ -19,27 +20,46 @@
   const cancelEdit = document.getElementById("preset-cancel");
   let editing = null;
 
-  function active() {
-    return state.presets.find((preset) => preset.id === state.presetId) || null;
+  /** The composer button shows where the chat's system prompt came from. */
+  function syncLabel() {
+    const s = state.settings;
+    label.textContent = s.system ? s.system_name || t("chat.custom_prompt") : t("chat.preset_none");
+    button.classList.toggle("is-active", Boolean(s.system));
   }
 
-  function pick(id) {
-    state.presetId = id || "";
-    saved.set("preset", state.presetId);
-    const preset = active();
-    label.textContent = preset ? preset.name : t("chat.preset_none");
-    button.classList.toggle("is-active", Boolean(preset));
+  /** Make `item` ({name, prompt, temperature?}) the chat's system prompt; null clears it. */
+  async function pick(item) {
+    const changes = item
+      ? { system: item.prompt, system_name: item.name }
+      : { system: "", system_name: "" };
+    if (item && item.temperature !== null && item.temperature !== undefined) changes.temperature = item.temperature;
+    try {
+      await chat.settings.apply(Object.assign({}, state.settings, changes));
+    } catch (error) {
+      chat.toast(CG.errorMessage(error.code, error.message));
+    }
+    syncLabel();
   }
 
-  function menuItem(id, name) {
-    const checked = (state.presetId || "") === id;
+  function menuItem(kind, item) {
+    const prompt = item ? item.prompt : "";
+    const checked = (state.settings.system || "") === prompt && (!item || state.settings.system_name === item.name);
     return el("button", { type: "button", role: "menuitemradio", class: "menu-item", "aria-checked": checked ? "true" : "false",
-      "data-preset": id }, [icon(checked ? "check" : "book"), el("span", { class: "menu-item-text", text: name })]);
+      "data-pick": kind, "data-id": item ? item.id : "" },
+    [icon(checked ? "check" : "book"), el("span", { class: "menu-item-text", text: item ? item.name : t("chat.preset_none") })]);
   }
 
   function renderMenu() {
-    const items = [menuItem("", t("chat.preset_none")), ...state.presets.map((p) => menuItem(p.id, p.name))];
+    const items = [menuItem("none", null)];
+    if (state.presets.length) {
+      items.push(el("p", { class: "menu-caption", text: t("chat.my_presets") }), ...state.presets.map((p) => menuItem("preset", p)));
+    }
+    if (state.masks.length) {
+      items.push(el("p", { class: "menu-caption", text: t("chat.masks") }), ...state.masks.map((m) => menuItem("mask", m)));
+    }
     items.push(el("div", { class: "menu-sep", role: "separator" }));
+    items.push(el("button", { type: "button", role: "menuitem", class: "menu-item", "data-chat-settings": true },
+      [icon("sliders"), t("chat.settings")]));
     items.push(el("button", { type: "button", role: "menuitem", class: "menu-item", "data-manage-presets": true },
       [icon("edit"), t("chat.presets_manage")]));
     menu.replaceChildren(...items);
@@ -61,10 +81,10 @@
   }
 
   async function load() {
-    const data = await api.presets();
-    state.presets = data.presets || [];
-    pick(state.presetId || saved.get("preset"));
-    if (!active()) pick("");
+    const [presets, masks] = await Promise.all([api.presets(), api.masks().catch(() => ({ masks: [] }))]);
+    state.presets = presets.presets || [];
+    state.masks = masks.masks || [];
+    syncLabel();
     renderList();
   }
 
@@ -90,14 +110,18 @@
 
   chat.popover(button, menu, { onOpen: renderMenu });
   menu.addEventListener("click", (event) => {
-    const item = event.target.closest("[data-preset], [data-manage-presets]");
+    const item = event.target.closest("[data-pick], [data-manage-presets], [data-chat-settings]");
     if (!item) return;
     if (item.hasAttribute("data-manage-presets")) openDialog();
+    else if (item.hasAttribute("data-chat-settings")) chat.settings.open();
     else {
-      pick(item.dataset.preset);
+      const pool = item.dataset.pick === "mask" ? state.masks : state.presets;
+      pick(item.dataset.pick === "none" ? null : pool.find((p) => p.id === item.dataset.id) || null);
       chat.composer.focus();
     }
   });
+  chat.on("settings", syncLabel);
+  chat.on("chat", syncLabel);
   document.getElementById("open-presets").addEventListener("click", openDialog);
   cancelEdit.addEventListener("click", resetForm);
 
@@ -139,11 +163,11 @@
     await CG.ui.submitting(form, async () => {
       const preset = editing ? await api.updatePreset(editing.id, name, prompt) : await api.createPreset(name, prompt);
       await load();
-      pick(preset.id);
+      await pick(preset);
       resetForm();
       chat.toast(t("chat.preset_saved"));
     });
   });
 
-  chat.presets = { load, activePrompt: () => (active() ? active().prompt : ""), pick };
+  chat.presets = { load, pick, syncLabel };
 })();

@@ -5,10 +5,19 @@
   const CG = window.CG;
   const t = CG.t;
 
+  const configBlock = document.getElementById("chat-config");
+  const config = configBlock ? JSON.parse(configBlock.textContent || "{}") : {};
+  const DEFAULT_SETTINGS = { system: "", system_name: "", temperature: null, max_tokens: null, context_messages: null };
+
   const state = {
-    conversations: [], // [{id, title, model, channel, created_at, updated_at, message_count}], newest first
+    conversations: [], // [{id, title, model, channel, created_at, updated_at, message_count, settings, ...}]
     current: null, // the open conversation, or null for a new chat that is not saved yet
-    messages: [], // [{role, content, model, status: "done" | "streaming" | "stopped" | "error"}]
+    settings: Object.assign({}, DEFAULT_SETTINGS), // the open chat's settings (a new chat's until its first send)
+    loading: false, // a conversation is being opened: the thread shows a skeleton
+    masks: [], // the built-in prompt masks (GET /api/masks)
+    // [{id, role, content, model, tokens, truncated, group, versions, status: "done" | "sending" | "streaming" |
+    //   "stopped" | "error"}]
+    messages: [],
     models: [], // GET /api/models entries
     plan: null,
     resetChances: 0,
@@ -58,7 +67,14 @@
     conversation: (id) => call("GET", "/api/conversations/" + enc(id)),
     rename: (id, title) => call("PATCH", "/api/conversations/" + enc(id), { title: title }),
     remove: (id) => call("DELETE", "/api/conversations/" + enc(id)),
-    exportUrl: (id) => "/api/conversations/" + enc(id) + "/export",
+    exportUrl: (id, format) => "/api/conversations/" + enc(id) + "/export" + (format ? "?format=" + enc(format) : ""),
+    change: (id, body) => call("PATCH", "/api/conversations/" + enc(id), body),
+    versions: (id, group, index) => call("POST", "/api/conversations/" + enc(id) + "/versions", { group: group, index: index }),
+    title: (id) => call("POST", "/api/conversations/" + enc(id) + "/title"),
+    share: (id) => call("POST", "/api/conversations/" + enc(id) + "/share"),
+    unshare: (id) => call("DELETE", "/api/conversations/" + enc(id) + "/share"),
+    masks: () => call("GET", "/api/masks"),
+    preferences: (body) => call("PATCH", "/api/preferences", body),
     models: () => call("GET", "/api/models"),
     resetQuota: () => call("POST", "/api/quota/reset"),
     presets: () => call("GET", "/api/presets"),
@@ -166,8 +182,29 @@
     });
   }
 
+  const loaded = new Map();
+  /** Load a script or stylesheet once (heavy libraries are fetched only when an answer needs them). */
+  function load(url, kind) {
+    if (!loaded.has(url)) {
+      loaded.set(url, new Promise((resolve, reject) => {
+        const node = kind === "css" ? el("link", { rel: "stylesheet", href: url }) : el("script", { src: url });
+        node.addEventListener("load", () => resolve(true));
+        node.addEventListener("error", () => {
+          loaded.delete(url);
+          reject(new Error("could not load " + url));
+        });
+        document.head.append(node);
+      }));
+    }
+    return loaded.get(url);
+  }
+
+  /** "12,345" in the page's language. */
+  const number = (n) => new Intl.NumberFormat(CG.lang).format(Number(n) || 0);
+
   CG.chat = {
-    state, on, emit, saved, api, el, icon, iconButton, toast, duration, clockIn, copyText, bindEnterToSend,
+    state, config, on, emit, saved, api, el, icon, iconButton, toast, duration, clockIn, copyText, bindEnterToSend,
+    load, number, DEFAULT_SETTINGS,
     isNarrow: () => window.matchMedia("(max-width: 860px)").matches,
   };
 })();
