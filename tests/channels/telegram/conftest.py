@@ -22,6 +22,7 @@ from channels.telegram.stream import Cadence
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import connect
+from tests.channels.conftest import SITE
 from tests.fakes.telegram_api import FakeTelegram
 
 SECRET = "webhook-secret_0123456789"
@@ -56,7 +57,7 @@ async def make_bot(
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(cadence: Cadence = FAST, lease_ttl: float = 3.0, **overrides: Any) -> BotProcess:
-            update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET)}
+            update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET), "DOMAIN": SITE}
             for name, value in overrides.items():
                 update[name if name.isupper() else f"TELEGRAM_{name.upper()}"] = value
             services = await build_services(settings.model_copy(update=update), connect(store_url))
