@@ -161,11 +161,16 @@ async def _usage(call: _Call, argument: str) -> CommandReply:
 async def _plan(call: _Call, argument: str) -> CommandReply:
     services = call.services
     plan = await current_plan(services.store, call.user.id, services.clock())
+    title = plan.title or plan.name
+    if not services.settings.DOMAIN:  # no public address to link to (DOMAIN unset)
+        return CommandReply(call.text("bot.plan_no_link", plan=title))
     link = await issue_login_link(services.store, services.settings, call.user.id, "/pricing")
-    return CommandReply(call.text("bot.plan", plan=plan.title or plan.name), link=link)
+    return CommandReply(call.text("bot.plan", plan=title), link=link)
 
 
 async def _login(call: _Call, argument: str) -> CommandReply:
+    if not call.services.settings.DOMAIN:
+        return CommandReply(call.text("bot.login_no_link"))
     link = await issue_login_link(call.services.store, call.services.settings, call.user.id, "/")
     return CommandReply(call.text("bot.login"), link=link)
 

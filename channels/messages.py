@@ -69,6 +69,14 @@ BOT_MESSAGES: dict[str, tuple[str, str]] = {
         "打开下面的链接即可在网页上登录你的账户（10 分钟内有效，仅可使用一次）：",
         "Open this link to sign in to your account on the web (valid for 10 minutes, once):",
     ),
+    "bot.plan_no_link": (
+        "当前套餐：{plan}。请在本站网页上登录后查看和购买套餐。",
+        "Your plan: {plan}. Sign in on this site's web pages to see and buy plans.",
+    ),
+    "bot.login_no_link": (
+        "本站尚未设置网址（DOMAIN），无法发送登录链接，请直接在网页上登录。",
+        "This site's address (DOMAIN) is not set, so no sign-in link can be sent; sign in on the web pages.",
+    ),
     "bot.link_label": ("打开", "Open"),
     "bot.redeem_usage": ("用法：/redeem <兑换码>（或发送「兑换 <兑换码>」）", "Usage: /redeem <code>"),
     "bot.redeem_plan": (

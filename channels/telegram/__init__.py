@@ -36,6 +36,8 @@ class TelegramChannel:
         self.webhook = settings.TELEGRAM_MODE == "webhook"
         if self.webhook and not SECRET_TOKEN.fullmatch(settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value()):
             raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 1-256 of A-Z a-z 0-9 _ -")
+        if self.webhook and not settings.DOMAIN:
+            raise ValueError("TELEGRAM_MODE=webhook needs DOMAIN: the public https address Telegram delivers to")
         self.telegram = TelegramBot(services, cadence)
         self.poll_timeout, self.lease_ttl = poll_timeout, lease_ttl
 

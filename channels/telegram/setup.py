@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
 from channels.messages import CATALOGUE
@@ -49,7 +49,7 @@ async def configure(telegram: TelegramBot, *, webhook: bool) -> None:
 
 
 async def configure_until_done(telegram: TelegramBot, *, webhook: bool, retry: float = 5.0) -> None:
-    """Configure, retrying while Telegram cannot be reached; a refused token is logged once and ends it."""
+    """Configure, retrying while Telegram cannot be reached; a refused token or webhook is logged once and ends it."""
     while True:
         try:
             await configure(telegram, webhook=webhook)
@@ -57,6 +57,9 @@ async def configure_until_done(telegram: TelegramBot, *, webhook: bool, retry: f
         except TelegramUnauthorizedError:
             log.error("Telegram refused TELEGRAM_BOT_TOKEN (401): the bot stays off until it is fixed")
             raise
+        except TelegramBadRequest as error:  # e.g. "bad webhook: An HTTPS URL must be provided for webhook"
+            log.error("Telegram refused the bot's set-up: %s (check DOMAIN and TELEGRAM_WEBHOOK_SECRET)", error.message)
+            return
         except TelegramRetryAfter as error:
             await asyncio.sleep(error.retry_after)
         except Exception as error:

@@ -50,10 +50,12 @@ class AnswerWriter:
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._typist: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Show typing and start pushing updates (call before waiting for the model)."""
-        self._tasks = [asyncio.ensure_future(self._pump()), asyncio.ensure_future(self._typing())]
+        self._typist = asyncio.ensure_future(self._typing())
+        self._tasks = [asyncio.ensure_future(self._pump()), self._typist]
 
     def feed(self, delta: str) -> None:
         """Add answer text; it is shown with the next update."""
@@ -97,6 +99,12 @@ class AnswerWriter:
         if self.first_visible_at is None:
             self.first_visible_at = time.monotonic()
 
+    async def _stop_typing(self) -> None:
+        """Stop the typing action before the first text goes out (it would show after it otherwise)."""
+        if self._typist is not None and not self._typist.done():
+            self._typist.cancel()
+            await asyncio.gather(self._typist, return_exceptions=True)
+
     async def _paced(self, draft: bool) -> bool:
         """Wait until the chat may get the next call; False when the answer ended meanwhile (live updates only).
 
@@ -129,6 +137,7 @@ class AnswerWriter:
         drafting = self.drafts
         if not live.strip() or live == self._shown or self._done < len(parts) - 1 or not await self._paced(drafting):
             return
+        await self._stop_typing()
         try:
             shown = await self._show(live)
         finally:
@@ -158,6 +167,7 @@ class AnswerWriter:
         if not unchanged:
             if not await self._paced(draft=False):
                 return  # the answer ended meanwhile: finish() sends it
+            await self._stop_typing()
             try:
                 await self._send_part(part)
             finally:

@@ -38,7 +38,13 @@ def _digest(token: str) -> str:
 async def issue_login_link(
     store: Store, settings: Settings, user_id: int, next_path: str = "/", *, ttl: int = LOGIN_LINK_SECONDS
 ) -> str:
-    """Return the URL of a fresh one-time sign-in link for `user_id` that lands on `next_path`."""
+    """Return the URL of a fresh one-time sign-in link for `user_id` that lands on `next_path`.
+
+    A link handed out in a chat must be absolute: it needs DOMAIN (a bot has no request to take the host from, and
+    a host taken from some request could be forged); callers check `settings.DOMAIN` first.
+    """
+    if not settings.DOMAIN:
+        raise ValueError("DOMAIN is unset: a sign-in link needs the site's public address")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     record = orjson.dumps({"user_id": int(user_id), "next": next_path if next_path.startswith("/") else "/"})
     await store.redis.set(store.keys.login_link(_digest(token)), record, ex=ttl)

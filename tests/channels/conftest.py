@@ -13,6 +13,7 @@ from tests.chat_support import MODEL, add_model, set_plan
 from tests.fakes.openai_upstream import FakeUpstream
 
 OTHER_MODEL = "other-model"
+SITE = "https://chat.example"  # DOMAIN: the bots' sign-in links need the site's public address
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ async def catalogue(store: Store, upstream: FakeUpstream) -> None:
 
 @pytest.fixture
 async def services(settings: Settings, store: Store, catalogue: None) -> AsyncIterator[Services]:
-    built = await build_services(settings, store)
+    built = await build_services(settings.model_copy(update={"DOMAIN": SITE}), store)
     try:
         yield built
     finally:

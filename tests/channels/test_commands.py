@@ -152,3 +152,12 @@ async def test_redeem_adds_plan_time_or_reset_chances_once(services: Services) -
     chances = await generate_codes(store, reset_chances=3, count=1, now=now)
     _, added = await run(services, "8", "redeem", chances.codes[0])
     assert added.text == "Redeemed: 3 reset chances added; you have 3 now."
+
+
+async def test_without_domain_plan_and_login_say_so_instead_of_a_link(services: Services) -> None:
+    services.settings = services.settings.model_copy(update={"DOMAIN": ""})
+    _, plan = await run(services, "9", "plan")
+    assert plan.link is None and plan.text == "Your plan: Free. Sign in on this site's web pages to see and buy plans."
+    _, login = await run(services, "9", "login", lang="zh-CN")
+    assert login.link is None and "DOMAIN" in login.text
+    assert not [key async for key in services.store.redis.scan_iter(match="*login:link*")]

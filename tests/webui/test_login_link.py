@@ -9,6 +9,8 @@ from core.accounts.users import find_user_by_target
 from tests.webui.conftest import AuthActions
 from web.context import services
 
+SITE = "https://chat.example"
+
 
 async def _link(app: Quart, auth: AuthActions, next_path: str = "/pricing") -> str:
     await auth.register("bob@example.com")
@@ -17,8 +19,9 @@ async def _link(app: Quart, auth: AuthActions, next_path: str = "/pricing") -> s
         svc = services()
         user = await find_user_by_target(svc.store, "bob@example.com")
         assert user is not None
-        url = await issue_login_link(svc.store, svc.settings, user.id, next_path)
-    return LOGIN_LINK_PATH + url.split(LOGIN_LINK_PATH, 1)[1]
+        url = await issue_login_link(svc.store, svc.settings.model_copy(update={"DOMAIN": SITE}), user.id, next_path)
+    assert url.startswith(f"{SITE}{LOGIN_LINK_PATH}")
+    return url.removeprefix(SITE)
 
 
 async def test_the_link_signs_the_browser_in_once_and_lands_on_its_page(app: Quart, auth: AuthActions) -> None:

@@ -21,6 +21,7 @@ from channels.telegram import TelegramChannel
 from channels.telegram.stream import Cadence
 from core.services import Services, build_services
 from core.settings import Settings
+from tests.channels.conftest import SITE
 from tests.conftest import connect_test_store
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -55,8 +56,8 @@ async def make_bot(
 ) -> AsyncIterator[MakeBot]:
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(cadence: Cadence = FAST, lease_ttl: float = 1.5, **overrides: Any) -> BotProcess:
-            update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET)}
+        async def make(cadence: Cadence = FAST, lease_ttl: float = 3.0, **overrides: Any) -> BotProcess:
+            update = {**fake.settings_update(), "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET), "DOMAIN": SITE}
             for name, value in overrides.items():
                 update[name if name.isupper() else f"TELEGRAM_{name.upper()}"] = value
             services = await build_services(settings.model_copy(update=update), connect_test_store(store_url))

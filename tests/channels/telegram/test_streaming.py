@@ -30,7 +30,7 @@ async def test_a_streamed_answer_grows_as_throttled_drafts_and_ends_whole(
     bot = await make_bot(streaming="draft")
     await bot.handle(fake.private_message(CHAT, "hello"))
     drafts = fake.calls_to("sendMessageDraft")
-    assert 2 <= len(drafts) <= 12  # 60 chunks over ~1.2 s, at most one draft per 0.2 s
+    assert 2 <= len(drafts) < 30  # 60 chunks over ~1.2 s: a few drafts, each carrying what arrived meanwhile
     assert all(gap >= FAST.private - SLACK for gap in gaps([call.at for call in drafts]))
     shown = [call.params["text"] for call in drafts]
     assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(shown))  # it only grows
@@ -48,7 +48,7 @@ async def test_edits_keep_to_the_cadence_and_skip_unchanged_text(
     bot = await make_bot(streaming="edit")
     await bot.handle(fake.private_message(CHAT, "hello"))
     updates = fake.calls_to("sendMessage", "editMessageText")
-    assert updates[0].method == "sendMessage" and 2 <= len(updates) <= 12
+    assert updates[0].method == "sendMessage" and 2 <= len(updates) < 30
     assert all(gap >= FAST.private - SLACK for gap in gaps([call.at for call in updates]))
     assert not fake.calls_to("sendMessageDraft")
     assert fake.texts(CHAT) == [text_of(60).strip()]
@@ -125,7 +125,7 @@ async def test_without_drafts_on_the_server_answers_grow_by_edits(
 async def test_typing_shows_while_the_model_is_slow_to_start(
     fake: FakeTelegram, upstream: FakeUpstream, make_bot: MakeBot
 ) -> None:
-    upstream.behaviour = Behaviour(chunks=3, hang_after_headers=1.0)
+    upstream.behaviour = Behaviour(chunks=3, hang_after_headers=1.5)
     bot = await make_bot(streaming="draft")
     await bot.handle(fake.private_message(CHAT, "hello"))
     typing = fake.calls_to("sendChatAction")

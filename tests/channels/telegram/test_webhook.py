@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
 from quart import Quart
 
 from chatgate.runtime import build_web_app
@@ -96,3 +97,14 @@ async def test_on_start_the_webhook_and_menu_are_set_and_telegram_delivers_to_it
     assert menus[("default", "")] == menus[("default", "zh")]  # DEFAULT_LANGUAGE is zh-CN
     store = bot.services.store
     assert await store.redis.get(store.keys.bot_name("telegram")) == fake.username
+
+
+async def test_a_refused_webhook_set_up_is_reported_once_not_retried_forever(
+    fake: FakeTelegram, make_bot: MakeBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    bot = await make_bot(mode="webhook")
+    for runner in bot.channel.runners():
+        await asyncio.wait_for(runner(), timeout=5)
+    assert len(fake.calls_to("setWebhook")) == 1
+    assert "An HTTPS URL must be provided" in caplog.text

@@ -50,6 +50,7 @@ WEBHOOK = {**TOKEN, "TELEGRAM_MODE": "webhook"}
         ({"TELEGRAM_BOT_TOKEN": SecretStr("not-a-token")}, "TELEGRAM_BOT_TOKEN"),
         (WEBHOOK, "TELEGRAM_WEBHOOK_SECRET"),
         ({**WEBHOOK, "TELEGRAM_WEBHOOK_SECRET": SecretStr("has spaces")}, "TELEGRAM_WEBHOOK_SECRET"),
+        ({**WEBHOOK, "TELEGRAM_WEBHOOK_SECRET": SecretStr(SECRET), "DOMAIN": ""}, "DOMAIN"),
     ],
 )
 def test_settings_that_cannot_work_stop_the_start(services: Services, update: dict, complaint: str) -> None:

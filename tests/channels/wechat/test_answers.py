@@ -16,7 +16,7 @@ from tests.fakes.openai_upstream import FakeUpstream, text_of
 
 
 async def test_commands_answer_in_chinese(wechat_world: WorldFactory, upstream: FakeUpstream) -> None:
-    world = await wechat_world()
+    world = await wechat_world(DOMAIN="https://chat.example")  # a sign-in link in a chat needs the site's address
     send = world.fake.send_text
     help_text = (await send("o-alice", "帮助")).reply
     assert help_text is not None and "新对话" in help_text and "登录" in help_text and "绑定 <绑定码>" in help_text

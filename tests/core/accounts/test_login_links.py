@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from core.accounts.login_links import LOGIN_LINK_PATH, LOGIN_LINK_SECONDS, consume_login_link, issue_login_link
 from core.accounts.users import set_blocked
 from core.settings import Settings
 from core.store.connection import Store
 from tests.chat_support import new_user
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test settings with the site's public address: a link handed out in a chat must be absolute."""
+    return settings.model_copy(update={"DOMAIN": "https://chat.example"})
 
 
 def token_of(url: str) -> str:
@@ -46,3 +54,9 @@ async def test_unknown_long_and_blocked_links_sign_nobody_in(store: Store, setti
     token = token_of(await issue_login_link(store, settings, user.id))
     await set_blocked(store, user.id, True)
     assert await consume_login_link(store, token) is None
+
+
+async def test_without_domain_no_link_is_made(store: Store, settings: Settings) -> None:
+    user = await new_user(store, settings)
+    with pytest.raises(ValueError, match="DOMAIN"):
+        await issue_login_link(store, settings.model_copy(update={"DOMAIN": ""}), user.id)
