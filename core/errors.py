@@ -50,6 +50,13 @@ class UnsupportedMediaType(InvalidInput):
     default_message = "Send the body as JSON with the header Content-Type: application/json."
 
 
+class UnknownParameter(InvalidInput):
+    """A request parameter the API does not document (OpenAI's `unknown_parameter`); data: field."""
+
+    code = "unknown_parameter"
+    default_message = "The request has a parameter this API does not know."
+
+
 class MessageTooLong(InvalidInput):
     """A message or system prompt over MESSAGE_MAX_CHARS; data: field, max, length."""
 

@@ -51,7 +51,7 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     if prepared is not None and prepared.params:  # the chat's own settings; what the request names wins
         request = replace(request, params={**prepared.params, **request.params})
     prompt = await _checked_prompt(services, user.id, model, plan, request, prepared)
-    use = consumption(services, prompt.estimate if plan.daily_tokens else 0)
+    use = consumption(services, prompt.estimate if plan.daily_tokens else 0, count=request.choices)
     ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)  # the time of the consume
     charged = Charged(user.id, model, plan, ticket, prompt.messages, prompt.tokens)
     return await answer_charged(services, charged, request, prepared)
@@ -67,15 +67,21 @@ async def _checked_prompt(
     texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages, request.params)
     await services.moderation.check_texts(texts, user_id, prepared.turn.channel if prepared else "api")
     counts, count = None if prepared else request.counts, bool(plan.daily_tokens)
+    # A conversation is fitted (older turns dropped); an API caller's messages are forwarded as sent, or refused.
     return await fit_prompt(services.relay.tokens, model, messages, request.params, plan=plan, count=count,
-                            counts=counts)  # fmt: skip
+                            counts=counts, trim=prepared is not None)  # fmt: skip
 
 
-def consumption(services: Services, reserve: int = 0, reserves: Mapping[str, int] | None = None) -> Consumption:
-    """What a chat call takes besides its window slot: `reserve` tokens of a daily cap (or `reserves`, one figure
-    per plan, for a script that picks the plan itself) and a stream slot (MAX_STREAMS_PER_USER, STREAM_SLOT_SECONDS)."""
+def consumption(
+    services: Services, reserve: int = 0, reserves: Mapping[str, int] | None = None, *, count: int = 1
+) -> Consumption:
+    """What a chat call takes: `count` messages of the window (its `n` answers), `reserve` tokens of a daily cap (or
+    `reserves`, one figure per plan, for a script that picks the plan itself) and a stream slot
+    (MAX_STREAMS_PER_USER, STREAM_SLOT_SECONDS)."""
     settings = services.settings
-    return Consumption(reserve, settings.MAX_STREAMS_PER_USER, settings.STREAM_SLOT_SECONDS, dict(reserves or {}))
+    return Consumption(
+        reserve, settings.MAX_STREAMS_PER_USER, settings.STREAM_SLOT_SECONDS, dict(reserves or {}), count=count
+    )
 
 
 async def answer_charged(
