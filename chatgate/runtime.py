@@ -106,10 +106,11 @@ async def seed_runtime_config(services: Services) -> None:
     """Seed models/upstreams and the free plan on first start (later starts keep what the admin changed)."""
     from core.billing.plans import ensure_free_plan
     from core.relay.catalogue import list_models, seed_models
-    from core.relay.registry import migrate_upstreams
+    from core.relay.registry import migrate_upstreams, stamp_model_times
 
     await seed_models(services.store, services.settings)
     await migrate_upstreams(services.store)  # models stored before the upstream registry name their upstreams by id
+    await stamp_model_times(services.store, services.clock())  # models stored before they had a `created` time
     models = await list_models(services.store)
     await ensure_free_plan(services.store, [model.id for model in models])
 

@@ -54,7 +54,7 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
     if not remembered_api_key(store, key) or request.turn is not None or messages is None or moderation.remote:
         return None
     model = await cached_model(store, request.model)
-    if model is None or not model.enabled:
+    if model is None or not model.enabled or not model.chats:
         return None
     plans = await cached_plans(store)
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.billing.plans import Plan
 from core.billing.quotas import Consumption, consume_quota
@@ -43,6 +43,10 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     model = await cached_model(store, request.model)
     if model is None or not model.enabled:
         raise ModelNotFound(f"The model `{request.model}` does not exist.", model=request.model)
+    if not model.chats:
+        raise ModelNotFound(
+            f"The model `{model.id}` is not a chat model (it serves {', '.join(model.serves)}).", model=model.id
+        )
     if plan is None:
         plan = await current_plan(store, user.id, now)
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
@@ -90,6 +94,15 @@ async def answer_charged(
     """Send a charged call upstream and return its answer; the slot is refunded if no upstream answers."""
     charge = Charge(services, charged, prepared)
     body = {**upstream_params(request.params, charged.plan), "messages": charged.messages}
+    stream = await _answer(services, charge, body, request, prepared)
+    stream.rate = charged.ticket.rate
+    return stream
+
+
+async def _answer(
+    services: Services, charge: Charge, body: dict[str, Any], request: ChatRequest, prepared: PreparedTurn | None
+) -> ChatStream:
+    charged = charge.charged
     if not request.stream:
         return await complete_answer(services, charge, body, charged.prompt_tokens)
     try:

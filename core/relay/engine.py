@@ -47,9 +47,10 @@ class Completion:
 
     body: bytes
     data: dict[str, Any]
-    text: str
+    text: str  # the first answer's
     usage: Usage
     upstream: Upstream
+    texts: tuple[str, ...] = ()  # every answer's text, by choice index (`n` > 1)
 
 
 class Relay:
@@ -126,10 +127,10 @@ class Relay:
             return await self._open_complete(model, upstream, payload)
 
         upstream, (raw, data) = await self._failover(model, open_one)
-        text = _completion_text(data)
+        texts = _completion_texts(data)
         messages = body.get("messages") or []
-        usage = await count_usage(self.tokens, data.get("usage"), model, messages, text, prompt_tokens)
-        return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
+        usage = await count_usage(self.tokens, data.get("usage"), model, messages, "".join(texts), prompt_tokens)
+        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=upstream, texts=texts)
 
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
         """Try the model's upstreams in order until one answers; record health as we go."""
@@ -242,7 +243,7 @@ class Relay:
         request["model"] = model.remote_name
         if stream:
             request["stream"] = True
-            request["stream_options"] = {"include_usage": True}
+            request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}
         else:
             request.pop("stream", None)
             request.pop("stream_options", None)
@@ -292,12 +293,16 @@ def build_relay(
     return Relay(settings, store, clock, metrics=metrics)
 
 
-def _completion_text(data: dict[str, Any]) -> str:
-    """Return choices[0].message.content of a completion, or "" when it has none."""
-    choices = data.get("choices") or [{}]
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
+def _completion_texts(data: dict[str, Any]) -> tuple[str, ...]:
+    """Return each choice's message.content of a completion by choice index ("" where one has none; at least one)."""
+    texts: dict[int, str] = {0: ""}
+    for position, choice in enumerate(data.get("choices") or []):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        index = choice.get("index") if isinstance(choice, dict) else None
+        where = index if isinstance(index, int) and index >= 0 else position
+        texts[where] = content if isinstance(content, str) else ""
+    return tuple(texts.get(index, "") for index in range(max(texts) + 1))
 
 
 def _elapsed_ms(started: float) -> int:

@@ -328,7 +328,7 @@ async def test_malformed_sse_from_the_upstream_is_an_openai_error_and_charges_no
     if response.status_code == 200:  # the bad line came after the first event: an error event ends the stream
         events = sse_events(await response.get_data())
         assert events[-1] == "[DONE]"
-        assert_openai_error(events[-2], "upstream_malformed", "upstream_error")
+        assert_openai_error(events[-2], "upstream_malformed", "server_error")
     else:  # it came with the first event: no upstream could answer
         assert response.status_code == 503
         assert_openai_error(await response.get_json(), "upstream_unavailable", "server_error")
