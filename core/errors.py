@@ -57,6 +57,13 @@ class UnknownParameter(InvalidInput):
     default_message = "The request has a parameter this API does not know."
 
 
+class UnsupportedParameter(InvalidInput):
+    """A documented parameter (or value) this API cannot honour (OpenAI's `unsupported_parameter`); data: field."""
+
+    code = "unsupported_parameter"
+    default_message = "The request uses a parameter this API does not support."
+
+
 class MessageTooLong(InvalidInput):
     """A message or system prompt over MESSAGE_MAX_CHARS; data: field, max, length."""
 

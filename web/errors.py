@@ -67,6 +67,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PlanCapExceeded.code: 400,
     errors.UnsupportedContent.code: 400,
     errors.UnknownParameter.code: 400,
+    errors.UnsupportedParameter.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

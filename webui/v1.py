@@ -9,6 +9,7 @@ webui.v1_responses (the Responses API); CORS: webui.v1_cors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quart import Blueprint, Response, g, request
@@ -30,12 +31,23 @@ bp = Blueprint("v1", __name__)
 install_error_handlers(bp)
 
 
+ChatReader = Callable[[dict[str, Any]], ChatRequest]
+
+
 async def _chat_request() -> ChatRequest:
     """Return the call, read once per request: both paths share it, and so its token counts (counted once)."""
     if "v1_chat" not in g:
-        g.v1_chat = ChatRequest.from_openai(await json_body())
+        reader: ChatReader = g.get("v1_reader") or ChatRequest.from_openai
+        g.v1_chat = reader(await json_body())
     chat: ChatRequest = g.v1_chat
     return chat
+
+
+async def run_chat(reader: ChatReader) -> tuple[ChatRequest, ChatStream]:
+    """Run a chat call whose body `reader` turns into a ChatRequest: the one-round-trip path for a remembered API
+    key, else the ordinary one (/v1/chat/completions and /v1/responses alike)."""
+    g.v1_reader = reader
+    return await _fast_chat() or await _checked_chat()
 
 
 async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
@@ -68,11 +80,11 @@ async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
 async def chat_completions() -> Response:
     chat, stream = await _fast_chat() or await _checked_chat()
     if not chat.stream:
-        return rate_headers(Response(await _completion_body(stream), content_type="application/json"), stream.rate)
+        return rate_headers(Response(await completion_body(stream), content_type="application/json"), stream.rate)
     return rate_headers(stream_response(stream, _raw), stream.rate)
 
 
-async def _completion_body(stream: ChatStream) -> bytes:
+async def completion_body(stream: ChatStream) -> bytes:
     """Return the upstream's JSON answer of a non-stream call."""
     body = b""
     try:

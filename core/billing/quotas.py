@@ -131,8 +131,15 @@ def new_ticket_id() -> str:
 
 
 def ticket_from(
-    status: int, value: float, ticket: QuotaTicket, plan: Plan, now: float, use: Consumption = Consumption(), *,
-    reset_ms: float = 0, used: int = 0,
+    status: int,
+    value: float,
+    ticket: QuotaTicket,
+    plan: Plan,
+    now: float,
+    use: Consumption = Consumption(),
+    *,
+    reset_ms: float = 0,
+    used: int = 0,
 ) -> QuotaTicket:
     """Turn a consume script's reply into the ticket (with the limits after it: `rate`), or raise
     DailyTokensExceeded / QuotaExceeded / TooManyStreams / PlanCapExceeded."""

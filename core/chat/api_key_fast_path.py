@@ -65,7 +65,13 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
             return None  # the ordinary path authenticates first, then logs and refuses it
         capped = any(plan.daily_tokens for plan in plans.values())  # the estimate needs the prompt counted
         prompt = await fit_prompt(
-            services.relay.tokens, model, messages, request.params, count=capped, counts=request.counts, trim=False
+            services.relay.tokens,
+            model,
+            messages,
+            request.params,
+            count=capped,
+            counts=request.counts,
+            trim=request.trim,
         )
     except CoreError:
         return None
@@ -114,7 +120,7 @@ async def _within_plan(
     try:
         return await fit_prompt(
             services.relay.tokens, model, request.messages, request.params, plan=plan,
-            count=bool(plan.daily_tokens), counts=request.counts, trim=False,
+            count=bool(plan.daily_tokens), counts=request.counts, trim=request.trim,
         )  # fmt: skip
     except CoreError:
         await refund_quota(services.store, ticket)

@@ -73,7 +73,7 @@ async def _checked_prompt(
     counts, count = None if prepared else request.counts, bool(plan.daily_tokens)
     # A conversation is fitted (older turns dropped); an API caller's messages are forwarded as sent, or refused.
     return await fit_prompt(services.relay.tokens, model, messages, request.params, plan=plan, count=count,
-                            counts=counts, trim=prepared is not None)  # fmt: skip
+                            counts=counts, trim=prepared is not None or request.trim)  # fmt: skip
 
 
 def consumption(

@@ -26,6 +26,7 @@ class ChatRequest:
     stream: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
     include_usage: bool = True  # forward the upstream's usage chunk (/v1: stream_options.include_usage)
+    trim: bool = False  # messages: drop the oldest turns that do not fit (the Responses API's truncation "auto")
     # This request's token counts (core.chat.prompt), made once and shared by every path that fits its messages.
     counts: dict[str, tuple[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
 

@@ -132,6 +132,19 @@ class Relay:
         usage = await count_usage(self.tokens, data.get("usage"), model, messages, "".join(texts), prompt_tokens)
         return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=upstream, texts=texts)
 
+    async def call(
+        self, model: Model, endpoint: str, body: Mapping[str, Any], expect: str
+    ) -> tuple[bytes, dict[str, Any]]:
+        """POST a JSON request to another endpoint of the model's upstreams (`embeddings`, `moderations`) with the
+        same failover; return the upstream's JSON answer (bytes to forward, and parsed), which must have `expect`."""
+        payload = orjson.dumps({**body, "model": model.remote_name})
+
+        async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
+            return await self._open_complete(model, upstream, payload, endpoint, expect)
+
+        _, answer = await self._failover(model, open_one)
+        return answer
+
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
         """Try the model's upstreams in order until one answers; record health as we go."""
         tried = 0
@@ -201,9 +214,12 @@ class Relay:
             _close(response)
             raise
 
-    async def _open_complete(self, model: Model, upstream: Upstream, payload: bytes) -> tuple[bytes, dict[str, Any]]:
-        """POST a non-stream request and read its JSON body."""
-        url, headers = self._target(model, upstream, stream=False)
+    async def _open_complete(
+        self, model: Model, upstream: Upstream, payload: bytes, endpoint: str = "chat/completions",
+        expect: str = "choices",
+    ) -> tuple[bytes, dict[str, Any]]:  # fmt: skip
+        """POST a non-stream request and read its JSON body (which must carry the list `expect`)."""
+        url, headers = self._target(model, upstream, stream=False, endpoint=endpoint)
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
@@ -222,8 +238,8 @@ class Relay:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise Retry("the upstream answered with malformed JSON") from None
-        if not isinstance(data, dict) or "error" in data or not isinstance(data.get("choices"), list):
-            raise Retry("the upstream answered without choices")
+        if not isinstance(data, dict) or "error" in data or not isinstance(data.get(expect), list):
+            raise Retry(f"the upstream answered without {expect}")
         return raw, data
 
     async def _recovered(self, attempt: Attempt) -> None:
@@ -249,8 +265,11 @@ class Relay:
             request.pop("stream_options", None)
         return orjson.dumps(request)
 
-    def _target(self, model: Model, upstream: Upstream, *, stream: bool) -> tuple[URL, dict[str, str]]:
-        """Return the chat completions URL and headers of an upstream, rotating its keys."""
+    def _target(
+        self, model: Model, upstream: Upstream, *, stream: bool, endpoint: str = "chat/completions"
+    ) -> tuple[URL, dict[str, str]]:
+        """Return the URL of an endpoint (chat completions by default) and the headers of an upstream, rotating its
+        keys."""
         headers = {"Content-Type": "application/json"}
         if stream:
             headers["Accept"] = "text/event-stream"
@@ -262,17 +281,17 @@ class Relay:
                 headers["api-key"] = key
         elif key:
             headers["Authorization"] = f"Bearer {key}"
-        return self._url(upstream), headers
+        return self._url(upstream, endpoint), headers
 
-    def _url(self, upstream: Upstream) -> URL:
-        cache_key = (upstream.kind, upstream.base_url, upstream.deployment, upstream.api_version)
+    def _url(self, upstream: Upstream, endpoint: str = "chat/completions") -> URL:
+        cache_key = (upstream.kind, upstream.base_url, upstream.deployment, upstream.api_version, endpoint)
         url = self._urls.get(cache_key)
         if url is None:
             if upstream.kind == "azure":
-                path = f"/openai/deployments/{quote(upstream.deployment, safe='')}/chat/completions"
+                path = f"/openai/deployments/{quote(upstream.deployment, safe='')}/{endpoint}"
                 text = f"{upstream.base_url}{path}?api-version={quote(upstream.api_version, safe='')}"
             else:
-                text = f"{upstream.base_url}/chat/completions"
+                text = f"{upstream.base_url}/{endpoint}"
             url = self._urls[cache_key] = URL(text)
         return url
 

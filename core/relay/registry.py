@@ -7,6 +7,7 @@ second (the models' cached copy is dropped: core.relay.catalogue reads both hash
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import orjson
 from redis.asyncio.client import Pipeline
@@ -74,8 +75,8 @@ async def stamp_model_times(store: Store, now: float) -> int:
     key = store.keys.models()
 
     async def stamp(pipe: Pipeline) -> int:
-        raw: dict[str, str] = await pipe.hgetall(key)  # type: ignore[misc]
-        missing: dict[str, str] = {}
+        raw = await pipe.hgetall(key)
+        missing: dict[Any, Any] = {}
         for model_id, value in raw.items():
             data = orjson.loads(value)
             if isinstance(data, dict) and not data.get("created"):

@@ -267,7 +267,7 @@ async def test_a_stream_is_forwarded_as_sse(make_app: MakeApp, store: Store, fak
 async def test_bad_requests_get_openai_errors_and_consume_nothing(
     make_app: MakeApp, store: Store, fake: FakeUpstream, body: dict[str, Any], status: int, code: str, param: str | None
 ) -> None:
-    caller = await make_caller(make_app, store, fake, MAX_BODY_BYTES=4000)
+    caller = await make_caller(make_app, store, fake, V1_MAX_BODY_BYTES=4000)
     response = await caller.client.post(CHAT, json=body, headers=caller.headers)
     assert response.status_code == status
     assert assert_openai_error(await response.get_json(), code)["param"] == param
