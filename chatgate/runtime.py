@@ -20,6 +20,7 @@ from hypercorn.config import Config
 from quart import Quart
 
 from channels import Channel, Runner, enabled_channels
+from chatgate.http_status import install_reason_phrases
 from chatgate.jobs import background_jobs
 from core.services import Services, build_services
 from core.settings import Settings
@@ -145,6 +146,7 @@ def _settle_heap() -> None:
 
 
 def _hypercorn_config(bind: str) -> Config:
+    install_reason_phrases()  # "HTTP/1.1 429 Too Many Requests": the status line has its reason phrase
     config = Config()
     config.bind = [bind]  # "host:port", or "fd://N" for a socket a supervisor opened (chatgate.workers)
     config.accesslog = None  # no per-request log line on the hot path

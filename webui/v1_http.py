@@ -78,6 +78,7 @@ def core_error_response(error: errors.CoreError) -> Response:
     if wait is not None:
         retry_headers(response, wait, status)
     refused_rate_headers(response, error)
+    log.info("%s %s refused: %s %s", request.method, request.path, status, code)  # with the request id
     return response
 
 
