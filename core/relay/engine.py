@@ -10,6 +10,7 @@ UpstreamError / ContextTooLong with the upstream's message. Nothing left: Upstre
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import random
 import time
@@ -38,6 +39,7 @@ from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+LARGE_BODY_BYTES = 1 << 20  # aiohttp's own line: a bigger bytes body would be written in one go
 __all__ = ["Completion", "Relay", "RelayEvent", "RelayStream", "Retry", "Usage", "build_relay"]
 
 
@@ -191,7 +193,7 @@ class Relay:
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
-                response = await self.session().post(url, data=payload, headers=headers)
+                response = await self.session().post(url, data=_body(payload), headers=headers)
                 if response.status != 200:
                     raise await refusal(response)
                 parser = SSEParser(forward_usage=include_usage)
@@ -223,7 +225,7 @@ class Relay:
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
-                response = await self.session().post(url, data=payload, headers=headers)
+                response = await self.session().post(url, data=_body(payload), headers=headers)
                 if response.status != 200:
                     raise await refusal(response)
             raw = await response.read()
@@ -322,6 +324,12 @@ def _completion_texts(data: dict[str, Any]) -> tuple[str, ...]:
         where = index if isinstance(index, int) and index >= 0 else position
         texts[where] = content if isinstance(content, str) else ""
     return tuple(texts.get(index, "") for index in range(max(texts) + 1))
+
+
+def _body(payload: bytes) -> bytes | io.BytesIO:
+    """The request body to send: big ones (inline images) as a stream aiohttp writes in chunks, not one blocking
+    write (a fresh one per attempt: failover sends the same bytes again)."""
+    return io.BytesIO(payload) if len(payload) > LARGE_BODY_BYTES else payload
 
 
 def _elapsed_ms(started: float) -> int:

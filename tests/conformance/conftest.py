@@ -78,7 +78,7 @@ class Gate:
         return await asyncio.to_thread(run)
 
     async def http(
-        self, method: str, path: str, *, json: Any = None, data: bytes | None = None,
+        self, method: str, path: str, *, json: Any = None, data: Any = None,
         headers: dict[str, str] | None = None, key: bool = True,
     ) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
         """One raw HTTP request; return its status, headers (lower-case names) and body."""

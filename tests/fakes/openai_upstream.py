@@ -125,7 +125,7 @@ class FakeUpstream:
         return [request for request in self.requests if request.path.endswith("/chat/completions")]
 
     async def start(self) -> FakeUpstream:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # OpenAI takes images inline as base64
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_chat)
         app.router.add_get("/v1/models", self._models)
