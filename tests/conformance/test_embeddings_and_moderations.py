@@ -20,9 +20,7 @@ async def test_embeddings_through_both_sdks(gate: Gate) -> None:
     async with gate.aio() as client:
         one = await client.embeddings.create(model=EMBED, input="The food was delicious")
         many = await client.embeddings.create(model=EMBED, input=["first text", "second one here"], dimensions=4)
-    packed = await gate.sync(
-        lambda c: c.embeddings.create(model=EMBED, input="as base64", encoding_format="base64")
-    )
+    packed = await gate.sync(lambda c: c.embeddings.create(model=EMBED, input="as base64", encoding_format="base64"))
     assert len(one.data) == 1 and len(one.data[0].embedding) == 8 and one.usage.prompt_tokens == 4
     assert [item.index for item in many.data] == [0, 1] and all(len(item.embedding) == 4 for item in many.data)
     raw: object = packed.data[0].embedding  # read as sent: dumping would re-validate a base64 string as floats
