@@ -141,7 +141,7 @@ async def _model(call: _Call, argument: str) -> CommandReply:
 
 async def _choose_model(call: _Call, argument: str) -> CommandReply:
     wanted = argument.lower()
-    models = [model for model in await list_models(call.services.store) if model.enabled]
+    models = [model for model in await list_models(call.services.store) if model.enabled and model.chats]
     found = next((m for m in models if m.id.lower() == wanted), None) or next(
         (m for m in models if m.name.lower() == wanted), None
     )

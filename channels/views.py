@@ -45,7 +45,7 @@ async def model_choices(services: Services, user: User, lang: str) -> tuple[tupl
     choices = []
     for model in await list_models(services.store):
         status = statuses.get(model.id)
-        if model.enabled and status is not None:
+        if model.enabled and model.chats and status is not None:
             label = CATALOGUE.text(
                 lang, "bot.model_choice", name=model.name, remaining=status.remaining, limit=status.limit,
                 window=describe_window(status.window, lang),

@@ -20,6 +20,7 @@ from hypercorn.config import Config
 from quart import Quart
 
 from channels import Channel, Runner, enabled_channels
+from chatgate.http_status import install_reason_phrases
 from chatgate.jobs import background_jobs
 from core.services import Services, build_services
 from core.settings import Settings
@@ -106,10 +107,11 @@ async def seed_runtime_config(services: Services) -> None:
     """Seed models/upstreams and the free plan on first start (later starts keep what the admin changed)."""
     from core.billing.plans import ensure_free_plan
     from core.relay.catalogue import list_models, seed_models
-    from core.relay.registry import migrate_upstreams
+    from core.relay.registry import migrate_upstreams, stamp_model_times
 
     await seed_models(services.store, services.settings)
     await migrate_upstreams(services.store)  # models stored before the upstream registry name their upstreams by id
+    await stamp_model_times(services.store, services.clock())  # models stored before they had a `created` time
     models = await list_models(services.store)
     await ensure_free_plan(services.store, [model.id for model in models])
 
@@ -144,6 +146,7 @@ def _settle_heap() -> None:
 
 
 def _hypercorn_config(bind: str) -> Config:
+    install_reason_phrases()  # "HTTP/1.1 429 Too Many Requests": the status line has its reason phrase
     config = Config()
     config.bind = [bind]  # "host:port", or "fd://N" for a socket a supervisor opened (chatgate.workers)
     config.accesslog = None  # no per-request log line on the hot path

@@ -50,6 +50,20 @@ class UnsupportedMediaType(InvalidInput):
     default_message = "Send the body as JSON with the header Content-Type: application/json."
 
 
+class UnknownParameter(InvalidInput):
+    """A request parameter the API does not document (OpenAI's `unknown_parameter`); data: field."""
+
+    code = "unknown_parameter"
+    default_message = "The request has a parameter this API does not know."
+
+
+class UnsupportedParameter(InvalidInput):
+    """A documented parameter (or value) this API cannot honour (OpenAI's `unsupported_parameter`); data: field."""
+
+    code = "unsupported_parameter"
+    default_message = "The request uses a parameter this API does not support."
+
+
 class MessageTooLong(InvalidInput):
     """A message or system prompt over MESSAGE_MAX_CHARS; data: field, max, length."""
 

@@ -126,6 +126,11 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
         "此模型不接受这种类型的内容。",
         "This model does not accept this kind of content.",
     ),
+    "error.unknown_parameter": ("请求中有此接口不认识的参数。", "The request has a parameter this API does not know."),
+    "error.unsupported_parameter": (
+        "此接口不支持请求中的某个参数。",
+        "The request uses a parameter this API does not support.",
+    ),
     "error.plan_not_for_sale": ("此套餐或付费周期不可购买。", "This plan or billing cycle cannot be bought."),
     "error.payments_disabled": ("本站尚未开通在线支付。", "Payments are not set up on this site."),
     "error.payment_failed": (

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: Literal["text", "json"] = "text"
     MAX_BODY_BYTES: int = 1_000_000
+    V1_MAX_BODY_BYTES: int = 20_000_000  # /v1 bodies (images inline as base64); the web API keeps MAX_BODY_BYTES
+    V1_CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)  # /v1 only; "*" = any origin
     TRUST_PROXY_HEADERS: bool = False
     TRUSTED_PROXY_COUNT: int = 1
     ADMIN_ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(
@@ -193,7 +195,7 @@ class Settings(BaseSettings):
     BING_COOKIE: SecretStr = SecretStr("")
     EDGE_CONFIG: str = ""
 
-    @field_validator("OPENAI_MODELS", "TEXT_SECURITY", "ADMIN_ALLOWED_HOSTS", mode="before")
+    @field_validator("OPENAI_MODELS", "TEXT_SECURITY", "ADMIN_ALLOWED_HOSTS", "V1_CORS_ORIGINS", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)

@@ -66,6 +66,8 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.TooManyStreams.code: 429,
     errors.PlanCapExceeded.code: 400,
     errors.UnsupportedContent.code: 400,
+    errors.UnknownParameter.code: 400,
+    errors.UnsupportedParameter.code: 400,
     errors.StoreUnavailable.code: 503,
 }
 

@@ -14,8 +14,8 @@ from quart import Quart
 from core.services import Services
 from web.app import create_base_app
 from webui.auth import current_user
+from webui.connection import V1_LIMIT_CONFIG, WebConnection
 from webui.messages import CATALOGUE
-from webui.streaming import ClosingHTTPConnection
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -43,14 +43,18 @@ BLUEPRINT_MODULES: list[str] = [
     "webui.pay_notify",
     "webui.pricing",
     "webui.api_chat",
+    "webui.v1_cors",
     "webui.v1",
+    "webui.v1_endpoints",
+    "webui.v1_responses",
 ]
 
 
 def create_app(services: Services) -> Quart:
     """Build the web app around an already-built services container."""
     app = create_base_app(__name__, services, CATALOGUE, current_user, static_folder=STATIC_DIR)
-    app.asgi_http_class = ClosingHTTPConnection  # a chat body is closed even if the caller left before its start
+    app.asgi_http_class = WebConnection  # chat bodies closed even if the caller left first; /v1's body limit
+    app.config[V1_LIMIT_CONFIG] = services.settings.V1_MAX_BODY_BYTES
     app.config["RESPONSE_TIMEOUT"] = None  # streams run as long as the model writes; idle timeouts are ours
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)

@@ -62,7 +62,7 @@ def _list_limit() -> int:
 async def _default_model() -> str:
     """Return the first enabled model of the runtime config, else the first configured one."""
     svc = services()
-    enabled = [model.id for model in await list_models(svc.store) if model.enabled]
+    enabled = [model.id for model in await list_models(svc.store) if model.enabled and model.chats]
     return next(iter(enabled or svc.settings.OPENAI_MODELS), "")
 
 
@@ -70,7 +70,7 @@ async def check_model(model: str) -> None:
     """Refuse a model that is not an enabled model of the catalogue (a longer name is refused as too long)."""
     if len(model) <= MODEL_MAX_CHARS:
         known = await cached_model(services().store, model)
-        if known is None or not known.enabled:
+        if known is None or not known.enabled or not known.chats:
             raise ModelNotFound(f"The model `{model}` does not exist.", model=model)
 
 

@@ -41,7 +41,9 @@ async def models() -> dict[str, Any]:
     statuses = await quota_status(svc.store, g.user.id, plan, now)
     return {
         "models": [
-            _model_entry(model, statuses.get(model.id)) for model in await list_models(svc.store) if model.enabled
+            _model_entry(model, statuses.get(model.id))
+            for model in await list_models(svc.store)
+            if model.enabled and model.chats  # the chat's choices; embedding and moderation models serve /v1 only
         ],
         "plan": {"name": plan.name, "title": plan.title},
         "reset_chances": g.user.reset_chances,

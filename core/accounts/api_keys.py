@@ -213,8 +213,10 @@ def remembered_api_key(store: Store, key: str) -> bool:
 @dataclass(frozen=True)
 class ApiKeyChat:
     caller: ApiKeyCaller
-    status: int | str  # "refused", "not_in_plan", or the consume reply: 1 taken, 0 window full, -1 daily cap
-    value: float  # with 0: ms until a slot frees; with -1: tokens used today
+    status: int | str  # "refused", "not_in_plan", or the consume reply: 1 taken, 0 window full, -1 daily cap, ...
+    value: float  # with 1: messages remaining; with 0: ms until a slot frees; with -1: tokens used today
+    reset: float = 0.0  # with 1: ms until the oldest message leaves the window
+    used: int = 0  # tokens counted today (the call's reservation included)
 
 
 async def authorize_api_key_chat(
@@ -247,7 +249,9 @@ async def authorize_api_key_chat(
     caller = await _caller(store, digest, owner, data, plans, now)
     if caller is None or data is None:
         return None
-    return ApiKeyChat(caller, data["status"], float(data.get("value") or 0))
+    return ApiKeyChat(
+        caller, data["status"], float(data.get("value") or 0), float(data.get("reset") or 0), int(data.get("used") or 0)
+    )
 
 
 def _owner_keys(store: Store, owner: str) -> tuple[str, str, list[str]]:

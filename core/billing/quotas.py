@@ -16,11 +16,18 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.billing.plans import Limit, Plan
 from core.days import day_stamp, seconds_to_midnight
-from core.errors import DailyTokensExceeded, ModelNotInPlan, NoResetChances, QuotaExceeded, TooManyStreams
+from core.errors import (
+    DailyTokensExceeded,
+    ModelNotInPlan,
+    NoResetChances,
+    PlanCapExceeded,
+    QuotaExceeded,
+    TooManyStreams,
+)
 from core.store.connection import Store
 
 DAILY_TOKENS_TTL_SECONDS = 2 * 86_400
@@ -28,13 +35,29 @@ RESET_CHANCES_FIELD = "reset_chances"
 
 
 @dataclass(frozen=True)
+class RateState:
+    """The caller's limits right after a consume, as OpenAI's `x-ratelimit-*` headers tell them: the window of the
+    model (messages) and, on a plan with a daily cap, today's tokens (the call's reservation counted as used)."""
+
+    limit: int
+    remaining: int
+    reset_seconds: float  # until the oldest message in the window leaves it (one more becomes available)
+    daily_tokens: int | None = None
+    tokens_used: int = 0
+    tokens_reset_seconds: float = 0.0  # until 00:00 UTC
+
+
+@dataclass(frozen=True)
 class QuotaTicket:
-    """One consumed request slot (and its token reservation and stream slot); `refund_quota` gives them back."""
+    """One consumed call: its window entries (`count` messages), its token reservation and stream slot;
+    `refund_quota` gives them back."""
 
     user_id: int | str
     model: str
     member: str
     day: str = ""  # the UTC day whose token counter holds the reservation ("" = the day of `now` when settled)
+    count: int = 1  # messages taken from the window (a call asking for n answers takes n)
+    rate: RateState | None = field(default=None, compare=False)  # the limits after the consume
 
 
 @dataclass(frozen=True)
@@ -45,13 +68,15 @@ class Consumption:
     streams: int = 0  # the user's concurrent stream limit (0 = no limit, no slot taken)
     slot_seconds: float = 0.0  # how long a stream slot lives unless renewed
     reserves: dict[str, int] = field(default_factory=dict)  # per plan name, when the script picks the plan
+    count: int = 1  # messages the call takes from the window (its `n` answers)
 
     def reserve_for(self, plan: str) -> int:
         return max(0, self.reserves.get(plan, self.reserve))
 
     def args(self) -> list[int]:
         """Consume's consumption arguments (core.store.lua.billing CONSUME)."""
-        return [max(0, self.reserve), DAILY_TOKENS_TTL_SECONDS, max(0, self.streams), int(self.slot_seconds * 1000)]
+        return [max(0, self.reserve), DAILY_TOKENS_TTL_SECONDS, max(0, self.streams), int(self.slot_seconds * 1000),
+                max(1, self.count)]  # fmt: skip
 
 
 def consume_keys(store: Store, user_id: int | str, model: str, day: str) -> list[str]:
@@ -84,20 +109,20 @@ def _seconds_from_ms(ms: float) -> int:
 async def consume_quota(
     store: Store, user_id: int | str, plan: Plan, model: str, now: float, use: Consumption = Consumption()
 ) -> QuotaTicket:
-    """Take one request slot for `model` (and what `use` asks for), or raise ModelNotInPlan / QuotaExceeded /
-    DailyTokensExceeded / TooManyStreams; nothing is taken when it raises.
+    """Take `use.count` messages of the window for `model` (and what `use` asks for), or raise ModelNotInPlan /
+    QuotaExceeded / DailyTokensExceeded / TooManyStreams / PlanCapExceeded; nothing is taken when it raises.
 
     `now` should be read right before the call: the script never lets it go back behind an earlier call's.
     """
     limit = _limit_for(plan, model)
     member, day = new_ticket_id(), day_stamp(now)
-    status, value = await store.scripts.run(
+    status, value, reset, used = await store.scripts.run(
         "consume_quota",
         consume_keys(store, user_id, model, day),
         [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
     )
-    ticket = QuotaTicket(user_id=user_id, model=model, member=member, day=day)
-    return ticket_from(status, value, ticket, plan, now, use)
+    ticket = QuotaTicket(user_id=user_id, model=model, member=member, day=day, count=max(1, use.count))
+    return ticket_from(status, value, ticket, plan, now, use, reset_ms=reset, used=used)
 
 
 def new_ticket_id() -> str:
@@ -106,9 +131,24 @@ def new_ticket_id() -> str:
 
 
 def ticket_from(
-    status: int, value: float, ticket: QuotaTicket, plan: Plan, now: float, use: Consumption = Consumption()
+    status: int,
+    value: float,
+    ticket: QuotaTicket,
+    plan: Plan,
+    now: float,
+    use: Consumption = Consumption(),
+    *,
+    reset_ms: float = 0,
+    used: int = 0,
 ) -> QuotaTicket:
-    """Turn a consume script's reply into the ticket, or raise DailyTokensExceeded / QuotaExceeded / TooManyStreams."""
+    """Turn a consume script's reply into the ticket (with the limits after it: `rate`), or raise
+    DailyTokensExceeded / QuotaExceeded / TooManyStreams / PlanCapExceeded."""
+    if status == -3:
+        raise PlanCapExceeded(
+            f"n is {use.count}, but the {plan.title} plan allows at most {int(value)} requests per "
+            f"{_limit_for(plan, ticket.model).window} for {ticket.model}.",
+            field="n", limit=int(value), plan=plan.name,
+        )  # fmt: skip
     if status == -1:
         raise _daily_tokens_exceeded(plan, int(value), use.reserve_for(plan.name), now)
     if status == -2:
@@ -120,11 +160,16 @@ def ticket_from(
         raise QuotaExceeded(
             f"You have reached {limit.limit} requests per {limit.window} for {ticket.model}.",
             retry_after=min(_seconds_from_ms(value), limit.seconds),
+            retry_after_ms=min(max(1, int(value)), limit.seconds * 1000),
             limit=limit.limit,
             window=limit.window,
             model=ticket.model,
         )
-    return ticket
+    limit = _limit_for(plan, ticket.model)
+    cap = plan.daily_tokens or None
+    rate = RateState(limit.limit, max(0, int(value)), max(0.0, reset_ms / 1000), cap, int(used),
+                     seconds_to_midnight(now) if cap else 0.0)  # fmt: skip
+    return replace(ticket, rate=rate)
 
 
 def _daily_tokens_exceeded(plan: Plan, used: int, reserve: int, now: float) -> DailyTokensExceeded:
@@ -155,7 +200,8 @@ async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:
     """Give back what a call took when it got no answer (window slot, token reservation, stream slot); True if the
     window slot was there. Refunding twice gives back nothing more."""
     keys = consume_keys(store, ticket.user_id, ticket.model, ticket.day or "0")
-    return bool(await store.scripts.run("refund_call", keys, [ticket.member, DAILY_TOKENS_TTL_SECONDS]))
+    args = [ticket.member, DAILY_TOKENS_TTL_SECONDS, ticket.count]
+    return bool(await store.scripts.run("refund_call", keys, args))
 
 
 async def renew_stream(store: Store, ticket: QuotaTicket, slot_seconds: float, now: float) -> bool:

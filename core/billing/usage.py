@@ -42,7 +42,8 @@ async def record_usage(
     daily_tokens: bool = False,
     ticket: QuotaTicket | None = None,
 ) -> None:
-    """Count one request and its tokens for the user and the site, and note the user as active, in one round trip.
+    """Count one call (the messages its ticket took: `n` answers count n) and its tokens for the user and the site,
+    and note the user as active, in one round trip.
 
     With `daily_tokens`, the tokens also count against the user's daily cap. With the call's `ticket`, its token
     reservation is replaced by these tokens (on the counter of the day it was reserved on) and its stream slot is
@@ -53,11 +54,12 @@ async def record_usage(
     day = day_stamp(now)
     user_keys = consume_keys(store, user_id, model, (ticket.day if ticket else "") or day)
     user_keys[0] = store.keys.user_usage(user_id, day)  # same hash tag: one atomic script
+    requests = ticket.count if ticket else 1
     user_args = [
         model, prompt_tokens, completion_tokens, RETENTION_SECONDS, DAILY_TOKENS_TTL_SECONDS,
-        1 if daily_tokens else 0, ticket.member if ticket else "",
+        1 if daily_tokens else 0, ticket.member if ticket else "", requests,
     ]  # fmt: skip
-    site_args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS]
+    site_args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS, requests]
     activity = [store.keys.active_users(), store.keys.active_day(day)]
     # Three scripts in one round trip: the site and activity keys live in other hash slots than the user's keys.
     await store.scripts.run_all(

@@ -33,10 +33,11 @@ async def complete_answer(
     except BaseException:
         await charge.refund()
         raise
-    guard = services.moderation.output_guard(user_id=user_id, channel=charge.channel)
     try:
-        await guard.feed(completion.text)
-        await guard.finish()
+        for text in completion.texts or (completion.text,):  # each of the `n` answers on its own
+            guard = services.moderation.output_guard(user_id=user_id, channel=charge.channel)
+            await guard.feed(text)
+            await guard.finish()
     except ContentBlocked:
         await charge.settle(Usage(completion.usage.prompt_tokens, 0, completion.usage.estimated), "")
         raise
@@ -59,7 +60,9 @@ class StreamedAnswer:
         self.upstream = upstream
         self.guard = guard
         self.start = start
+        self.others: dict[int, OutputGuard] = {}  # the other answers' guards (`n` > 1), one per choice index
         self.delivered: list[str] = []
+        self.delivered_others: list[str] = []
         self.completed = False
         self.failed = False
         self.finished = False
@@ -80,13 +83,19 @@ class StreamedAnswer:
                 try:
                     if content:
                         await guard.feed(content)
+                    if event.others:
+                        await self._feed_others(event.others)
                     if event.done and event.error is None:
                         await guard.finish()
+                        for other in self.others.values():
+                            await other.finish()
                 except ContentBlocked as blocked:
                     yield ChatError(blocked, error_event(blocked.message, blocked.code, "invalid_request_error"))
                     return
                 if content:
                     delivered.append(content)
+                if event.others:
+                    self.delivered_others.extend(text for _, text in event.others)
                 raw = event.raw
                 if event.done and event.error is None:
                     self.completed = True
@@ -104,6 +113,17 @@ class StreamedAnswer:
         finally:
             metrics.add("chatgate_active_streams", -1)
             await self.finish()
+
+    async def _feed_others(self, others: tuple[tuple[int, str], ...]) -> None:
+        """Moderate the other answers of an `n` > 1 call, each with its own guard (words split across its pieces)."""
+        for index, text in others:
+            guard = self.others.get(index)
+            if guard is None:
+                charge = self.charge
+                moderation = charge.services.moderation
+                guard = self.others[index] = moderation.output_guard(user_id=charge.charged.user_id,
+                                                                     channel=charge.channel)  # fmt: skip
+            await guard.feed(text)
 
     async def _with_usage(self, raw: bytes) -> bytes:
         """Add a usage chunk to the last bytes when the caller asked for one and the upstream sent none."""
@@ -134,10 +154,11 @@ class StreamedAnswer:
             prompt = charged.prompt_tokens
         else:
             prompt = await tokens.count_messages(charged.messages, name)
-        return Usage(prompt, await tokens.count_text("".join(self.delivered), name), estimated=True)
+        text = "".join(self.delivered) + "".join(self.delivered_others)
+        return Usage(prompt, await tokens.count_text(text, name), estimated=True)
 
     async def _settle(self) -> None:
-        if self.failed and not self.delivered:
+        if self.failed and not self.delivered and not self.delivered_others:
             await self.charge.refund()  # the upstream failed before the first token: nothing is charged
             return
         # Counting may take a pool hop: shielded with the writes, so a caller that left cannot lose the settlement.

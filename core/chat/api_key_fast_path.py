@@ -54,7 +54,7 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
     if not remembered_api_key(store, key) or request.turn is not None or messages is None or moderation.remote:
         return None
     model = await cached_model(store, request.model)
-    if model is None or not model.enabled:
+    if model is None or not model.enabled or not model.chats:
         return None
     plans = await cached_plans(store)
     try:
@@ -65,12 +65,18 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
             return None  # the ordinary path authenticates first, then logs and refuses it
         capped = any(plan.daily_tokens for plan in plans.values())  # the estimate needs the prompt counted
         prompt = await fit_prompt(
-            services.relay.tokens, model, messages, request.params, count=capped, counts=request.counts
+            services.relay.tokens,
+            model,
+            messages,
+            request.params,
+            count=capped,
+            counts=request.counts,
+            trim=request.trim,
         )
     except CoreError:
         return None
     ticket_id = new_ticket_id()
-    use = consumption(services, reserves=_reserves(prompt, plans.values(), model, request))
+    use = consumption(services, reserves=_reserves(prompt, plans.values(), model, request), count=request.choices)
     now = services.clock()  # read right before the script: nothing awaits in between
     granted = await authorize_api_key_chat(store, key, model.id, plans, ticket_id, now, use)
     user = user_from_fields(granted.caller.user_fields) if granted else None
@@ -80,8 +86,10 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
     try:
         if granted.status == "not_in_plan":
             raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
-        ticket = QuotaTicket(user.id, model.id, ticket_id, day_stamp(now))
-        ticket_from(int(granted.status), granted.value, ticket, plan, now, use)
+        ticket = QuotaTicket(user.id, model.id, ticket_id, day_stamp(now), count=request.choices)
+        ticket = ticket_from(
+            int(granted.status), granted.value, ticket, plan, now, use, reset_ms=granted.reset, used=granted.used
+        )
         prompt = await _within_plan(services, ticket, model, plan, request, prompt)
     except CoreError as error:
         return KeyChat(user, granted.caller, None, error)
@@ -96,7 +104,7 @@ def _reserves(prompt: Prompt, plans: Iterable[Plan], model: Model, request: Chat
     for plan in plans:
         if plan.daily_tokens:
             try:
-                found[plan.name] = (prompt.tokens or 0) + output_tokens(model, request.params, plan)
+                found[plan.name] = (prompt.tokens or 0) + output_tokens(model, request.params, plan) * request.choices
             except CoreError:
                 found[plan.name] = prompt.estimate
     return found
@@ -112,7 +120,7 @@ async def _within_plan(
     try:
         return await fit_prompt(
             services.relay.tokens, model, request.messages, request.params, plan=plan,
-            count=bool(plan.daily_tokens), counts=request.counts,
+            count=bool(plan.daily_tokens), counts=request.counts, trim=request.trim,
         )  # fmt: skip
     except CoreError:
         await refund_quota(services.store, ticket)

@@ -59,14 +59,14 @@ async def channel_model(services: Services, user: User, channel: str, thread: st
     first enabled model the user's plan includes."""
     store = services.store
     chosen = await store.redis.get(store.keys.channel_model(user.id, _check_channel(channel)))
-    if chosen and (model := await cached_model(store, str(chosen))) is not None and model.enabled:
+    if chosen and (model := await cached_model(store, str(chosen))) is not None and model.enabled and model.chats:
         return model.id
     conversation = await current_conversation(store, user.id, channel, thread)
     if conversation is not None and conversation.model:
         return conversation.model
     plan = await current_plan(store, user.id, services.clock())
     for model in await list_models(store):
-        if model.enabled and model.id in plan.limits:
+        if model.enabled and model.chats and model.id in plan.limits:
             return model.id
     raise ModelNotFound("No model is available on your plan.")
 
@@ -75,7 +75,7 @@ async def choose_channel_model(services: Services, user: User, channel: str, mod
     """Make `model_id` the model of the user's next turns in this channel (ModelNotFound for an unknown one)."""
     store = services.store
     model = await cached_model(store, model_id)
-    if model is None or not model.enabled:
+    if model is None or not model.enabled or not model.chats:
         raise ModelNotFound(f"The model `{model_id}` does not exist.", model=model_id)
     await store.redis.set(store.keys.channel_model(user.id, _check_channel(channel)), model.id)
 

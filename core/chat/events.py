@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from core.billing.quotas import RateState
 from core.errors import CoreError
 from core.relay.stream import Usage
 
@@ -55,6 +56,7 @@ class ChatStream:
         self._events = events
         self._finish = finish
         self.start = start
+        self.rate: RateState | None = None  # the caller's limits after this call took its quota (/v1 headers)
 
     def __aiter__(self) -> AsyncIterator[ChatEvent]:
         return self._events

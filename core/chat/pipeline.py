@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.billing.plans import Plan
 from core.billing.quotas import Consumption, consume_quota
@@ -43,6 +43,10 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     model = await cached_model(store, request.model)
     if model is None or not model.enabled:
         raise ModelNotFound(f"The model `{request.model}` does not exist.", model=request.model)
+    if not model.chats:
+        raise ModelNotFound(
+            f"The model `{model.id}` is not a chat model (it serves {', '.join(model.serves)}).", model=model.id
+        )
     if plan is None:
         plan = await current_plan(store, user.id, now)
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
@@ -51,7 +55,7 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     if prepared is not None and prepared.params:  # the chat's own settings; what the request names wins
         request = replace(request, params={**prepared.params, **request.params})
     prompt = await _checked_prompt(services, user.id, model, plan, request, prepared)
-    use = consumption(services, prompt.estimate if plan.daily_tokens else 0)
+    use = consumption(services, prompt.estimate if plan.daily_tokens else 0, count=request.choices)
     ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)  # the time of the consume
     charged = Charged(user.id, model, plan, ticket, prompt.messages, prompt.tokens)
     return await answer_charged(services, charged, request, prepared)
@@ -67,15 +71,21 @@ async def _checked_prompt(
     texts = [prepared.new_text, prepared.turn.system or ""] if prepared else caller_texts(messages, request.params)
     await services.moderation.check_texts(texts, user_id, prepared.turn.channel if prepared else "api")
     counts, count = None if prepared else request.counts, bool(plan.daily_tokens)
+    # A conversation is fitted (older turns dropped); an API caller's messages are forwarded as sent, or refused.
     return await fit_prompt(services.relay.tokens, model, messages, request.params, plan=plan, count=count,
-                            counts=counts)  # fmt: skip
+                            counts=counts, trim=prepared is not None or request.trim)  # fmt: skip
 
 
-def consumption(services: Services, reserve: int = 0, reserves: Mapping[str, int] | None = None) -> Consumption:
-    """What a chat call takes besides its window slot: `reserve` tokens of a daily cap (or `reserves`, one figure
-    per plan, for a script that picks the plan itself) and a stream slot (MAX_STREAMS_PER_USER, STREAM_SLOT_SECONDS)."""
+def consumption(
+    services: Services, reserve: int = 0, reserves: Mapping[str, int] | None = None, *, count: int = 1
+) -> Consumption:
+    """What a chat call takes: `count` messages of the window (its `n` answers), `reserve` tokens of a daily cap (or
+    `reserves`, one figure per plan, for a script that picks the plan itself) and a stream slot
+    (MAX_STREAMS_PER_USER, STREAM_SLOT_SECONDS)."""
     settings = services.settings
-    return Consumption(reserve, settings.MAX_STREAMS_PER_USER, settings.STREAM_SLOT_SECONDS, dict(reserves or {}))
+    return Consumption(
+        reserve, settings.MAX_STREAMS_PER_USER, settings.STREAM_SLOT_SECONDS, dict(reserves or {}), count=count
+    )
 
 
 async def answer_charged(
@@ -84,6 +94,15 @@ async def answer_charged(
     """Send a charged call upstream and return its answer; the slot is refunded if no upstream answers."""
     charge = Charge(services, charged, prepared)
     body = {**upstream_params(request.params, charged.plan), "messages": charged.messages}
+    stream = await _answer(services, charge, body, request, prepared)
+    stream.rate = charged.ticket.rate
+    return stream
+
+
+async def _answer(
+    services: Services, charge: Charge, body: dict[str, Any], request: ChatRequest, prepared: PreparedTurn | None
+) -> ChatStream:
+    charged = charge.charged
     if not request.stream:
         return await complete_answer(services, charge, body, charged.prompt_tokens)
     try:

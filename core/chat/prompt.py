@@ -19,6 +19,7 @@ import orjson
 
 from core.billing.plans import Plan
 from core.chat.context_fit import fit_costs, fixed_indexes
+from core.chat.params import choices_of
 from core.chat.token_count import encoding_name_for, message_costs
 from core.chat.token_pool import TokenPool, text_size
 from core.errors import ContextTooLong, CoreError, PlanCapExceeded
@@ -34,7 +35,7 @@ Counts = dict[str, tuple[int, list[int]]]  # one request's token counts: encodin
 @dataclass(frozen=True)
 class Prompt:
     """The messages to send, their token count (None: not counted, the byte bound showed they fit) and the most
-    output tokens the call may use."""
+    output tokens the call may use (all its `n` answers together)."""
 
     messages: list[dict[str, Any]]
     tokens: int | None
@@ -56,7 +57,8 @@ def requested_output(params: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def output_tokens(model: Model, params: Mapping[str, Any], plan: Plan | None = None) -> int:
-    """Return the most output tokens the call may use; PlanCapExceeded when the client asks more than the plan."""
+    """Return the most output tokens one answer of the call may use; PlanCapExceeded when the client asks more than
+    the plan allows."""
     asked = requested_output(params)
     cap = plan.max_tokens if plan else None
     if asked is not None:
@@ -89,32 +91,40 @@ async def fit_prompt(
     plan: Plan | None = None,
     count: bool = False,
     counts: Counts | None = None,
+    trim: bool = True,
 ) -> Prompt:
     """Fit messages into the model's window (and the plan's prompt cap), dropping the oldest turns first.
 
     `count`: the token count is needed (a daily-cap estimate) even when the byte bound shows the messages fit.
     `counts`: the request's memo, filled by the first fit and reused by the next (None: not kept).
+    `trim`: drop older turns that do not fit (a conversation); False forwards the messages as sent or refuses them
+    (an API caller's request, as OpenAI answers it).
     Raises ContextTooLong, or PlanCapExceeded when only the plan's cap is exceeded.
     """
     output = output_tokens(model, params, plan)
+    total_output = output * choices_of(params)  # each of the `n` answers may be that long
     room = model.context_window - output
     cap = plan.max_prompt_tokens if plan else None
     budget = min(room, cap) if cap else room
     fits = len(orjson.dumps(messages)) <= budget
     if fits and not count:
-        return Prompt(messages, None, output)
+        return Prompt(messages, None, total_output)
     if not fits:
-        at_least = sum(text_size([messages[i]]) for i in fixed_indexes(messages)) // MAX_TOKEN_BYTES
+        kept = fixed_indexes(messages) if trim else range(len(messages))
+        at_least = sum(text_size([messages[i]]) for i in kept) // MAX_TOKEN_BYTES
         if at_least > budget:
-            raise _too_long(model, plan, at_least, room)
+            raise _too_long(model, plan, at_least, room, bound=True)
     base, costs = await _costs(pool, model, messages, counts)
-    if fits:
-        return Prompt(messages, base + sum(costs), output)
+    tokens = base + sum(costs)
+    if fits or (not trim and tokens <= budget):
+        return Prompt(messages, tokens, total_output)
+    if not trim:
+        raise _too_long(model, plan, tokens, room)
     try:
         fitted = fit_costs(messages, budget, base, costs, model.context_window)
     except ContextTooLong as error:
         raise _too_long(model, plan, int(error.data["prompt_tokens"]), room) from None
-    return Prompt([dict(message) for message in fitted.messages], fitted.prompt_tokens, output)
+    return Prompt([dict(message) for message in fitted.messages], fitted.prompt_tokens, total_output)
 
 
 async def _costs(
@@ -129,8 +139,8 @@ async def _costs(
     return known
 
 
-def _too_long(model: Model, plan: Plan | None, tokens: int, room: int) -> CoreError:
-    """The error for a prompt of (at least) `tokens` tokens: the model's window, else the plan's cap."""
+def _too_long(model: Model, plan: Plan | None, tokens: int, room: int, *, bound: bool = False) -> CoreError:
+    """The error for a prompt of `tokens` tokens (at least, with `bound`): the model's window, else the plan's cap."""
     cap = plan.max_prompt_tokens if plan else None
     if plan is not None and cap is not None and tokens <= room:
         return PlanCapExceeded(
@@ -141,7 +151,9 @@ def _too_long(model: Model, plan: Plan | None, tokens: int, room: int) -> CoreEr
             prompt_tokens=tokens,
         )
     return ContextTooLong(
-        "The message is too long for this model's context window.",
+        f"This model's maximum context length is {model.context_window} tokens, {model.context_window - room} of them "
+        f"kept for the answer. However, your messages resulted in {'at least ' if bound else ''}{tokens} tokens. "
+        "Please reduce the length of the messages.",
         prompt_tokens=tokens,
         context_window=model.context_window,
     )

@@ -3,21 +3,16 @@ model's window and core.chat.content for its texts and input types)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.chat.params import PASSTHROUGH_PARAMS, check_params, choices_of, passthrough_params, read_stream_options
 from core.chat.turns import ChatTurn
 from core.errors import InvalidInput
 
-# Sampling and tool parameters a client may pass through to the upstream; anything else is dropped.
-PASSTHROUGH_PARAMS = frozenset(
-    {
-        "temperature", "top_p", "max_tokens", "max_completion_tokens", "presence_penalty", "frequency_penalty",
-        "stop", "seed", "logit_bias", "logprobs", "top_logprobs", "user", "response_format", "tools",
-        "tool_choice", "parallel_tool_calls", "reasoning_effort", "modalities", "prediction", "verbosity",
-    }
-)  # fmt: skip
+__all__ = ["PASSTHROUGH_PARAMS", "ROLES", "ChatRequest", "check_messages", "check_params"]
+
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
@@ -31,6 +26,7 @@ class ChatRequest:
     stream: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
     include_usage: bool = True  # forward the upstream's usage chunk (/v1: stream_options.include_usage)
+    trim: bool = False  # messages: drop the oldest turns that do not fit (the Responses API's truncation "auto")
     # This request's token counts (core.chat.prompt), made once and shared by every path that fits its messages.
     counts: dict[str, tuple[int, list[int]]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -42,23 +38,28 @@ class ChatRequest:
             raise InvalidInput("you must provide a model parameter", field="model")
         messages = body.get("messages")
         check_messages(messages)
-        stream = body.get("stream", False)
+        stream = body.get("stream")
+        if stream is None:
+            stream = False  # `"stream": null` is OpenAI's default, as if it were left out
         if not isinstance(stream, bool):
             raise InvalidInput("stream must be a boolean", field="stream")
-        if body.get("n", 1) not in (1, None):
-            raise InvalidInput("Only n=1 is supported.", field="n")
-        options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        params = {name: value for name, value in body.items() if name in PASSTHROUGH_PARAMS}
-        check_params(params)
+        params = passthrough_params(body)
+        include_usage, options = read_stream_options(body)
+        if options:
+            params["stream_options"] = options  # passed on upstream beside the relay's include_usage
         return cls(model=model, messages=messages, stream=stream, params=params, include_usage=include_usage)
+
+    @property
+    def choices(self) -> int:
+        """How many answers the call asks for (`n`): each one is a message of the plan's quota."""
+        return choices_of(self.params)
 
 
 def check_messages(messages: object) -> None:
     """Refuse what an upstream would refuse anyway (after a round trip), or what would reach it unmoderated.
 
-    Each message is an object with a known role; its content is a string or an array of content parts (an assistant
-    message may instead carry tool calls); a user message says something.
+    Each message is an object with a known role; its content is a string (empty too, as OpenAI accepts it) or an
+    array of content parts (an assistant message may instead carry tool calls).
     """
     if not isinstance(messages, list) or not messages:
         raise InvalidInput("messages must be a non-empty array", field="messages")
@@ -76,8 +77,6 @@ def check_messages(messages: object) -> None:
             raise InvalidInput(
                 f"{where}.content must be a string or an array of content parts", field=f"{where}.content"
             )
-        if role == "user" and not _text_of(content).strip() and not _has_media(content):
-            raise InvalidInput(f"{where}.content must not be empty", field=f"{where}.content")
 
 
 def _valid_content(content: object) -> bool:
@@ -90,55 +89,3 @@ def _valid_content(content: object) -> bool:
         if not isinstance(kind, str) or (kind == "text" and not isinstance(part.get("text"), str)):
             return False
     return True
-
-
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    parts = content if isinstance(content, list) else []
-    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
-
-
-def _has_media(content: object) -> bool:
-    return isinstance(content, list) and any(part.get("type") != "text" for part in content)
-
-
-def check_params(params: Mapping[str, Any]) -> None:
-    """Check the types and ranges of the passthrough parameters ChatGate knows (InvalidInput naming the field)."""
-    for name, value in params.items():
-        rule = PARAM_RULES.get(name)
-        if rule is not None and value is not None and not rule[0](value):
-            raise InvalidInput(f"Invalid value for '{name}': expected {rule[1]}.", field=name)
-
-
-def _number(low: float, high: float) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
-
-
-def _integer(low: int, high: int = 2**63 - 1) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
-
-
-def _stop(value: Any) -> bool:
-    strings = isinstance(value, list) and len(value) <= 4 and all(isinstance(item, str) for item in value)
-    return isinstance(value, str) or strings
-
-
-PARAM_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "temperature": (_number(0, 2), "a number from 0 to 2"),
-    "top_p": (_number(0, 1), "a number from 0 to 1"),
-    "presence_penalty": (_number(-2, 2), "a number from -2 to 2"),
-    "frequency_penalty": (_number(-2, 2), "a number from -2 to 2"),
-    "max_tokens": (_integer(1), "a positive integer"),
-    "max_completion_tokens": (_integer(1), "a positive integer"),
-    "seed": (_integer(-(2**63)), "an integer"),
-    "top_logprobs": (_integer(0, 20), "an integer from 0 to 20"),
-    "stop": (_stop, "a string or an array of at most 4 strings"),
-    "logprobs": (lambda v: isinstance(v, bool), "a boolean"),
-    "parallel_tool_calls": (lambda v: isinstance(v, bool), "a boolean"),
-    "user": (lambda v: isinstance(v, str), "a string"),
-    "tools": (lambda v: isinstance(v, list) and all(isinstance(tool, dict) for tool in v), "an array of objects"),
-    "tool_choice": (lambda v: isinstance(v, str | dict), "a string or an object"),
-    "response_format": (lambda v: isinstance(v, dict), "an object"),
-    "logit_bias": (lambda v: isinstance(v, dict), "an object"),
-}

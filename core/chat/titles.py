@@ -67,7 +67,7 @@ async def generate_title(services: Services, user_id: int, cid: str) -> Conversa
         return conversation
     exchange = first_exchange(await get_messages(store, user_id, cid))
     model = await cached_model(store, settings.TITLE_MODEL or conversation.model)
-    if exchange is None or model is None or not model.enabled:
+    if exchange is None or model is None or not model.enabled or not model.chats:
         return conversation
     meta_key = store.keys.conversation(user_id, cid)
     if not await store.redis.hsetnx(meta_key, "title_claim", "1"):

@@ -9,9 +9,11 @@ registry of their own carries them whole; that still loads (the registry wins fo
 The chat path reads `cached_model`, this process's copy of both hashes (core.store.config_cache): a change made
 through this process is seen at once, one made by another process within a second.
 
-A model says which kinds of input it accepts (`input_types`, default text only: an operator turns images, audio or
-files on per model); the chat path refuses content parts of other kinds before anything is sent
-(core.chat.content).
+A model says what it serves (`serves`: chat, embeddings, moderations; default chat): the web chat, the bots and
+/v1/chat/completions use chat models, /v1/embeddings and /v1/moderations the others. `created` is when it was
+added (unix seconds; /v1/models shows it). A model says which kinds of input it accepts (`input_types`, default
+text only: an operator turns images, audio or files on per model); the chat path refuses content parts of other
+kinds before anything is sent (core.chat.content).
 
 An upstream id names one endpoint; models served by the same endpoint share the id and so share its health
 (core.relay.upstreams). Upstream keys are kept in the store because operators edit them from the dashboard; `public()`
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -30,6 +33,9 @@ from typing import Any, Literal
 import orjson
 
 from core.errors import InvalidInput
+from core.relay.fields import INPUT_TYPES as INPUT_TYPES
+from core.relay.fields import SERVES as SERVES
+from core.relay.fields import bool_field, input_types_field, int_field, keys_field, serves_field, text_field
 from core.relay.known_models import DEFAULT_CONTEXT_WINDOW, DISPLAY_NAMES, known_context_window
 from core.settings import Settings
 from core.store.config_cache import cached_config, forget_config
@@ -38,7 +44,6 @@ from core.store.connection import Store
 log = logging.getLogger(__name__)
 
 UpstreamKind = Literal["openai", "azure"]
-INPUT_TYPES = ("text", "image", "audio", "file")  # what a model may accept in a request's content parts
 MAX_CONTEXT_WINDOW = 10_000_000
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")
 CONFIG_NAME = "models"  # this process's cached copy (core.store.config_cache)
@@ -77,16 +82,16 @@ class Upstream:
         if not isinstance(data, dict):
             raise InvalidInput("An upstream must be an object.")
         upstream = cls(
-            id=_text(data, "id"),
-            base_url=_text(data, "base_url").rstrip("/"),
-            keys=_keys(data.get("keys", [])),
+            id=text_field(data, "id"),
+            base_url=text_field(data, "base_url").rstrip("/"),
+            keys=keys_field(data.get("keys", [])),
             kind=data.get("kind", "openai"),
-            priority=_int(data, "priority", 0, -1000, 1000),
-            weight=_int(data, "weight", 1, 0, 10_000),
-            api_version=_text(data, "api_version", ""),
-            deployment=_text(data, "deployment", ""),
-            name=_text(data, "name", ""),
-            enabled=_bool(data, "enabled", True),
+            priority=int_field(data, "priority", 0, -1000, 1000),
+            weight=int_field(data, "weight", 1, 0, 10_000),
+            api_version=text_field(data, "api_version", ""),
+            deployment=text_field(data, "deployment", ""),
+            name=text_field(data, "name", ""),
+            enabled=bool_field(data, "enabled", True),
         )
         upstream.validate()
         return upstream
@@ -121,11 +126,18 @@ class Model:
     input_price: int = 0  # fen per million prompt tokens (what the upstream charges the operator)
     output_price: int = 0  # fen per million completion tokens
     input_types: list[str] = field(default_factory=lambda: ["text"])  # of INPUT_TYPES; requests are checked
+    serves: list[str] = field(default_factory=lambda: ["chat"])  # of SERVES
+    created: int = 0  # unix seconds when it was added (0: stored before the field; stamped at start)
 
     @property
     def remote_name(self) -> str:
         """Return the model name sent upstream."""
         return self.upstream_model or self.id
+
+    @property
+    def chats(self) -> bool:
+        """Tell whether the model answers chat (the web chat, the bots, /v1/chat/completions, /v1/responses)."""
+        return "chat" in self.serves
 
     @classmethod
     def from_dict(
@@ -134,21 +146,23 @@ class Model:
         """Validate and build a model from its JSON form; its upstreams are objects, or ids of `registry`'s."""
         if not isinstance(data, dict):
             raise InvalidInput("A model must be an object.")
-        model_id = _text(data, "id")
+        model_id = text_field(data, "id")
         raw_upstreams = data.get("upstreams", [])
         if not isinstance(raw_upstreams, list):
             raise InvalidInput("upstreams must be a list.", field="upstreams")
         model = cls(
             id=model_id,
-            name=_text(data, "name", "") or model_id,
-            context_window=_int(data, "context_window", DEFAULT_CONTEXT_WINDOW, 1, MAX_CONTEXT_WINDOW),
+            name=text_field(data, "name", "") or model_id,
+            context_window=int_field(data, "context_window", DEFAULT_CONTEXT_WINDOW, 1, MAX_CONTEXT_WINDOW),
             upstreams=_resolve(raw_upstreams, registry or {}, strict=require_upstreams),
-            upstream_model=_text(data, "upstream_model", ""),
-            enabled=_bool(data, "enabled", True),
-            position=_int(data, "position", 0, -1_000_000, 1_000_000),
-            input_price=_int(data, "input_price", 0, 0, MAX_PRICE_PER_MTOK),
-            output_price=_int(data, "output_price", 0, 0, MAX_PRICE_PER_MTOK),
-            input_types=_input_types(data.get("input_types", ["text"])),
+            upstream_model=text_field(data, "upstream_model", ""),
+            enabled=bool_field(data, "enabled", True),
+            position=int_field(data, "position", 0, -1_000_000, 1_000_000),
+            input_price=int_field(data, "input_price", 0, 0, MAX_PRICE_PER_MTOK),
+            output_price=int_field(data, "output_price", 0, 0, MAX_PRICE_PER_MTOK),
+            input_types=input_types_field(data.get("input_types", ["text"])),
+            serves=serves_field(data.get("serves", ["chat"])),
+            created=int_field(data, "created", 0, 0, 2**40),
         )
         if require_upstreams:
             model.validate()
@@ -165,7 +179,8 @@ class Model:
             raise InvalidInput("Upstream ids must be unique within a model.", field="upstreams")
         for upstream in self.upstreams:
             upstream.validate()
-        self.input_types = _input_types(self.input_types)
+        self.input_types = input_types_field(self.input_types)
+        self.serves = serves_field(self.serves)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole model, its upstreams included with their keys (never send this to a browser)."""
@@ -184,27 +199,6 @@ class Model:
         return data
 
 
-def _text(data: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = data.get(name, default)
-    if not isinstance(value, str) or (default is None and not value.strip()):
-        raise InvalidInput(f"{name} must be a non-empty string." if default is None else f"{name} must be text.")
-    return value.strip()
-
-
-def _int(data: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}.", field=name)
-    return value
-
-
-def _bool(data: dict[str, Any], name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{name} must be true or false.", field=name)
-    return value
-
-
 def _resolve(items: list[Any], registry: Mapping[str, Upstream], *, strict: bool) -> list[Upstream]:
     """Turn a model's upstream entries (ids, or whole objects as stored before the registry) into upstreams."""
     upstreams: list[Upstream] = []
@@ -220,20 +214,6 @@ def _resolve(items: list[Any], registry: Mapping[str, Upstream], *, strict: bool
         else:
             upstreams.append(Upstream.from_dict(item))
     return upstreams
-
-
-def _input_types(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(kind, str) and kind in INPUT_TYPES for kind in value):
-        raise InvalidInput(f"input_types must be a list of {', '.join(INPUT_TYPES)}.", field="input_types")
-    if "text" not in value:
-        raise InvalidInput("input_types must include text.", field="input_types")
-    return [kind for kind in INPUT_TYPES if kind in value]
-
-
-def _keys(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(key, str) and key.strip() for key in value):
-        raise InvalidInput("keys must be a list of non-empty strings.", field="keys")
-    return [key.strip() for key in value]
 
 
 def registry_of(raw: Mapping[str, str | bytes]) -> dict[str, Upstream]:
@@ -288,11 +268,14 @@ async def cached_model(store: Store, model_id: str) -> Model | None:
     return (await cached_config(store, CONFIG_NAME, _models_by_id)).get(model_id)
 
 
-async def save_model(store: Store, model: Model, *, with_upstreams: bool = True) -> None:
+async def save_model(store: Store, model: Model, *, with_upstreams: bool = True, now: float | None = None) -> None:
     """Validate and store a model (create or replace) and, unless told not to, the upstreams it carries (shared by
     id: this replaces their definitions for every model). The dashboard edits upstreams on their own and passes
-    `with_upstreams=False`, so saving a model never writes back a copy of an upstream read a moment before."""
+    `with_upstreams=False`, so saving a model never writes back a copy of an upstream read a moment before.
+    A model without a `created` time gets `now` (default: the clock)."""
     model.validate()
+    if not model.created:
+        model.created = int(time.time() if now is None else now)
     async with store.redis.pipeline(transaction=False) as pipe:  # the upstreams first: a model never names a gap
         if with_upstreams:
             pipe.hset(
@@ -329,6 +312,7 @@ async def seed_models(store: Store, settings: Settings) -> bool:
             context_window=known_context_window(model_id),
             upstreams=[upstream],
             position=position,
+            created=int(time.time()),
         )
         model.validate()
         # HSETNX: a model or upstream the admin created before this process won the seed race is never overwritten.

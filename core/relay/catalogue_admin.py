@@ -147,6 +147,7 @@ async def create_model(store: Store, actor: Actor, data: Any, now: float) -> Mod
     model = await _model_from(store, data, model_id.strip())
     if await get_model(store, model.id) is not None:
         raise AlreadyExists(f"A model {model.id!r} already exists.", field="id")
+    model.created = int(now)
     await save_model(store, model, with_upstreams=False)
     await record_audit(store, actor, "model.create", model.id, None, model.stored(), now)
     return model

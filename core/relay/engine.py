@@ -10,6 +10,7 @@ UpstreamError / ContextTooLong with the upstream's message. Nothing left: Upstre
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import random
 import time
@@ -38,6 +39,7 @@ from core.store.connection import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+LARGE_BODY_BYTES = 1 << 20  # aiohttp's own line: a bigger bytes body would be written in one go
 __all__ = ["Completion", "Relay", "RelayEvent", "RelayStream", "Retry", "Usage", "build_relay"]
 
 
@@ -47,9 +49,10 @@ class Completion:
 
     body: bytes
     data: dict[str, Any]
-    text: str
+    text: str  # the first answer's
     usage: Usage
     upstream: Upstream
+    texts: tuple[str, ...] = ()  # every answer's text, by choice index (`n` > 1)
 
 
 class Relay:
@@ -126,10 +129,23 @@ class Relay:
             return await self._open_complete(model, upstream, payload)
 
         upstream, (raw, data) = await self._failover(model, open_one)
-        text = _completion_text(data)
+        texts = _completion_texts(data)
         messages = body.get("messages") or []
-        usage = await count_usage(self.tokens, data.get("usage"), model, messages, text, prompt_tokens)
-        return Completion(body=raw, data=data, text=text, usage=usage, upstream=upstream)
+        usage = await count_usage(self.tokens, data.get("usage"), model, messages, "".join(texts), prompt_tokens)
+        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=upstream, texts=texts)
+
+    async def call(
+        self, model: Model, endpoint: str, body: Mapping[str, Any], expect: str
+    ) -> tuple[bytes, dict[str, Any]]:
+        """POST a JSON request to another endpoint of the model's upstreams (`embeddings`, `moderations`) with the
+        same failover; return the upstream's JSON answer (bytes to forward, and parsed), which must have `expect`."""
+        payload = orjson.dumps({**body, "model": model.remote_name})
+
+        async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
+            return await self._open_complete(model, upstream, payload, endpoint, expect)
+
+        _, answer = await self._failover(model, open_one)
+        return answer
 
     async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
         """Try the model's upstreams in order until one answers; record health as we go."""
@@ -177,7 +193,7 @@ class Relay:
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
-                response = await self.session().post(url, data=payload, headers=headers)
+                response = await self.session().post(url, data=_body(payload), headers=headers)
                 if response.status != 200:
                     raise await refusal(response)
                 parser = SSEParser(forward_usage=include_usage)
@@ -200,13 +216,16 @@ class Relay:
             _close(response)
             raise
 
-    async def _open_complete(self, model: Model, upstream: Upstream, payload: bytes) -> tuple[bytes, dict[str, Any]]:
-        """POST a non-stream request and read its JSON body."""
-        url, headers = self._target(model, upstream, stream=False)
+    async def _open_complete(
+        self, model: Model, upstream: Upstream, payload: bytes, endpoint: str = "chat/completions",
+        expect: str = "choices",
+    ) -> tuple[bytes, dict[str, Any]]:  # fmt: skip
+        """POST a non-stream request and read its JSON body (which must carry the list `expect`)."""
+        url, headers = self._target(model, upstream, stream=False, endpoint=endpoint)
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
-                response = await self.session().post(url, data=payload, headers=headers)
+                response = await self.session().post(url, data=_body(payload), headers=headers)
                 if response.status != 200:
                     raise await refusal(response)
             raw = await response.read()
@@ -221,8 +240,8 @@ class Relay:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise Retry("the upstream answered with malformed JSON") from None
-        if not isinstance(data, dict) or "error" in data or not isinstance(data.get("choices"), list):
-            raise Retry("the upstream answered without choices")
+        if not isinstance(data, dict) or "error" in data or not isinstance(data.get(expect), list):
+            raise Retry(f"the upstream answered without {expect}")
         return raw, data
 
     async def _recovered(self, attempt: Attempt) -> None:
@@ -242,14 +261,17 @@ class Relay:
         request["model"] = model.remote_name
         if stream:
             request["stream"] = True
-            request["stream_options"] = {"include_usage": True}
+            request["stream_options"] = {**(request.get("stream_options") or {}), "include_usage": True}
         else:
             request.pop("stream", None)
             request.pop("stream_options", None)
         return orjson.dumps(request)
 
-    def _target(self, model: Model, upstream: Upstream, *, stream: bool) -> tuple[URL, dict[str, str]]:
-        """Return the chat completions URL and headers of an upstream, rotating its keys."""
+    def _target(
+        self, model: Model, upstream: Upstream, *, stream: bool, endpoint: str = "chat/completions"
+    ) -> tuple[URL, dict[str, str]]:
+        """Return the URL of an endpoint (chat completions by default) and the headers of an upstream, rotating its
+        keys."""
         headers = {"Content-Type": "application/json"}
         if stream:
             headers["Accept"] = "text/event-stream"
@@ -261,17 +283,17 @@ class Relay:
                 headers["api-key"] = key
         elif key:
             headers["Authorization"] = f"Bearer {key}"
-        return self._url(upstream), headers
+        return self._url(upstream, endpoint), headers
 
-    def _url(self, upstream: Upstream) -> URL:
-        cache_key = (upstream.kind, upstream.base_url, upstream.deployment, upstream.api_version)
+    def _url(self, upstream: Upstream, endpoint: str = "chat/completions") -> URL:
+        cache_key = (upstream.kind, upstream.base_url, upstream.deployment, upstream.api_version, endpoint)
         url = self._urls.get(cache_key)
         if url is None:
             if upstream.kind == "azure":
-                path = f"/openai/deployments/{quote(upstream.deployment, safe='')}/chat/completions"
+                path = f"/openai/deployments/{quote(upstream.deployment, safe='')}/{endpoint}"
                 text = f"{upstream.base_url}{path}?api-version={quote(upstream.api_version, safe='')}"
             else:
-                text = f"{upstream.base_url}/chat/completions"
+                text = f"{upstream.base_url}/{endpoint}"
             url = self._urls[cache_key] = URL(text)
         return url
 
@@ -292,12 +314,22 @@ def build_relay(
     return Relay(settings, store, clock, metrics=metrics)
 
 
-def _completion_text(data: dict[str, Any]) -> str:
-    """Return choices[0].message.content of a completion, or "" when it has none."""
-    choices = data.get("choices") or [{}]
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
+def _completion_texts(data: dict[str, Any]) -> tuple[str, ...]:
+    """Return each choice's message.content of a completion by choice index ("" where one has none; at least one)."""
+    texts: dict[int, str] = {0: ""}
+    for position, choice in enumerate(data.get("choices") or []):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        index = choice.get("index") if isinstance(choice, dict) else None
+        where = index if isinstance(index, int) and index >= 0 else position
+        texts[where] = content if isinstance(content, str) else ""
+    return tuple(texts.get(index, "") for index in range(max(texts) + 1))
+
+
+def _body(payload: bytes) -> bytes | io.BytesIO:
+    """The request body to send: big ones (inline images) as a stream aiohttp writes in chunks, not one blocking
+    write (a fresh one per attempt: failover sends the same bytes again)."""
+    return io.BytesIO(payload) if len(payload) > LARGE_BODY_BYTES else payload
 
 
 def _elapsed_ms(started: float) -> int:

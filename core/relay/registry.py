@@ -7,8 +7,10 @@ second (the models' cached copy is dropped: core.relay.catalogue reads both hash
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import orjson
+from redis.asyncio.client import Pipeline
 
 from core.errors import InvalidInput
 from core.relay.catalogue import CONFIG_NAME, Upstream, read_all, registry_of
@@ -65,3 +67,26 @@ async def migrate_upstreams(store: Store) -> int:
         rewritten += 1
     forget_config(store, CONFIG_NAME)
     return rewritten
+
+
+async def stamp_model_times(store: Store, now: float) -> int:
+    """Give models stored before they had a `created` time this start's time (what /v1/models shows from then on);
+    return how many were stamped. One WATCH/MULTI step: a dashboard edit made meanwhile retries it, never lost."""
+    key = store.keys.models()
+
+    async def stamp(pipe: Pipeline) -> int:
+        raw = await pipe.hgetall(key)
+        missing: dict[Any, Any] = {}
+        for model_id, value in raw.items():
+            data = orjson.loads(value)
+            if isinstance(data, dict) and not data.get("created"):
+                missing[model_id] = orjson.dumps({**data, "created": int(now)}).decode()
+        pipe.multi()
+        if missing:
+            pipe.hset(key, mapping=missing)
+        return len(missing)
+
+    stamped: int = await store.redis.transaction(stamp, key, value_from_callable=True)
+    if stamped:
+        forget_config(store, CONFIG_NAME)
+    return stamped

@@ -93,20 +93,26 @@ class RelayStream:
         self._on_fault = on_fault
         self._tokens = tokens or TokenPool(1)
         self._parts: list[str] = []
+        self._others: list[str] = []  # the other answers' text of an `n` > 1 call (counted, never shown)
         self._reported: dict[str, Any] | None = None
         self._ended = False
         self._usage: Usage | None = None
 
     @property
     def text(self) -> str:
-        """Return the content delivered to the caller so far."""
+        """Return the content delivered to the caller so far (the first answer's, with `n` > 1)."""
         return "".join(self._parts)
+
+    @property
+    def all_text(self) -> str:
+        """Return the text of every answer delivered so far (what a count without the upstream's usage bills)."""
+        return self.text + "".join(self._others) if self._others else self.text
 
     @property
     def usage(self) -> Usage:
         """Return the upstream's usage, else a tiktoken count over the prompt and what was delivered."""
         if self._usage is None or not self._ended:
-            self._usage = usage_from(self._reported, self.model, self._messages, self.text, self._prompt_tokens)
+            self._usage = usage_from(self._reported, self.model, self._messages, self.all_text, self._prompt_tokens)
         return self._usage
 
     @property
@@ -121,7 +127,7 @@ class RelayStream:
         """`usage`, counted in the token pool when it must be counted (the chat path's way: never on the loop)."""
         if self._usage is None or not self._ended:
             self._usage = await count_usage(
-                self._tokens, self._reported, self.model, self._messages, self.text, self._prompt_tokens
+                self._tokens, self._reported, self.model, self._messages, self.all_text, self._prompt_tokens
             )
         return self._usage
 
@@ -175,6 +181,8 @@ class RelayStream:
     def _deliver(self, event: RelayEvent) -> RelayEvent:
         if event.content:
             self._parts.append(event.content)
+        if event.others:
+            self._others.extend(text for _, text in event.others)
         if event.usage:
             self._reported = event.usage
         if event.finish_reason:
@@ -193,12 +201,12 @@ class RelayStream:
             return tail
         content, raw = (tail.content, tail.raw) if tail else ("", b"")
         finish = (tail.finish_reason if tail else None) or self.finish_reason
-        usage = tail.usage if tail else None
+        usage, others = (tail.usage, tail.others) if tail else (None, ())
         if finish:  # a complete answer whose server just omitted [DONE]
-            return RelayEvent(raw + DONE, content, usage, finish, None, True)
+            return RelayEvent(raw + DONE, content, usage, finish, None, True, others)
         message, code = "The upstream closed the stream before it finished.", "upstream_broken"
         error = {"message": message, "code": code}
-        return RelayEvent(raw + error_event(message, code), content, usage, None, error, True)
+        return RelayEvent(raw + error_event(message, code), content, usage, None, error, True, others)
 
     async def _fault(self, message: str, code: str) -> RelayEvent:
         self._close()

@@ -1,7 +1,8 @@
 """OpenAI Chat Completions SSE: reading an upstream's stream without re-serialising it, and the few events we write.
 
-Events are framed on blank lines and forwarded byte for byte; from each `data:` payload we read only
-`choices[0].delta.content`, `finish_reason`, `usage` and `error` with orjson. One network read becomes at most one
+Events are framed on blank lines and forwarded byte for byte; from each `data:` payload we read only the choices'
+`delta.content` (the first answer's apart from the others' of an `n` > 1 call), `finish_reason`, `usage` and
+`error` with orjson. One network read becomes at most one
 `RelayEvent`, so a burst of small chunks costs one hand-off to the caller, not one per chunk.
 """
 
@@ -22,11 +23,12 @@ class RelayEvent:
     """Complete SSE events from one read: bytes to forward as-is and the few fields the caller needs."""
 
     raw: bytes
-    content: str = ""
+    content: str = ""  # the first answer's text (choice index 0)
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
     error: dict[str, Any] | None = None
     done: bool = False
+    others: tuple[tuple[int, str], ...] = ()  # (choice index, text) of the other answers of an `n` > 1 call
 
 
 class StreamFault(Exception):
@@ -39,10 +41,10 @@ class StreamFault(Exception):
         self.upstream_error = upstream_error
 
 
-def error_event(message: str, code: str, kind: str = "upstream_error") -> bytes:
+def error_event(message: str, code: str, kind: str = "server_error") -> bytes:
     """Return the OpenAI-style error event and the closing [DONE] that end a stream: the one builder of both.
 
-    `kind` is OpenAI's error type: upstream_error for a broken upstream, invalid_request_error for an answer we
+    `kind` is OpenAI's error type: server_error for a broken upstream, invalid_request_error for an answer we
     stopped (moderation).
     """
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
@@ -93,6 +95,7 @@ class SSEParser:
 
     def _parse(self, complete: bytes) -> RelayEvent:
         parts: list[str] = []
+        others: list[tuple[int, str]] = []
         usage: dict[str, Any] | None = None
         finish: str | None = None
         events = complete.split(b"\n\n")
@@ -108,23 +111,28 @@ class SSEParser:
                     if any(events[index + 1 :]):  # bytes after [DONE] are never forwarded
                         unchanged = False
                     raw = complete if unchanged else _join(kept)
-                    return RelayEvent(raw, "".join(parts), usage, finish, None, True)
+                    return RelayEvent(raw, "".join(parts), usage, finish, None, True, tuple(others) if others else ())
                 keep = True
                 if payload is not None:  # None: a comment (keep-alive) or a field-only event, forwarded
-                    keep, usage, finish = self._read(payload, parts, usage, finish)
+                    keep, usage, finish = self._read(payload, parts, usage, finish, others)
             except StreamFault as fault:
                 raw = (_join(kept) if kept else b"") + error_event(fault.message, fault.code)
                 error = fault.upstream_error or {"message": fault.message, "code": fault.code}
-                return RelayEvent(raw, "".join(parts), usage, finish, error, True)
+                return RelayEvent(raw, "".join(parts), usage, finish, error, True, tuple(others) if others else ())
             if keep:
                 kept.append(event)
             else:
                 unchanged = False
         raw = complete if unchanged else _join(kept)
-        return RelayEvent(raw, "".join(parts), usage, finish)
+        return RelayEvent(raw, "".join(parts), usage, finish, others=tuple(others) if others else ())
 
     def _read(
-        self, payload: bytes, parts: list[str], usage: dict[str, Any] | None, finish: str | None
+        self,
+        payload: bytes,
+        parts: list[str],
+        usage: dict[str, Any] | None,
+        finish: str | None,
+        others: list[tuple[int, str]],
     ) -> tuple[bool, dict[str, Any] | None, str | None]:
         """Collect content/usage/finish from one chunk; say whether to forward it."""
         try:
@@ -140,12 +148,15 @@ class SSEParser:
             choices = chunk.get("choices")
             if choices:
                 first = choices[0]
-                delta = first.get("delta")
-                if delta:
-                    content = delta.get("content")
-                    if content:
-                        parts.append(content)
-                finish = first.get("finish_reason") or finish
+                if len(choices) == 1 and not first.get("index"):  # the usual chunk: one choice, the first answer
+                    delta = first.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if content:
+                            parts.append(content)
+                    finish = first.get("finish_reason") or finish
+                else:
+                    finish = _read_choices(choices, parts, others) or finish
             chunk_usage = chunk.get("usage")
         except (AttributeError, IndexError, TypeError):
             raise StreamFault("The upstream sent a malformed event.", "upstream_malformed") from None
@@ -154,6 +165,23 @@ class SSEParser:
             # The usage-only chunk (choices [] or null) goes to the caller only if the caller asked for it.
             return self.forward_usage or bool(choices), usage, finish
         return True, usage, finish
+
+
+def _read_choices(choices: list[Any], parts: list[str], others: list[tuple[int, str]]) -> str | None:
+    """Collect the text of a chunk carrying several choices (or another than the first: `n` > 1); return a
+    finish_reason if one choice has it."""
+    finish = None
+    for choice in choices:
+        index = choice.get("index") or 0
+        delta = choice.get("delta")
+        content = delta.get("content") if delta else None
+        if content:
+            if index == 0:
+                parts.append(content)
+            else:
+                others.append((index, content))
+        finish = choice.get("finish_reason") or finish
+    return finish
 
 
 def _join(events: list[bytes]) -> bytes:

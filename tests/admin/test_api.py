@@ -100,6 +100,7 @@ async def test_models_and_upstreams(dash: Dash, services: Services, fake: FakeUp
     assert (await dash.call("PUT", "/api/models/gpt-4o-mini", {"input_price": -5}, status=400))["error"]["field"]
     assert (await dash.call("DELETE", "/api/upstreams/relay", status=409))["error"]["code"] == "in_use"
     models = (await dash.get("/api/models"))["models"]
+    assert abs(models[0].pop("created") - services.clock()) < 60  # when it was added: /v1/models shows it
     assert models == [
         {
             **model,
@@ -108,8 +109,13 @@ async def test_models_and_upstreams(dash: Dash, services: Services, fake: FakeUp
             "enabled": True,
             "position": 0,
             "input_types": ["text"],
+            "serves": ["chat"],
         }
     ]
+    served = await dash.call("PUT", "/api/models/gpt-4o-mini", {"serves": ["embeddings"]})
+    assert served["serves"] == ["embeddings"]
+    refused = await dash.call("PUT", "/api/models/gpt-4o-mini", {"serves": []}, status=400)
+    assert refused["error"]["field"] == "serves"
     await dash.call("PUT", "/api/upstreams/relay", {"enabled": False})
     assert (await dash.call("POST", "/api/upstreams/ghost/test", {}, status=404))["error"]["code"] == "not_found"
 

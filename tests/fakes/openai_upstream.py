@@ -3,7 +3,10 @@
 In tests: ``async with FakeUpstream() as fake:`` then point an Upstream at ``fake.base_url``; set
 ``fake.behaviour`` (or queue per-request ``fake.script``) to make it fail in the ways real upstreams fail.
 Tests get numbered words (`text_of`), so they can count what was delivered; ``demo=True`` answers with realistic
-Markdown instead (tests.fakes.demo_answers), streamed in token-sized pieces.
+Markdown instead (tests.fakes.demo_answers), streamed in token-sized pieces. Requests with `n`, `tools` /
+`functions`, a `response_format`, or ``Behaviour(echo=True)`` get OpenAI's richer answers (tests.fakes.openai_answers:
+tool calls, JSON mode, several choices, the received parameters echoed); `/v1/embeddings` and `/v1/moderations`
+answer too (tests.fakes.openai_extra).
 Trying ChatGate: ``python -m tests.fakes.openai_upstream --port 9100`` (demo answers, with a first-byte latency and
 a delay between pieces, as a real model streams). Benchmarks: ``--answer words --chunks 64 --chunk-delay 0
 --latency 0``. It prints ``READY <url>``.
@@ -17,7 +20,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +29,8 @@ from aiohttp import web
 
 from tests.fakes.demo_answers import demo_answer, demo_title, last_user_text, title_request
 from tests.fakes.demo_answers import pieces as token_pieces
+from tests.fakes.openai_answers import RichAnswer, json_mode_error, rich_answer, wants_rich
+from tests.fakes.openai_extra import embeddings_answer, moderations_answer
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
 ERRORS: dict[int, tuple[str, str, str | None]] = {
@@ -61,6 +66,8 @@ class Behaviour:
     done: bool = True
     prompt_tokens: int = 9
     pieces: tuple[str, ...] = ()  # the answer's content chunks instead of piece(0..chunks-1)
+    echo: bool = False  # answer with the JSON of the parameters received (all but messages)
+    choice_pieces: dict[int, tuple[str, ...]] = field(default_factory=dict)  # per choice index, with `n`
 
 
 @dataclass
@@ -118,10 +125,12 @@ class FakeUpstream:
         return [request for request in self.requests if request.path.endswith("/chat/completions")]
 
     async def start(self) -> FakeUpstream:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # OpenAI takes images inline as base64
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._azure_chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/moderations", self._moderations)
         app.router.add_post("/_fake/behaviour", self._control)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
@@ -156,6 +165,26 @@ class FakeUpstream:
             return _error(401)
         data = [{"id": model, "object": "model", "created": 1700000000, "owned_by": "fake"} for model in MODELS]
         return web.Response(body=orjson.dumps({"object": "list", "data": data}), content_type="application/json")
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        return await self._other(request, embeddings_answer)
+
+    async def _moderations(self, request: web.Request) -> web.Response:
+        return await self._other(request, moderations_answer)
+
+    async def _other(self, request: web.Request, answer: Any) -> web.Response:
+        """Answer embeddings or moderations: the key checked, the request recorded, the behaviour's status kept."""
+        key = _bearer(request)
+        body = await self._record(request, key)
+        if self.keys and key not in self.keys:
+            return _error(401)
+        behaviour = self._next_behaviour()
+        if behaviour.status != 200:
+            return _error(behaviour.status, behaviour.error_code)
+        result = answer(body or {}, str((body or {}).get("model") or ""))
+        if isinstance(result, str):
+            return _error(400, message=result)
+        return web.Response(body=orjson.dumps(result), content_type="application/json")
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         key = _bearer(request)
@@ -192,18 +221,43 @@ class FakeUpstream:
                 await asyncio.sleep(behaviour.hang)
             if behaviour.status != 200:
                 return _error(behaviour.status, behaviour.error_code)
-            demo = self._demo_events(model, body) if self.demo else None
-            events = demo or self._events(model, behaviour.chunks, behaviour.pieces)
-            if not body.get("stream"):
-                return self._completion(model, behaviour, events)
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            response = await self._stream(request, model, behaviour, include_usage, events)
+            if (refusal := json_mode_error(body)) is not None:
+                return _error(400, message=refusal)
+            if wants_rich(body, behaviour.echo, behaviour.choice_pieces):
+                response = await self._rich(request, model, body, behaviour)
+            else:
+                response = await self._plain(request, model, body, behaviour)
         except (asyncio.CancelledError, ConnectionResetError):
             self.disconnects += 1
             self.disconnected.set()
             raise
         self.completed += 1
         return response
+
+    async def _plain(
+        self, request: web.Request, model: str, body: dict[str, Any], behaviour: Behaviour
+    ) -> web.StreamResponse:
+        demo = self._demo_events(model, body) if self.demo else None
+        plain = self._piece_events(model, behaviour.pieces) if behaviour.pieces else None
+        events = demo or plain or self._events(model, behaviour.chunks)
+        if not body.get("stream"):
+            return self._completion(model, behaviour, events)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await self._stream(request, model, behaviour, include_usage, events)
+
+    async def _rich(
+        self, request: web.Request, model: str, body: dict[str, Any], behaviour: Behaviour
+    ) -> web.StreamResponse:
+        plain = list(behaviour.pieces) or [piece(index) for index in range(behaviour.chunks)]
+        answer: RichAnswer = rich_answer(
+            model, body, plain, behaviour.echo, behaviour.choice_pieces, behaviour.prompt_tokens
+        )
+        if not body.get("stream"):
+            if not behaviour.usage:
+                answer.completion.pop("usage")
+            return web.Response(body=orjson.dumps(answer.completion), content_type="application/json")
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await self._stream(request, model, behaviour, include_usage, answer.events, answer.completion_tokens)
 
     def _demo_events(self, model: str, body: dict[str, Any]) -> list[bytes]:
         question = last_user_text(body.get("messages"))
@@ -232,8 +286,9 @@ class FakeUpstream:
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def _stream(
-        self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool, events: list[bytes]
-    ) -> web.StreamResponse:
+        self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool, events: list[bytes],
+        completion_tokens: int | None = None,
+    ) -> web.StreamResponse:  # fmt: skip
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         if behaviour.hang_after_headers:
@@ -259,7 +314,7 @@ class FakeUpstream:
             await response.write(events[index + 1])
         await response.write(events[-1])  # the finish chunk
         if include_usage and behaviour.usage:
-            usage = _usage(behaviour.prompt_tokens, chunks)
+            usage = _usage(behaviour.prompt_tokens, chunks if completion_tokens is None else completion_tokens)
             await response.write(_event(model, [], usage=usage))
         if behaviour.done:
             await response.write(b"data: [DONE]\n\n")

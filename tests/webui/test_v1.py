@@ -267,7 +267,7 @@ async def test_a_stream_is_forwarded_as_sse(make_app: MakeApp, store: Store, fak
 async def test_bad_requests_get_openai_errors_and_consume_nothing(
     make_app: MakeApp, store: Store, fake: FakeUpstream, body: dict[str, Any], status: int, code: str, param: str | None
 ) -> None:
-    caller = await make_caller(make_app, store, fake, MAX_BODY_BYTES=4000)
+    caller = await make_caller(make_app, store, fake, V1_MAX_BODY_BYTES=4000)
     response = await caller.client.post(CHAT, json=body, headers=caller.headers)
     assert response.status_code == status
     assert assert_openai_error(await response.get_json(), code)["param"] == param
@@ -328,7 +328,7 @@ async def test_malformed_sse_from_the_upstream_is_an_openai_error_and_charges_no
     if response.status_code == 200:  # the bad line came after the first event: an error event ends the stream
         events = sse_events(await response.get_data())
         assert events[-1] == "[DONE]"
-        assert_openai_error(events[-2], "upstream_malformed", "upstream_error")
+        assert_openai_error(events[-2], "upstream_malformed", "server_error")
     else:  # it came with the first event: no upstream could answer
         assert response.status_code == 503
         assert_openai_error(await response.get_json(), "upstream_unavailable", "server_error")
@@ -373,9 +373,12 @@ async def test_a_web_session_may_call_v1_with_its_csrf_token(
     assert response.status_code == 200
     assert (await response.get_json())["choices"][0]["message"]["content"] == text_of(8)
     models = await client.get("/v1/models")
-    assert await models.get_json() == {
+    listed = await models.get_json()
+    created = listed["data"][0]["created"]
+    assert abs(created - time.time()) < 60  # when the model was added
+    assert listed == {
         "object": "list",
-        "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "chatgate"}],
+        "data": [{"id": MODEL, "object": "model", "created": created, "owned_by": "chatgate"}],
     }
     assert (await client.get(f"/v1/models/{MODEL}")).status_code == 200
     assert (await client.get("/v1/models/gpt-9")).status_code == 404

@@ -149,8 +149,11 @@ async def test_the_plan_caps_max_tokens_and_the_prompt_per_request(
     assert (await caller.chat(max_completion_tokens=100)).status_code == 200
     assert "max_tokens" not in fake.chat_requests[-1].body
     history = [*long_question, {"role": "assistant", "content": "because"}, {"role": "user", "content": "and?"}]
-    assert (await caller.chat(messages=history)).status_code == 200
-    assert fake.chat_requests[-1].body["messages"] == history[-1:]  # older turns dropped to fit the plan's cap
+    for _ in range(2):  # the caller's messages are sent as they are, or refused: never trimmed to fit
+        response = await caller.chat(messages=history)
+        error = assert_openai_error(await response.get_json(), "plan_cap_exceeded")
+        assert response.status_code == 400 and error["param"] == "messages"
+    assert len(fake.chat_requests) == 2
 
 
 async def test_a_user_has_at_most_max_streams_per_user_answers_in_progress(

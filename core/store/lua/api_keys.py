@@ -44,11 +44,12 @@ return cjson.encode(found)
 # KEYS[1] {u:ID}:keys, KEYS[2] {u:ID}:user, KEYS[3] {u:ID}:subs, KEYS[4..7] consume's keys (window zset
 # {u:ID}:q:<model>, token counter {u:ID}:tok:<day>, reservations {u:ID}:reserved, stream slots {u:ID}:streams)
 # ARGV[1] key id, ARGV[2] key digest, ARGV[3] now (s), ARGV[4] free plan name, ARGV[5] now ms, ARGV[6] ticket id,
-# ARGV[7..10] the call's consumption (tokens to reserve, counter TTL s, stream limit, stream slot lifetime ms),
-# ARGV[11..] every plan, 5 values each: name, limit for the model (0 = not in the plan), window ms, daily token cap,
-# tokens this call reserves on that plan (core.billing.quotas.plan_table).
+# ARGV[7..11] the call's consumption (tokens to reserve, counter TTL s, stream limit, stream slot lifetime ms,
+# messages taken), ARGV[12..] every plan, 5 values each: name, limit for the model (0 = not in the plan), window ms,
+# daily token cap, tokens this call reserves on that plan (core.billing.quotas.plan_table).
 # Returns nil for a revoked key, else RESOLVE_API_KEY's JSON plus "status": "refused" (no such user, or blocked),
-# "not_in_plan", or consume()'s status with its "value" (1 consumed, 0 window full, -1 daily cap, -2 streams).
+# "not_in_plan", or consume()'s status with its "value", "reset" and "used" (1 consumed, 0 window full, -1 daily
+# cap, -2 streams, -3 more messages than the limit).
 AUTHORIZE_API_KEY_CHAT = (
     RESOLVE_KEY
     + PICK_PLAN
@@ -62,7 +63,7 @@ if not user['id'] or user['id'] == '' or user['blocked'] == '1' then
   return cjson.encode(found)
 end
 local rows = {}
-for i = 11, #ARGV, 5 do rows[ARGV[i]] = i end
+for i = 12, #ARGV, 5 do rows[ARGV[i]] = i end
 found['current'], found['plan'] = pick_plan(found['subs'], tonumber(ARGV[3]), ARGV[4], rows)
 local row = rows[found['plan']]
 if not row or tonumber(ARGV[row + 1]) == 0 then
@@ -72,7 +73,8 @@ end
 local limit, window, cap = tonumber(ARGV[row + 1]), tonumber(ARGV[row + 2]), tonumber(ARGV[row + 3])
 local use = consumption(7)
 use.reserve = tonumber(ARGV[row + 4])
-found['status'], found['value'] = consume(consume_keys(4), tonumber(ARGV[5]), window, limit, ARGV[6], cap, use)
+found['status'], found['value'], found['reset'], found['used'] = consume(consume_keys(4), tonumber(ARGV[5]), window,
+  limit, ARGV[6], cap, use)
 return cjson.encode(found)
 """
 )

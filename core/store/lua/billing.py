@@ -6,40 +6,50 @@ subscription is the current one", embedded by every script that needs them (the 
 """
 
 # Lua function: one chat call's check-and-consume for one (user, model), in one step: the daily token cap (with a
-# reservation of the call's estimated tokens), the sliding window, and the user's concurrent stream slots.
+# reservation of the call's estimated tokens), the sliding window (`count` messages: a call asking for n answers
+# takes n), and the user's concurrent stream slots.
 # consume(keys, now ms, window ms, limit, unique ticket id, daily token cap (0 = none), consumption)
 #   keys: {window = {u:ID}:q:<model> zset of ticket ids scored by ms, tokens = today's counter {u:ID}:tok:<day>,
 #   reserved = {u:ID}:reserved hash ticket -> reserved tokens, streams = {u:ID}:streams zset of ticket ids scored by
 #   expiry ms}; consumption: {reserve = tokens to reserve, ttl = counter TTL s, streams = stream limit (0 = none),
-#   lifetime = stream slot lifetime ms} (core.billing.quotas.Consumption).
+#   lifetime = stream slot lifetime ms, count = messages taken (>= 1)} (core.billing.quotas.Consumption).
+# The window holds the ticket id for the first message and `<ticket>:<i>` for the i-th (i = 2..count).
 # `now` never goes back: a call whose clock was read before another's ran (awaits between the reading and the
 # script) is taken at the newest time the window holds, so the window stays ordered and no wait exceeds it.
 # Checks first, writes last: a refused call changes nothing. The call's settlement (SETTLE_CALL) replaces the
 # reservation with the real usage and frees the stream slot; REFUND_CALL gives all of it back.
-# Returns 1, remaining (consumed) | 0, ms until a slot frees (window full; at most the window) | -1, tokens used
-# (daily cap reached, or the reservation does not fit in what is left) | -2, the stream limit (too many streams).
+# Returns status, value, reset, used:
+#   1, messages remaining, ms until the oldest message in the window leaves it, tokens counted today (consumed)
+#   0, ms until enough slots free (window full; at most the window), 0, tokens counted today
+#   -1, tokens used (daily cap reached, or the reservation does not fit in what is left), 0, tokens used
+#   -2, the stream limit (too many streams), 0, tokens counted today
+#   -3, the limit (the call asks for more messages than the window ever holds), 0, tokens counted today
 CONSUME = """
 local function consume(keys, now, window, limit, ticket, cap, use)
   local newest = redis.call('ZRANGE', keys.window, -1, -1, 'WITHSCORES')[2]
   if newest and tonumber(newest) > now then now = tonumber(newest) end
+  local used = 0
   if cap > 0 then
-    local used = tonumber(redis.call('GET', keys.tokens) or '0') or 0
-    if used >= cap or used + use.reserve > cap then return -1, used end
+    used = tonumber(redis.call('GET', keys.tokens) or '0') or 0
+    if used >= cap or used + use.reserve > cap then return -1, used, 0, used end
   end
+  if use.count > limit then return -3, limit, 0, used end
   redis.call('ZREMRANGEBYSCORE', keys.window, '-inf', now - window)
   local count = redis.call('ZCARD', keys.window)
-  if count >= limit then
-    local freeing = redis.call('ZRANGE', keys.window, count - limit, count - limit, 'WITHSCORES')
-    return 0, math.min(window, math.max(1, tonumber(freeing[2]) + window - now))
+  if count + use.count > limit then
+    local freeing = redis.call('ZRANGE', keys.window, count + use.count - limit - 1, count + use.count - limit - 1,
+      'WITHSCORES')
+    return 0, math.min(window, math.max(1, tonumber(freeing[2]) + window - now)), 0, used
   end
   if use.streams > 0 then
     redis.call('ZREMRANGEBYSCORE', keys.streams, '-inf', now)
-    if redis.call('ZCARD', keys.streams) >= use.streams then return -2, use.streams end
+    if redis.call('ZCARD', keys.streams) >= use.streams then return -2, use.streams, 0, used end
   end
   redis.call('ZADD', keys.window, now, ticket)
+  for i = 2, use.count do redis.call('ZADD', keys.window, now, ticket .. ':' .. i) end
   redis.call('PEXPIRE', keys.window, window)
   if cap > 0 and use.reserve > 0 then
-    redis.call('INCRBY', keys.tokens, use.reserve)
+    used = redis.call('INCRBY', keys.tokens, use.reserve)
     redis.call('EXPIRE', keys.tokens, use.ttl)
     redis.call('HSET', keys.reserved, ticket, use.reserve)
     redis.call('EXPIRE', keys.reserved, use.ttl)
@@ -48,27 +58,29 @@ local function consume(keys, now, window, limit, ticket, cap, use)
     redis.call('ZADD', keys.streams, now + use.lifetime, ticket)
     redis.call('PEXPIRE', keys.streams, use.lifetime)
   end
-  return 1, limit - count - 1
+  local oldest = redis.call('ZRANGE', keys.window, 0, 0, 'WITHSCORES')[2]
+  return 1, limit - count - use.count, math.max(0, tonumber(oldest) + window - now), used
 end
 local function consume_keys(first)
   return {window = KEYS[first], tokens = KEYS[first + 1], reserved = KEYS[first + 2], streams = KEYS[first + 3]}
 end
 local function consumption(first)
   return {reserve = tonumber(ARGV[first]), ttl = tonumber(ARGV[first + 1]), streams = tonumber(ARGV[first + 2]),
-    lifetime = tonumber(ARGV[first + 3])}
+    lifetime = tonumber(ARGV[first + 3]), count = tonumber(ARGV[first + 4])}
 end
 """
 # consume() as a script.
 # KEYS[1] window zset, KEYS[2] today's token counter, KEYS[3] reservations hash, KEYS[4] stream slots zset
 # ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none),
-# ARGV[6..9] the call's consumption: tokens to reserve, counter TTL s, stream limit (0 = none), slot lifetime ms
-# Returns {status, value} as consume().
+# ARGV[6..10] the call's consumption: tokens to reserve, counter TTL s, stream limit (0 = none), slot lifetime ms,
+# messages taken
+# Returns {status, value, reset, used} as consume().
 CONSUME_QUOTA = (
     CONSUME
     + """
-local status, value = consume(consume_keys(1), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
-  tonumber(ARGV[5]), consumption(6))
-return {status, value}
+local status, value, reset, used = consume(consume_keys(1), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  ARGV[4], tonumber(ARGV[5]), consumption(6))
+return {status, value, reset, used}
 """
 )
 
@@ -96,16 +108,17 @@ local function settle_tokens(tokens_key, reserved_key, ticket, used, ttl)
 end
 """
 
-# Give back everything an unanswered call took: its window entry, its token reservation and its stream slot.
+# Give back everything an unanswered call took: its window entries, its token reservation and its stream slot.
 # KEYS[1] window zset {u:ID}:q:<model>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3] reservations
 # hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
-# ARGV[1] ticket id, ARGV[2] counter TTL s
-# Returns 1 when the window entry was there, else 0 (refunded before, or cleared by a reset chance).
+# ARGV[1] ticket id, ARGV[2] counter TTL s, ARGV[3] messages the call took (consume's `count`; default 1)
+# Returns 1 when the first window entry was there, else 0 (refunded before, or cleared by a reset chance).
 REFUND_CALL = (
     SETTLE_TOKENS
     + """
 settle_tokens(KEYS[2], KEYS[3], ARGV[1], 0, tonumber(ARGV[2]))
 redis.call('ZREM', KEYS[4], ARGV[1])
+for i = 2, tonumber(ARGV[3] or '1') do redis.call('ZREM', KEYS[1], ARGV[1] .. ':' .. i) end
 return redis.call('ZREM', KEYS[1], ARGV[1])
 """
 )
@@ -179,12 +192,12 @@ return {sub, plan}
 """
 )
 
-# Count one request and its tokens in a usage hash (the user's or the site's), with its expiry.
+# Count requests and their tokens in a usage hash (the user's or the site's), with its expiry.
 # KEYS[1] usage hash ({u:ID}:usage:<day> or usage:day:<day>)
-# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s
+# ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] requests (default 1)
 # Returns 1.
 RECORD_USAGE = """
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', ARGV[5] or 1)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -207,12 +220,13 @@ return 1
 # KEYS[1] usage hash {u:ID}:usage:<day>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3]
 # reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
 # ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s,
-# ARGV[6] 1 = count the tokens against the daily cap, ARGV[7] ticket id ('' = a call without a ticket)
+# ARGV[6] 1 = count the tokens against the daily cap, ARGV[7] ticket id ('' = a call without a ticket),
+# ARGV[8] requests to count (the messages the call took; default 1)
 # Returns 1.
 SETTLE_CALL = (
     SETTLE_TOKENS
     + """
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', ARGV[8] or 1)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])

@@ -26,10 +26,12 @@ from core.chat.token_pool import TokenPool
 from core.chat.turns import ChatTurn
 from core.errors import (
     ContentBlocked,
+    ContextTooLong,
     InvalidInput,
     ModelNotFound,
     ModelNotInPlan,
     QuotaExceeded,
+    UnknownParameter,
     UpstreamUnavailable,
 )
 from core.moderation import set_words
@@ -104,17 +106,19 @@ async def test_a_streamed_answer_is_forwarded_counted_and_charged(
     assert sent["messages"] == HELLO and sent["stream"] is True and sent["model"] == MODEL
 
 
-async def test_passthrough_params_reach_the_upstream_and_others_are_dropped(
+async def test_passthrough_params_reach_the_upstream_and_unknown_ones_are_refused(
     make_services: MakeServices, store: Store, fake: FakeUpstream, user: User
 ) -> None:
     services = await make_services()
     await add_model(store, [fake])
     await set_plan(store, {MODEL: (10, "3h")})
-    body = {"model": MODEL, "messages": HELLO, "temperature": 0.2, "max_tokens": 50, "evil": 1, "stream": True}
+    body = {"model": MODEL, "messages": HELLO, "temperature": 0.2, "max_tokens": 50, "stream": True}
     await collect(services, user, ChatRequest.from_openai(body))
     sent = fake.chat_requests[0].body
     assert (sent["temperature"], sent["max_tokens"]) == (0.2, 50)
-    assert "evil" not in sent
+    with pytest.raises(UnknownParameter) as unknown:
+        ChatRequest.from_openai({**body, "evil": 1})
+    assert unknown.value.data["field"] == "evil" and unknown.value.code == "unknown_parameter"
 
 
 @pytest.mark.parametrize(
@@ -125,12 +129,15 @@ async def test_passthrough_params_reach_the_upstream_and_others_are_dropped(
         ({"model": MODEL}, "messages"),
         ({"model": MODEL, "messages": ["hi"]}, "messages[0]"),
         ({"model": MODEL, "messages": HELLO, "stream": "yes"}, "stream"),
-        ({"model": MODEL, "messages": HELLO, "n": 3}, "n"),
+        ({"model": MODEL, "messages": HELLO, "n": 0}, "n"),
+        ({"model": MODEL, "messages": HELLO, "n": 129}, "n"),
+        ({"model": MODEL, "messages": HELLO, "functions": "f"}, "functions"),
+        ({"model": MODEL, "messages": HELLO, "metadata": {"a": 1}}, "metadata"),
+        ({"model": MODEL, "messages": HELLO, "store": "yes"}, "store"),
+        ({"model": MODEL, "messages": HELLO, "stream_options": []}, "stream_options"),
         ({"model": MODEL, "messages": [{"role": "bogus", "content": "hi"}]}, "messages[0].role"),
         ({"model": MODEL, "messages": [{"role": "user"}]}, "messages[0].content"),
         ({"model": MODEL, "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
-        ({"model": MODEL, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": " "}]},
-         "messages[1].content"),
         ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content"),
         ({"model": MODEL, "messages": [{"role": "user", "content": []}]}, "messages[0].content"),
         ({"model": MODEL, "messages": HELLO, "max_tokens": "x"}, "max_tokens"),
@@ -152,6 +159,7 @@ def test_malformed_openai_bodies_are_refused(body: dict[str, Any], field: str) -
     "messages",
     [
         [{"role": "system", "content": "Be brief."}],  # OpenAI accepts a system-only call
+        [{"role": "system", "content": "s"}, {"role": "user", "content": ""}],  # and an empty user content
         [{"role": "developer", "content": ""}, {"role": "user", "content": "hi"}],
         [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, {"type": "image_url",
                                                                                    "image_url": {"url": "data:,"}}]}],
@@ -400,7 +408,7 @@ async def test_closing_the_stream_cancels_the_upstream_within_a_second(
     assert completion == count_tokens(received, MODEL)
 
 
-async def test_context_is_fitted_to_the_window_keeping_system_and_newest_turns(
+async def test_an_api_callers_history_is_sent_whole_or_refused_and_a_conversation_is_fitted(
     make_services: MakeServices, store: Store, fake: FakeUpstream, user: User
 ) -> None:
     services = await make_services()
@@ -410,13 +418,19 @@ async def test_context_is_fitted_to_the_window_keeping_system_and_newest_turns(
     for turn in range(30):
         history += [{"role": "user", "content": f"question {turn} " * 5}, {"role": "assistant", "content": "ok " * 5}]
     history.append({"role": "user", "content": "the newest question"})
-    await collect(services, user, ChatRequest(model=MODEL, messages=history, params={"max_tokens": 100}))
-    sent = fake.chat_requests[0].body["messages"]
-    assert sent[0] == history[0] and sent[-1] == history[-1]
-    assert 3 < len(sent) < len(history)
-    assert sent[1:] == history[len(history) - len(sent) + 1 :]  # a contiguous tail of the newest turns
+    with pytest.raises(ContextTooLong) as refused:
+        await relay_chat(services, user, ChatRequest(model=MODEL, messages=history, params={"max_tokens": 100}))
+    assert refused.value.data["context_window"] == 400 and refused.value.data["prompt_tokens"] > 300
+    assert "maximum context length is 400 tokens" in refused.value.message
+    assert fake.chat_requests == [] and await window_count(store, user.id) == 0
+    await collect(services, user, ChatRequest(model=MODEL, messages=history[-9:], params={"max_tokens": 100}))
+    assert fake.chat_requests[0].body["messages"] == history[-9:]  # what fits goes as sent
+    # A conversation (the web chat, the bots) keeps its fitting: system prompt and the newest turns.
     prompt = await fit_prompt(services.relay.tokens, model, history, {"max_tokens": 100})
-    assert prompt.messages == sent and prompt.tokens is not None and prompt.tokens <= 300
+    assert prompt.messages[0] == history[0] and prompt.messages[-1] == history[-1]
+    assert 3 < len(prompt.messages) < len(history) and prompt.tokens is not None and prompt.tokens <= 300
+    tail = prompt.messages[1:]
+    assert tail == history[len(history) - len(tail) :]  # a contiguous tail of the newest turns
 
 
 async def test_small_requests_skip_the_tokenizer() -> None:

@@ -169,7 +169,7 @@ async def test_mid_stream_break_ends_with_error_and_counts_only_what_was_deliver
     events = await drain(stream)
     last = events[-1]
     assert last.done and last.error is not None and last.error["code"] == "upstream_broken"
-    assert last.raw.endswith(b'"type":"upstream_error","param":null,"code":"upstream_broken"}}\n\ndata: [DONE]\n\n')
+    assert last.raw.endswith(b'"type":"server_error","param":null,"code":"upstream_broken"}}\n\ndata: [DONE]\n\n')
     assert stream.text == text_of(5)
     usage = stream.usage
     assert usage.estimated and usage.completion_tokens == count_tokens(text_of(5), "gpt-4o-mini")
@@ -182,7 +182,7 @@ async def test_mid_stream_error_event_ends_the_stream(relay: Relay, fake_a: Fake
     stream = await relay.stream(model_of(upstream(fake_a, "a")), BODY)
     events = await drain(stream)
     error = orjson.loads(events[-1].raw.split(b"\n\n")[-3][6:])["error"]
-    assert error["type"] == "upstream_error" and error["code"] == "server_error"
+    assert error["type"] == "server_error" and error["code"] == "server_error"
     assert stream.error is not None and stream.text == text_of(4) and stream.usage.estimated
 
 

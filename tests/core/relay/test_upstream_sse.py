@@ -67,7 +67,7 @@ def test_malformed_and_error_events_end_the_stream() -> None:
     err = SSEParser().feed(b"data: " + orjson.dumps({"error": upstream_error}) + b"\n\n")
     assert err is not None and err.error == upstream_error
     sent = orjson.loads(err.raw.split(b"\n\n")[0][6:])
-    assert sent == {"error": {"message": "overloaded", "type": "upstream_error", "param": None, "code": "overloaded"}}
+    assert sent == {"error": {"message": "overloaded", "type": "server_error", "param": None, "code": "overloaded"}}
 
 
 def test_wrong_shapes_are_malformed_not_crashes() -> None:
