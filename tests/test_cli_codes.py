@@ -16,7 +16,7 @@ import redis
 from chatgate.cli import main
 from chatgate.codes_csv import parse_expiry
 from core.store.keys import Keys
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import CLUSTER, TEST_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 PRO = {"name": "pro", "title": "Pro", "prices": {"monthly": 2900}, "limits": {}}
@@ -25,14 +25,15 @@ PRO = {"name": "pro", "title": "Pro", "prices": {"monthly": 2900}, "limits": {}}
 @pytest.fixture
 def cli_env(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The test store, emptied, holding the plan `pro`; the environment a CLI run needs to use it."""
-    client = redis.Redis.from_url(store_url)
+    client = (redis.RedisCluster if CLUSTER else redis.Redis).from_url(store_url)
     try:
-        client.flushall()
+        client.flushall(target_nodes="primaries") if CLUSTER else client.flushall()
         client.hset(Keys().plans(), "pro", json.dumps(PRO))
     finally:
         client.close()
     env = {"REDIS_URL": store_url, "CHATGATE_ENV": "test", "JWT_SECRET": TEST_JWT_SECRET,
-           "DATA_DIR": str(tmp_path / "data"), "OPENAI_ENDPOINT": "http://127.0.0.1:9"}  # fmt: skip
+           "DATA_DIR": str(tmp_path / "data"), "OPENAI_ENDPOINT": "http://127.0.0.1:9",
+           "REDIS_CLUSTER": "true" if CLUSTER else "false"}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # no .env of the developer's

@@ -137,16 +137,22 @@ async def _user_counts(store: Store, days: list[date], now: float) -> tuple[list
         for day in days:
             pipe.zcount(store.keys.users_index(), _start_of(day), f"({_start_of(day) + SECONDS_PER_DAY}")
         for day in days:
-            pipe.pfcount(store.keys.active_day(_stamp(day)))
-        pipe.pfcount(*(store.keys.active_day(_stamp(day)) for day in days))  # one slot: {activity}
+            _pfcount(pipe, store.keys.active_day(_stamp(day)))
+        _pfcount(pipe, *(store.keys.active_day(_stamp(day)) for day in days))  # one slot: {activity}
         pipe.zcard(store.keys.users_index())
         pipe.zcount(store.keys.users_index(), _start_of(today), "+inf")
         pipe.zcount(store.keys.users_index(), _start_of(today - timedelta(days=6)), "+inf")
-        pipe.pfcount(store.keys.active_day(last7[0]))
-        pipe.pfcount(*(store.keys.active_day(stamp) for stamp in last7))
+        _pfcount(pipe, store.keys.active_day(last7[0]))
+        _pfcount(pipe, *(store.keys.active_day(stamp) for stamp in last7))
         replies = [int(value) for value in await pipe.execute()]
     count = len(days)
     return replies[:count], replies[count : 2 * count], replies[2 * count], replies[2 * count + 1 :]
+
+
+def _pfcount(pipe: Any, *keys: str) -> None:
+    """Queue a PFCOUNT: by name, because redis-py's cluster pipeline refuses its `pfcount` method (the keys here
+    share the {activity} slot, so the command itself is fine in a cluster)."""
+    pipe.execute_command("PFCOUNT", *keys)
 
 
 def cost_fen(row: UsageRow, model: Model | None) -> float:
