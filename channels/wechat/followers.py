@@ -1,6 +1,6 @@
 """Who follows the official account: subscribe and unsubscribe events are recorded per openid.
 
-``wx:follow:<openid>`` (hash: state, subscribed_at, unsubscribed_at) and ``wx:followers`` (zset of the openids
+``{wxf}:follow:<openid>`` (hash: state, subscribed_at, unsubscribed_at) and ``{wxf}:followers`` (zset of the openids
 following now, by subscribe time, for counts and the dashboard).
 """
 

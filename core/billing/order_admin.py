@@ -68,7 +68,10 @@ def _cursor(cursor: str | None) -> float | None:
 
 
 async def _load(store: Store, ids: list[str]) -> list[Order]:
-    owners = await store.redis.mget([store.keys.order_owner(order_id) for order_id in ids]) if ids else []
+    async with store.redis.pipeline(transaction=False) as pipe:  # GETs, not one MGET: the keys span slots
+        for order_id in ids:
+            pipe.get(store.keys.order_owner(order_id))
+        owners = await pipe.execute()
     async with store.redis.pipeline(transaction=False) as pipe:
         for order_id, owner in zip(ids, owners, strict=True):
             pipe.hgetall(store.keys.order(str(owner or 0), order_id))

@@ -75,8 +75,8 @@ Families (type, TTL):
                                                     at (arrival); dedupe and the retry hold (channels.wechat)
   {w:OPENID}:wx:out                  list    1d     answer parts waiting for the follower's next message
   {w:OPENID}:wx:wait                 set     1d     message keys whose answer was promised to the next message
-  wx:follow:<openid>                 hash    none   follower record: state (subscribed|unsubscribed), times
-  wx:followers                       zset    none   openids following now, scored by subscribe time
+  {wxf}:follow:<openid>              hash    none   follower record: state (subscribed|unsubscribed), times
+  {wxf}:followers                    zset    none   openids following now, scored by subscribe time
   tok:wechat                         string  ~2h    the shared WeChat access token (one refresher at a time)
   lock:<name>                        string  lease  job / refresher leases (core.store.lease): holder token
   tg:update:<update id>              string  2d     a Telegram update claimed by one process (dedupe)
@@ -342,10 +342,10 @@ class Keys:
         return self._follower(openid, "wait")
 
     def wechat_follower(self, openid: str) -> str:
-        return self._global("wx", "follow", openid)
+        return self._global("{wxf}", "follow", openid)  # one slot with the followers index: a MULTI updates both
 
     def wechat_followers(self) -> str:
-        return self._global("wx", "followers")
+        return self._global("{wxf}", "followers")
 
     def wechat_token(self) -> str:
         return self._global("tok", "wechat")

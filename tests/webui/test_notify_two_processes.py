@@ -23,7 +23,7 @@ from core.billing.plans import Plan, ensure_free_plan, save_plan
 from core.billing.subscriptions import list_subscriptions
 from core.settings import Settings
 from core.store.connection import Store
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import CLUSTER, TEST_JWT_SECRET
 from tests.fakes.xunhupay import XunhuPayFake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,8 @@ async def test_100_concurrent_notifies_over_two_processes_credit_once(
     async with httpx.AsyncClient() as http:
         order = await open_order(store, paying, http, user.id, "pro", "monthly", wap=False, lang="en", now=time.time())
     env = {key: value for key, value in os.environ.items() if not key.startswith(("REDIS_", "XUNHU_", "SMTP_"))}
-    env.update(REDIS_URL=store_url, CHATGATE_ENV="test", JWT_SECRET=TEST_JWT_SECRET, DATA_DIR=str(tmp_path / "data"),
+    env.update(REDIS_URL=store_url, REDIS_CLUSTER=str(CLUSTER).lower(), CHATGATE_ENV="test",
+               JWT_SECRET=TEST_JWT_SECRET, DATA_DIR=str(tmp_path / "data"),
                PYTHONPATH=str(ROOT), OPENAI_ENDPOINT="http://127.0.0.1:9", TEXT_SECURITY="",
                XUNHU_PAY_APPID=gateway.appid, XUNHU_PAY_APPSECRET=gateway.secret,
                XUNHU_PAY_GATEWAY=gateway.url)  # fmt: skip
