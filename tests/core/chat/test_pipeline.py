@@ -224,13 +224,13 @@ async def test_the_limit_refuses_and_a_reset_chance_frees_the_window(
 
 @pytest.mark.parametrize(
     "failure",
-    [Behaviour(status=500), Behaviour(status=429), Behaviour(hang=2.0), Behaviour(hang_after_headers=2.0)],
+    [Behaviour(status=500), Behaviour(status=429), Behaviour(hang=3.0), Behaviour(hang_after_headers=3.0)],
     ids=["500", "429", "timeout", "silent-after-headers"],
 )
 async def test_a_failing_first_upstream_fails_over_to_the_second(
     make_services: MakeServices, store: Store, fake: FakeUpstream, user: User, failure: Behaviour
 ) -> None:
-    services = await make_services(UPSTREAM_FIRST_BYTE_TIMEOUT=0.3)
+    services = await make_services(UPSTREAM_FIRST_BYTE_TIMEOUT=1.0)
     async with FakeUpstream(behaviour=failure) as broken:
         await add_model(store, [broken, fake])
         await set_plan(store, {MODEL: (10, "3h")})

@@ -27,9 +27,11 @@ BODY = {"messages": MESSAGES, "temperature": 0.5}
 def fast_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
-            "UPSTREAM_CONNECT_TIMEOUT": 0.5,
-            "UPSTREAM_FIRST_BYTE_TIMEOUT": 0.3,
-            "UPSTREAM_IDLE_TIMEOUT": 0.3,
+            # short enough for quick tests, long enough that a healthy loopback answer is never late on a busy
+            # machine; the fakes' hangs and pauses below are each three times these
+            "UPSTREAM_CONNECT_TIMEOUT": 1.0,
+            "UPSTREAM_FIRST_BYTE_TIMEOUT": 1.0,
+            "UPSTREAM_IDLE_TIMEOUT": 1.0,
             "UPSTREAM_FAILS_TO_BENCH": 3,
             "UPSTREAM_BENCH_SECONDS": 60,
         }
@@ -93,7 +95,7 @@ async def test_usage_chunk_is_dropped_when_the_caller_did_not_ask(relay: Relay, 
 
 @pytest.mark.parametrize(
     "failure",
-    [Behaviour(status=500), Behaviour(status=429), Behaviour(status=503), Behaviour(hang=1.0)],
+    [Behaviour(status=500), Behaviour(status=429), Behaviour(status=503), Behaviour(hang=3.0)],
     ids=["500", "429", "503", "timeout"],
 )
 async def test_first_upstream_fails_then_the_second_serves(
@@ -111,7 +113,7 @@ async def test_first_upstream_fails_then_the_second_serves(
 async def test_silence_after_headers_is_a_first_byte_timeout(
     relay: Relay, fake_a: FakeUpstream, fake_b: FakeUpstream
 ) -> None:
-    fake_a.behaviour = Behaviour(hang_after_headers=1.0)
+    fake_a.behaviour = Behaviour(hang_after_headers=3.0)
     stream = await relay.stream(model_of(upstream(fake_a, "a", 10), upstream(fake_b, "b")), BODY)
     await drain(stream)
     assert stream.upstream.id == "b"
@@ -205,7 +207,7 @@ async def test_missing_usage_chunk_is_counted_with_tiktoken(relay: Relay, fake_a
 
 
 async def test_idle_upstream_ends_with_a_timeout_event(relay: Relay, fake_a: FakeUpstream) -> None:
-    fake_a.behaviour = Behaviour(chunks=6, pause_after=2, pause=1.0)
+    fake_a.behaviour = Behaviour(chunks=6, pause_after=2, pause=3.0)
     stream = await relay.stream(model_of(upstream(fake_a, "a")), BODY)
     events = await drain(stream)
     assert events[-1].error is not None and events[-1].error["code"] == "upstream_timeout"
