@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.store.config_cache import CONFIG_CACHE_SECONDS
 from tests.test_cli import _cli, _env, _free_port
 
 MODEL = "gpt-4o-mini"
@@ -117,13 +118,17 @@ async def _chat_statuses(base: str, key: str, count: int) -> list[int]:
 
 def test_two_workers_share_one_store_with_exact_quotas_and_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    plans = tmp_path / "plans.json"
-    plans.write_text(json.dumps([{"name": "free", "title": "Free", "prices": {},
-                                  "limits": {MODEL: {"limit": 10, "window": "3h"}}}]))  # fmt: skip
     with _upstream() as upstream:
-        seeded = _cli(data_dir, "plans", "import", str(plans), extra_env=_upstream_env(upstream))
-        assert seeded.returncode == 0, seeded.stderr  # the first command seeds the models from the environment
+        _plans(data_dir, upstream, limit=10)  # the first command seeds the models from the environment
         _serve_and_check(data_dir, upstream)
+
+
+def _plans(data_dir: Path, upstream: str, limit: int) -> None:
+    plans = data_dir.parent / "plans.json"
+    plans.write_text(json.dumps([{"name": "free", "title": "Free", "prices": {},
+                                  "limits": {MODEL: {"limit": limit, "window": "3h"}}}]))  # fmt: skip
+    imported = _cli(data_dir, "plans", "import", str(plans), extra_env=_upstream_env(upstream))
+    assert imported.returncode == 0, imported.stderr
 
 
 def _serve_and_check(data_dir: Path, upstream: str) -> None:
@@ -137,5 +142,35 @@ def _serve_and_check(data_dir: Path, upstream: str) -> None:
         os.kill(victim, signal.SIGKILL)  # a worker dies: the supervisor starts another
         _wait(lambda: victim not in asyncio.run(_pids(base, rounds=1)) and len(asyncio.run(_pids(base))) == 2)
         assert asyncio.run(_chat_statuses(base, key, 5)) == [429] * 5  # the quota survived the worker
+        _sessions_hold_across_workers(base)
+        _plans(data_dir, upstream, limit=20)  # a runtime config change, made by another process (the CLI)
+        _wait(lambda: asyncio.run(_chat_statuses(base, key, 1)) == [200], seconds=10)  # one worker saw it
+        time.sleep(CONFIG_CACHE_SECONDS + 0.5)  # every worker has read it again by now
+        statuses = asyncio.run(_chat_statuses(base, key, 30))
+        assert statuses.count(200) == 9 and statuses.count(429) == 21  # 20 in all, whichever worker answered
     output = process.stdout.read() if process.stdout else ""
     assert "2 worker processes" in output and "starting another" in output
+
+
+def _sessions_hold_across_workers(base: str) -> None:
+    """Two sessions of one account; "sign out everywhere else" in one ends the other in every worker at once."""
+    with httpx.Client(base_url=base, timeout=10) as kept, httpx.Client(base_url=base, timeout=10) as ended:
+        for client in (ended, kept):
+            signed_in = client.post("/api/auth/login", json={"email": "w@example.com", "password": PASSWORD})
+            assert signed_in.status_code == 200, signed_in.text
+        assert asyncio.run(_me_statuses(base, dict(ended.cookies), 40)) == [200] * 40
+        csrf = kept.get("/api/me").json()["csrf_token"]
+        revoked = kept.post("/api/sessions/revoke-others", headers={"X-CSRF-Token": csrf})
+        assert revoked.status_code == 200, revoked.text
+        assert asyncio.run(_me_statuses(base, dict(ended.cookies), 40)) == [401] * 40
+        assert asyncio.run(_me_statuses(base, dict(kept.cookies), 40)) == [200] * 40
+
+
+async def _me_statuses(base: str, cookies: dict[str, str], count: int) -> list[int]:
+    """GET /api/me with these cookies over `count` fresh connections at once (so every worker answers some)."""
+
+    async def one() -> int:
+        async with httpx.AsyncClient(base_url=base, timeout=10, cookies=cookies) as client:
+            return (await client.get("/api/me")).status_code
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
