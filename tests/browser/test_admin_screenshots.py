@@ -144,6 +144,10 @@ def test_screenshots(
         expect(page.locator("#plan-preview .plan-card-price")).to_contain_text("29.90")
         page.locator("#plan-editor").scroll_into_view_if_needed()
         shoot(tab, screenshot_dir, "plan-editor", viewport, full_page=False)
+        page.goto("/models")  # the model editor: what it serves, what it accepts, its upstreams
+        page.locator("#models-table tbody tr >> nth=0").get_by_role("button", name=tab.t("admin.edit")).click()
+        page.locator("#model-editor").scroll_into_view_if_needed()
+        shoot(tab, screenshot_dir, "model-editor", viewport, full_page=False)
         page.goto("/orders")  # one order with its callbacks
         page.locator("#orders-table tbody tr >> nth=1").locator("button").click()
         expect(page.locator("#callbacks-table tbody tr")).to_have_count(1)

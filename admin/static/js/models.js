@@ -149,6 +149,10 @@
     A.byId("model-output-price").value = model ? (model.output_price / 100).toFixed(2) : "0";
     A.byId("model-position").value = model ? model.position : 0;
     A.byId("model-enabled").checked = model ? model.enabled : true;
+    const serves = new Set(model ? model.serves : ["chat"]);
+    A.byId("model-serves").querySelectorAll("input").forEach((box) => { box.checked = serves.has(box.value); });
+    const inputs = new Set(model ? model.input_types : ["text"]);
+    A.byId("model-inputs").querySelectorAll("input").forEach((box) => { box.checked = box.value === "text" || inputs.has(box.value); });
     const chosen = new Set(model ? model.upstreams : []);
     A.byId("model-upstreams").replaceChildren(...upstreams.map((up) => A.el("label", { class: "check" },
       A.el("input", { type: "checkbox", value: up.id, checked: chosen.has(up.id) }), " " + (up.name || up.id) + " (" + up.id + ")")));
@@ -198,7 +202,13 @@
       context_window: Number(A.byId("model-context").value), input_price: prices[0][1], output_price: prices[1][1],
       position: Number(A.byId("model-position").value || 0), enabled: A.byId("model-enabled").checked,
       upstreams: Array.from(A.byId("model-upstreams").querySelectorAll("input:checked")).map((box) => box.value),
+      serves: Array.from(A.byId("model-serves").querySelectorAll("input:checked")).map((box) => box.value),
+      input_types: Array.from(A.byId("model-inputs").querySelectorAll("input:checked")).map((box) => box.value),
     };
+    if (!body.serves.length) {
+      CG.ui.setFieldError(A.byId("model-serves-field"), t("admin.models.pick_serves"));
+      return;
+    }
     const kept = editingModel ? editingModel.upstreams.filter((id) => body.upstreams.includes(id)) : [];
     body.upstreams = [...kept, ...body.upstreams.filter((id) => !kept.includes(id))]; // the model's order first
     if (!body.upstreams.length) {
