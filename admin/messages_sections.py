@@ -68,7 +68,10 @@ SECTION_MESSAGES: dict[str, tuple[str, str]] = {
     "admin.models.none": ("还没有模型。", "No models yet."),
     "admin.models.pick_upstream": ("请至少选择一个上游。", "Choose at least one upstream."),
     "admin.models.serves": ("提供的接口", "Serves"),
-    "admin.models.serves_chat": ("对话（网页、机器人、/v1/chat/completions）", "Chat (web, bots, /v1/chat/completions)"),
+    "admin.models.serves_chat": (
+        "对话（网页、机器人、/v1/chat/completions）",
+        "Chat (web, bots, /v1/chat/completions)",
+    ),
     "admin.models.serves_embeddings": ("向量（/v1/embeddings）", "Embeddings (/v1/embeddings)"),
     "admin.models.serves_moderations": ("内容审核（/v1/moderations）", "Moderations (/v1/moderations)"),
     "admin.models.pick_serves": ("请至少选择一项。", "Choose at least one."),
