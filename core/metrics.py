@@ -24,15 +24,27 @@ GAUGE_TTL_SECONDS = 60  # a process that stopped flushing drops out of the gauge
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "chatgate_http_requests_total": ("counter", "HTTP requests answered, by app, route, method and status."),
     "chatgate_http_request_duration_seconds": ("histogram", "Time to answer an HTTP request (to its first byte)."),
-    "chatgate_upstream_requests_total": ("counter", "Requests sent to an upstream, by upstream and outcome."),
-    "chatgate_upstream_failovers_total": ("counter", "Calls answered by another upstream than the first tried."),
+    "chatgate_upstream_requests_total": (
+        "counter", "Requests sent to an upstream, by upstream and outcome (ok, failed: tried the next, refused: 4xx).",
+    ),
+    "chatgate_upstream_stream_faults_total": (
+        "counter", "Answers an upstream broke off or left silent after its first byte, by upstream.",
+    ),
+    "chatgate_upstream_failovers_total": (
+        "counter", "Calls answered by another upstream than the first tried, by model and the upstream that answered.",
+    ),
     "chatgate_upstream_first_byte_seconds": ("histogram", "Time from sending to an upstream to its first event."),
-    "chatgate_active_streams": ("gauge", "Answers being streamed right now."),
-    "chatgate_quota_denials_total": ("counter", "Calls refused by a plan limit, by model and reason."),
-    "chatgate_moderation_blocks_total": ("counter", "Texts blocked by moderation, by direction and provider."),
-    "chatgate_payments_credited_total": ("counter", "Orders credited (each once)."),
-    "chatgate_channel_messages_total": ("counter", "Messages received by a bot channel, by channel."),
-}
+    "chatgate_active_streams": ("gauge", "Answers being streamed right now, by channel."),
+    "chatgate_quota_denials_total": (
+        "counter", "Calls refused by a plan limit, by reason (the error code), model and channel.",
+    ),
+    "chatgate_moderation_blocks_total": ("counter", "Texts blocked by moderation, by direction, provider and channel."),
+    "chatgate_payments_credited_total": ("counter", "Orders credited (each once), by provider and source."),
+    "chatgate_payments_credited_fen_total": ("counter", "Money credited in fen (1/100 yuan), by provider and source."),
+    "chatgate_channel_messages_total": (
+        "counter", "Messages by channel (web, api, wechat, telegram) and direction (in: from users, out: to them).",
+    ),
+}  # fmt: skip
 
 
 def _series(name: str, labels: dict[str, object]) -> str:

@@ -42,7 +42,7 @@ class TelegramBot:
             self.bot = Bot(self._token, session=session)
         except TokenValidationError:
             raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters, from @BotFather)") from None
-        self.sender = Sender(self.bot)
+        self.sender = Sender(self.bot, metrics=services.metrics)
         self.dispatcher = Dispatcher(services=services, telegram=self)
         self.dispatcher.include_routers(*get_routers())
         self._tasks: set[asyncio.Task[Any]] = set()
