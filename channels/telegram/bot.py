@@ -18,6 +18,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.token import TokenValidationError
 
 from channels.telegram.routers import get_routers
@@ -67,6 +68,9 @@ class TelegramBot:
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             log.warning("telegram update without an update_id ignored")
             return False
+        if isinstance(update, Update) and not _has_event(update):
+            log.warning("telegram update %d ignored: it carries nothing this bot handles", update_id)
+            return False
         if not await self.claim(update_id):
             return False
         self.spawn(self._handle(update))
@@ -99,3 +103,13 @@ class TelegramBot:
     async def close(self) -> None:
         await self.drain()
         await self.bot.session.close()
+
+
+def _has_event(update: Update) -> bool:
+    """Tell whether an update carries an event (a message, a button press...): one with none (a bare update_id,
+    or a kind newer than aiogram) has nothing to dispatch."""
+    try:
+        update.event_type  # noqa: B018  (a property that raises when there is no event)
+    except UpdateTypeLookupError:
+        return False
+    return True
