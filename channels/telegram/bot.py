@@ -24,6 +24,7 @@ from aiogram.utils.token import TokenValidationError
 from channels.telegram.routers import get_routers
 from channels.telegram.sender import Sender
 from channels.telegram.stream import Cadence
+from core.logs import new_request_id, request_id
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class TelegramBot:
         return True
 
     async def _handle(self, update: Update | dict[str, Any]) -> None:
+        if request_id.get() == "-":  # polled: no HTTP request gave it an id (a webhook's task inherits its request's)
+            request_id.set(new_request_id())
         try:
             if isinstance(update, Update):
                 await self.dispatcher.feed_update(self.bot, update)

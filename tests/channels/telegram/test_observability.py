@@ -1,8 +1,10 @@
 """The bot's metrics through `GET /metrics`: messages in (those addressed to the bot, once however often Telegram
-delivers them) and out (each message the bot sends), and its users' quota denials and moderation blocks."""
+delivers them) and out (each message the bot sends), and its users' quota denials and moderation blocks; the
+request id of a polled update, sent on to the upstream."""
 
 from __future__ import annotations
 
+from core.logs import request_id
 from core.moderation.keywords import add_words
 from tests.channels.telegram.conftest import MakeBot
 from tests.chat_support import MODEL
@@ -38,3 +40,14 @@ async def test_messages_in_and_out_and_the_refusals_of_telegram_users(
     blocked = labelled("chatgate_moderation_blocks_total", channel="telegram", direction="input", provider="keywords")
     assert seen[blocked] == 1
     assert seen[labelled("chatgate_active_streams", channel="telegram")] == 0
+
+
+async def test_a_polled_update_gets_a_request_id_that_reaches_the_upstream(
+    fake: FakeTelegram, upstream: FakeUpstream, make_bot: MakeBot
+) -> None:
+    bot = await make_bot()
+    assert request_id.get() == "-"  # as in the poller's task: no HTTP request around it
+    await bot.handle(fake.private_message(CHAT, "hello"))
+    sent = {name.lower(): value for name, value in upstream.chat_requests[-1].headers.items()}
+    assert sent["x-request-id"].startswith("req_")
+    assert request_id.get() == "-"  # set for that update's task only
