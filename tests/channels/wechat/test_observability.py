@@ -1,5 +1,6 @@
 """The official account's metrics through `GET /metrics`: a follower's message counts once in however often WeChat
-delivers it, and every message sent back (passive replies, customer-service pushes) counts out."""
+delivers it, and every message sent back (passive replies, customer-service pushes) counts out; the webhook
+request's id goes with the message's job to the upstream."""
 
 from __future__ import annotations
 
@@ -38,3 +39,13 @@ async def test_service_mode_counts_each_push_out(wechat_world: WorldFactory, ups
 
     assert await eventually(counted, 5)
     assert (await scrape(*world.services))[IN] == 1
+
+
+async def test_the_webhook_requests_id_follows_the_message_to_the_upstream(
+    wechat_world: WorldFactory, upstream: FakeUpstream
+) -> None:
+    world = await wechat_world(processes=1, WECHAT_MODE="service")  # answered in a job, after the request ended
+    await world.fake.send_text("o-carol", "hello")
+    assert await wait_for(lambda: bool(upstream.chat_requests), 10)
+    sent = {name.lower(): value for name, value in upstream.chat_requests[-1].headers.items()}
+    assert sent["x-request-id"].startswith("req_")  # the id the webhook request was given, not none
