@@ -42,7 +42,7 @@ async def orders() -> dict[str, Any]:
 @require_admin
 async def reconcile() -> dict[str, Any]:
     svc = services()
-    return await order_admin.reconcile_now(svc.store, svc.settings, svc.http, actor(), svc.clock())
+    return await order_admin.reconcile_now(svc.store, svc.settings, svc.http, actor(), svc.clock(), svc.metrics)
 
 
 @bp.get("/api/orders/<order_id>")

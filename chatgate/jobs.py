@@ -15,6 +15,6 @@ def background_jobs(services: Services) -> list[Runner]:
     """Return the jobs to run while the server runs."""
 
     async def reconcile_orders() -> None:  # asks XunhuPay about unnotified orders, expires unpaid ones
-        await reconciliation_job(services.store, services.settings, services.http, services.clock)
+        await reconciliation_job(services.store, services.settings, services.http, services.clock, services.metrics)
 
     return [reconcile_orders]

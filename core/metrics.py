@@ -9,8 +9,10 @@ expiry and summed over the processes seen recently. `render` gives the Prometheu
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.typing import EncodableT, FieldT
@@ -19,20 +21,33 @@ from core.store.connection import Store
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 GAUGE_TTL_SECONDS = 60  # a process that stopped flushing drops out of the gauges after this long
+NAMES_KEPT = 10_000  # series names memoised per process (far more than the bounded label sets ever make)
 
 # name -> (type, help). Every metric ChatGate exports is listed here.
 DEFINITIONS: dict[str, tuple[str, str]] = {
     "chatgate_http_requests_total": ("counter", "HTTP requests answered, by app, route, method and status."),
     "chatgate_http_request_duration_seconds": ("histogram", "Time to answer an HTTP request (to its first byte)."),
-    "chatgate_upstream_requests_total": ("counter", "Requests sent to an upstream, by upstream and outcome."),
-    "chatgate_upstream_failovers_total": ("counter", "Calls answered by another upstream than the first tried."),
+    "chatgate_upstream_requests_total": (
+        "counter", "Requests sent to an upstream, by upstream and outcome (ok, failed: tried the next, refused: 4xx).",
+    ),
+    "chatgate_upstream_stream_faults_total": (
+        "counter", "Answers an upstream broke off or left silent after its first byte, by upstream.",
+    ),
+    "chatgate_upstream_failovers_total": (
+        "counter", "Calls answered by another upstream than the first tried, by model and the upstream that answered.",
+    ),
     "chatgate_upstream_first_byte_seconds": ("histogram", "Time from sending to an upstream to its first event."),
-    "chatgate_active_streams": ("gauge", "Answers being streamed right now."),
-    "chatgate_quota_denials_total": ("counter", "Calls refused by a plan limit, by model and reason."),
-    "chatgate_moderation_blocks_total": ("counter", "Texts blocked by moderation, by direction and provider."),
-    "chatgate_payments_credited_total": ("counter", "Orders credited (each once)."),
-    "chatgate_channel_messages_total": ("counter", "Messages received by a bot channel, by channel."),
-}
+    "chatgate_active_streams": ("gauge", "Answers being streamed right now, by channel."),
+    "chatgate_quota_denials_total": (
+        "counter", "Calls refused by a plan limit, by reason (the error code), model and channel.",
+    ),
+    "chatgate_moderation_blocks_total": ("counter", "Texts blocked by moderation, by direction, provider and channel."),
+    "chatgate_payments_credited_total": ("counter", "Orders credited (each once), by provider and source."),
+    "chatgate_payments_credited_fen_total": ("counter", "Money credited in fen (1/100 yuan), by provider and source."),
+    "chatgate_channel_messages_total": (
+        "counter", "Messages by channel (web, api, wechat, telegram) and direction (in: from users, out: to them).",
+    ),
+}  # fmt: skip
 
 
 def _series(name: str, labels: dict[str, object]) -> str:
@@ -48,29 +63,44 @@ def _escape(value: str) -> str:
 
 @dataclass
 class Metrics:
-    """This process's counts since the last flush, and its gauges."""
+    """This process's counts since the last flush, and its gauges.
+
+    Counting is on every request's path, so the series names of a label set are built once and kept (`_names`; the
+    label sets are small and bounded by design, and the memo is dropped should it ever grow past NAMES_KEPT).
+    """
 
     instance: str
     pending: dict[str, float] = field(default_factory=dict)
     gauges: dict[str, float] = field(default_factory=dict)
+    _names: dict[tuple[object, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def inc(self, name: str, amount: float = 1.0, /, **labels: object) -> None:
-        key = _series(name, labels)
+        key = self._series_of(("inc", name, *labels.items()), lambda: (_series(name, labels),))[0]
         self.pending[key] = self.pending.get(key, 0.0) + amount
 
     def observe(self, name: str, value: float, /, **labels: object) -> None:
         """Count one observation in a histogram (cumulative buckets, sum and count, as Prometheus expects)."""
-        for bound in BUCKETS:
-            if value <= bound:
-                self.inc(f"{name}_bucket", le=_bound(bound), **labels)
-        self.inc(f"{name}_bucket", le="+Inf", **labels)
-        self.inc(f"{name}_sum", value, **labels)
-        self.inc(f"{name}_count", **labels)
+        names = self._series_of(("observe", name, *labels.items()), lambda: _histogram_series(name, labels))
+        pending = self.pending
+        # names: one bucket per bound, then +Inf, sum and count; every bucket from the first bound >= value counts it
+        for key in names[bisect.bisect_left(BUCKETS, value) : len(BUCKETS) + 1]:
+            pending[key] = pending.get(key, 0.0) + 1.0
+        total, count = names[-2], names[-1]
+        pending[total] = pending.get(total, 0.0) + value
+        pending[count] = pending.get(count, 0.0) + 1.0
 
     def add(self, name: str, delta: float, /, **labels: object) -> None:
         """Move a gauge (e.g. +1 when a stream opens, -1 when it ends)."""
-        key = _series(name, labels)
+        key = self._series_of(("add", name, *labels.items()), lambda: (_series(name, labels),))[0]
         self.gauges[key] = self.gauges.get(key, 0.0) + delta
+
+    def _series_of(self, memo: tuple[object, ...], build: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        names = self._names.get(memo)
+        if names is None:
+            if len(self._names) >= NAMES_KEPT:
+                self._names.clear()
+            names = self._names[memo] = build()
+        return names
 
     async def flush(self, store: Store, now: float | None = None) -> None:
         """Add what this process counted into the store and publish its gauges."""
@@ -93,6 +123,13 @@ class Metrics:
             for series, amount in counted.items():  # not lost: added again on the next flush
                 self.pending[series] = self.pending.get(series, 0.0) + amount
             raise
+
+
+def _histogram_series(name: str, labels: dict[str, object]) -> tuple[str, ...]:
+    """The series of one histogram's label set: a bucket per bound, the +Inf bucket, the sum and the count."""
+    buckets = [_series(f"{name}_bucket", {**labels, "le": _bound(bound)}) for bound in BUCKETS]
+    buckets.append(_series(f"{name}_bucket", {**labels, "le": "+Inf"}))
+    return (*buckets, _series(f"{name}_sum", labels), _series(f"{name}_count", labels))
 
 
 def _bound(bound: float) -> str:

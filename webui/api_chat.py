@@ -41,6 +41,7 @@ class ChatBody(Body):
 @require_user
 async def chat() -> Response:
     body = await parse_body(ChatBody)
+    services().metrics.inc("chatgate_channel_messages_total", channel="web", direction="in")
     turn = ChatTurn(
         content=body.content, action=body.action, conversation_id=body.conversation_id or None, system=body.system,
         message_id=body.message_id or None, settings=chat_settings(body.settings),

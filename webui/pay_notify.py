@@ -21,6 +21,6 @@ async def xunhu_notify() -> Response:
     form = await request.form
     fields = {str(name): str(value) for name, value in form.items()}  # the first value of each field
     svc = services()
-    credit = await handle_notify(svc.store, svc.settings, fields, ip=client_ip(), now=svc.clock())
+    credit = await handle_notify(svc.store, svc.settings, fields, ip=client_ip(), now=svc.clock(), metrics=svc.metrics)
     status = 200 if credit.ok else 503 if credit.verdict == "payments_disabled" else 400
     return Response("success" if credit.ok else "fail", status=status, content_type="text/plain; charset=utf-8")

@@ -62,6 +62,7 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
     done = await relay_api_key_chat(svc, key, chat)
     if done is None:
         return None
+    _count_call()
     remember_api_key_user(done.user, done.caller)
     if done.error is not None:
         raise done.error
@@ -73,7 +74,13 @@ async def _fast_chat() -> tuple[ChatRequest, ChatStream] | None:
 async def _checked_chat() -> tuple[ChatRequest, ChatStream]:
     """The ordinary path: authenticate (401; CSRF for cookie sessions), then check and charge the call."""
     chat = await _chat_request()
+    _count_call()
     return chat, await relay_chat(services(), g.user, chat, plan=g.get("plan"))
+
+
+def _count_call() -> None:
+    """Count an authenticated chat call as the API channel's message in (once: on whichever path took it)."""
+    services().metrics.inc("chatgate_channel_messages_total", channel="api", direction="in")
 
 
 @bp.post("/v1/chat/completions")

@@ -18,11 +18,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.token import TokenValidationError
 
 from channels.telegram.routers import get_routers
 from channels.telegram.sender import Sender
 from channels.telegram.stream import Cadence
+from core.logs import new_request_id, request_id
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class TelegramBot:
             self.bot = Bot(self._token, session=session)
         except TokenValidationError:
             raise ValueError("TELEGRAM_BOT_TOKEN is not a bot token (digits:letters, from @BotFather)") from None
-        self.sender = Sender(self.bot)
+        self.sender = Sender(self.bot, metrics=services.metrics)
         self.dispatcher = Dispatcher(services=services, telegram=self)
         self.dispatcher.include_routers(*get_routers())
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -67,12 +69,17 @@ class TelegramBot:
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             log.warning("telegram update without an update_id ignored")
             return False
+        if isinstance(update, Update) and not _has_event(update):
+            log.warning("telegram update %d ignored: it carries nothing this bot handles", update_id)
+            return False
         if not await self.claim(update_id):
             return False
         self.spawn(self._handle(update))
         return True
 
     async def _handle(self, update: Update | dict[str, Any]) -> None:
+        if request_id.get() == "-":  # polled: no HTTP request gave it an id (a webhook's task inherits its request's)
+            request_id.set(new_request_id())
         try:
             if isinstance(update, Update):
                 await self.dispatcher.feed_update(self.bot, update)
@@ -99,3 +106,13 @@ class TelegramBot:
     async def close(self) -> None:
         await self.drain()
         await self.bot.session.close()
+
+
+def _has_event(update: Update) -> bool:
+    """Tell whether an update carries an event (a message, a button press...): one with none (a bare update_id,
+    or a kind newer than aiogram) has nothing to dispatch."""
+    try:
+        update.event_type  # noqa: B018  (a property that raises when there is no event)
+    except UpdateTypeLookupError:
+        return False
+    return True

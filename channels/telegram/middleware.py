@@ -4,7 +4,8 @@ It runs after a router's filters matched (an inner middleware), so group chatter
 creates no account. It adds `user` (core.accounts.users.User: created on first contact, a channel identity of
 one account, folded into a web account once bound), `lang` (the account's language, else the Telegram client's,
 else DEFAULT_LANGUAGE) and `thread` (a group's chat id: its own conversation; "" in the private chat).
-A blocked account is told so in its private chat, and nothing else runs.
+A blocked account is told so in its private chat, and nothing else runs. Each such update is one message in
+(`chatgate_channel_messages_total`; what the bot sends is counted by channels.telegram.sender).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class AccountMiddleware(BaseMiddleware):
         if sender is None or sender.is_bot:
             return None
         services: Services = data["services"]
+        services.metrics.inc("chatgate_channel_messages_total", channel="telegram", direction="in")
         client_lang = normalize_language(sender.language_code)
         user = await identify(
             services.store, services.settings, "telegram", str(sender.id), now=services.clock(),

@@ -28,6 +28,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
 from channels.telegram.render import to_html
+from core.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,12 @@ Call = Callable[[str, str | None], Awaitable[Any]]  # (text, parse mode) -> the 
 
 
 class Sender:
-    def __init__(self, bot: Bot, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self, bot: Bot, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, metrics: Metrics | None = None
+    ) -> None:
         self.bot = bot
         self.sleep = sleep
+        self.metrics = metrics or Metrics(instance="telegram")  # the process's (its messages out)
         self.retry_pauses: list[int] = []  # every retry_after honoured (the benchmark reports them)
 
     async def send(
@@ -85,7 +89,10 @@ class Sender:
             )  # fmt: skip
 
         message = await self._deliver(call, text, final=final, markdown=markdown)
-        return message.message_id if isinstance(message, Message) else None
+        if not isinstance(message, Message):
+            return None
+        self.metrics.inc("chatgate_channel_messages_total", channel="telegram", direction="out")
+        return message.message_id
 
     async def edit(
         self, target: Target, message_id: int, text: str, *, markup: InlineKeyboardMarkup | None = None,

@@ -2,15 +2,20 @@
 
 The secret header is compared in constant time (401 and nothing runs otherwise); the update is claimed in the store
 (a repeated delivery, to this process or another, is answered 200 and handled once) and handled in the background:
-Telegram gets its 200 at once, whatever the answer's length.
+Telegram gets its 200 at once, whatever the answer's length. A body that is not JSON, or not a JSON object, gets
+400; a JSON object that is not a Telegram update (aiogram cannot read it) is answered 200, so that Telegram's queue
+moves on, logged, and neither claimed nor handled.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from aiogram.types import Update
+from pydantic import ValidationError
 from quart import Blueprint, request
 
 from channels.telegram.setup import WEBHOOK_PATH
@@ -18,6 +23,8 @@ from core.errors import InvalidInput, NotAuthenticated
 
 if TYPE_CHECKING:
     from channels.telegram.bot import TelegramBot
+
+log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -37,7 +44,12 @@ def webhook_blueprint(telegram: TelegramBot) -> Blueprint:
             raise InvalidInput("The update is not JSON.") from None
         if not isinstance(update, dict):
             raise InvalidInput("The update is not a JSON object.")
-        await telegram.take(update)
+        try:  # read here, before it is claimed: an update aiogram cannot read is ignored, not stored or retried
+            parsed = Update.model_validate(update, context={"bot": telegram.bot})
+        except ValidationError as error:
+            log.warning("telegram webhook: ignored a body that is not an update (%d problems)", error.error_count())
+            return {"ok": True}
+        await telegram.take(parsed)
         return {"ok": True}
 
     @bp.after_app_serving

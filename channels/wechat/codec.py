@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Codec:
         the URL check only echoes, so an old one is harmless)."""
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         expected = signature_of(self.token, timestamp, nonce)
-        if not hmac.compare_digest(expected, query.get("signature", "")):
+        if not hmac.compare_digest(expected.encode(), query.get("signature", "").encode()):  # any text: bytes
             raise Refused("bad signature")
         if fresh and (not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS):
             raise Refused("stale timestamp")
@@ -89,8 +90,9 @@ class Codec:
             ).encode()
         except (InvalidSignatureException, InvalidAppIdException) as error:
             raise Refused(type(error).__name__) from error
-        except (*_PARSE_ERRORS, IndexError):
-            return None  # not an envelope, or not decryptable with our key
+        except (*_PARSE_ERRORS, IndexError, struct.error):
+            return None  # not an envelope, or not decryptable with our key (struct: a plaintext too short to hold
+            # the length field wechatpy unpacks)
         return None if _DECLARATION.search(inner) else _parse(inner)
 
     def reply(self, inbound: Inbound, text: str, query: Mapping[str, str]) -> bytes:
@@ -113,14 +115,14 @@ def _parse(body: bytes) -> Inbound | None:
         return None
     if message is None:
         return None
-    try:
+    try:  # wechatpy converts a field when it is read: a mistyped one (MsgId "abc") raises only now
         openid, create_time = str(message.source or ""), int(message.time or 0)
+        kind, text = _classify(message)
+        msg_id = getattr(message, "id", 0) if message.type != "event" else 0
     except _PARSE_ERRORS:
         return None
     if not openid or not openid.isprintable() or len(openid) > 128:
         return None
-    kind, text = _classify(message)
-    msg_id = getattr(message, "id", 0) if message.type != "event" else 0
     key = str(msg_id) if msg_id else _event_key(message, create_time)
     return Inbound(openid=openid, key=key, kind=kind, text=text, create_time=create_time, message=message)
 

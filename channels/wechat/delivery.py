@@ -60,6 +60,16 @@ class Delivery:
 
     async def handle(self, inbound: Inbound) -> str | None:
         """Return the passive reply to this delivery, or None to answer `success` (nothing, or not yet)."""
+        reply = await self._handle(inbound)
+        if reply:
+            self._count("out")
+        return reply
+
+    def _count(self, direction: str) -> None:
+        """Count a follower's message (once, however often WeChat delivers it) or a message sent to a follower."""
+        self.services.metrics.inc("chatgate_channel_messages_total", channel="wechat", direction=direction)
+
+    async def _handle(self, inbound: Inbound) -> str | None:
         started = asyncio.get_running_loop().time()
         if inbound.kind in ("unsubscribe", "event"):
             await self.answerer.answer(inbound)  # recorded; nothing to answer
@@ -69,6 +79,8 @@ class Delivery:
         arrival = await self.mailbox.arrive(
             inbound.openid, inbound.key, may_fetch=is_chat(inbound), now=now, take=passive
         )
+        if arrival.deliveries == 1:  # the first delivery anywhere (WeChat's retries are the same message)
+            self._count("in")
         if not passive:
             if arrival.deliveries == 1:
                 self._spawn(self._push_job(inbound, arrival.kind))
@@ -185,6 +197,7 @@ class Delivery:
         for index, part in enumerate(now):
             try:
                 await self.api.send_text(openid, part)
+                self._count("out")
             except WeChatApiError as error:
                 if error.errcode == OUT_OF_SENDS:
                     later = now[index:] + later  # this message's allowance is used up: the rest waits

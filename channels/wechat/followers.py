@@ -10,14 +10,14 @@ from core.store.connection import Store
 
 
 async def record_subscribe(store: Store, openid: str, now: float) -> None:
-    async with store.redis.pipeline(transaction=True) as pipe:
+    async with store.redis.pipeline(transaction=True) as pipe:  # one slot: {wxf}
         pipe.hset(store.keys.wechat_follower(openid), mapping={"state": "subscribed", "subscribed_at": now})
         pipe.zadd(store.keys.wechat_followers(), {openid: now})
         await pipe.execute()
 
 
 async def record_unsubscribe(store: Store, openid: str, now: float) -> None:
-    async with store.redis.pipeline(transaction=True) as pipe:
+    async with store.redis.pipeline(transaction=True) as pipe:  # one slot: {wxf}
         pipe.hset(store.keys.wechat_follower(openid), mapping={"state": "unsubscribed", "unsubscribed_at": now})
         pipe.zrem(store.keys.wechat_followers(), openid)
         await pipe.execute()

@@ -26,6 +26,7 @@ from core.billing.orders import (
 )
 from core.billing.reconcile import reconcile_orders
 from core.errors import InvalidInput, NotFound
+from core.metrics import Metrics
 from core.settings import Settings
 from core.site.audit import Actor, record_audit
 from core.site.revenue import record_revenue
@@ -149,11 +150,11 @@ async def refund_order(store: Store, actor: Actor, order_id: str, now: float) ->
 
 
 async def reconcile_now(
-    store: Store, settings: Settings, http: httpx.AsyncClient, actor: Actor, now: float
+    store: Store, settings: Settings, http: httpx.AsyncClient, actor: Actor, now: float, metrics: Metrics | None = None
 ) -> dict[str, list[str]]:
     """Ask XunhuPay about every pending order now (not only the older ones), credit the paid, expire the overdue."""
     eager = settings.model_copy(update={"ORDER_RECONCILE_AFTER_SECONDS": 0})
-    done = await reconcile_orders(store, eager, http, now=now)
+    done = await reconcile_orders(store, eager, http, now=now, metrics=metrics)
     result = {"credited": done.credited, "expired": done.expired, "settled": done.settled,
               "unanswered": done.unanswered}  # fmt: skip
     await record_audit(store, actor, "order.reconcile", "orders", None, result, now)

@@ -35,6 +35,7 @@ from core.billing.plans import FREE_PLAN, cached_plans
 from core.billing.purchases import price_of, rate_args
 from core.billing.subscriptions import index_plan_users
 from core.errors import PaymentFailed, PaymentsDisabled, TooManyAttempts
+from core.metrics import Metrics
 from core.settings import Settings
 from core.site.config import runtime_settings
 from core.site.revenue import record_revenue
@@ -43,6 +44,7 @@ from core.store.connection import Store
 log = logging.getLogger(__name__)
 
 OK_VERDICTS = frozenset({"credited", "already_credited"})
+PROVIDER = "xunhupay"  # the one payment gateway (the metrics' provider label)
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,10 @@ async def open_order(
 
 async def credit_order(
     store: Store, settings: Settings, order: Order, *, amount: int, transaction_id: str, open_order_id: str,
-    entry: dict[str, object], now: float,
+    entry: dict[str, object], now: float, metrics: Metrics | None = None,
 ) -> Credit:  # fmt: skip
-    """Credit a paid order once (atomic, idempotent), log the report with its verdict, then settle it."""
+    """Credit a paid order once (atomic, idempotent), log the report with its verdict, then settle it. `metrics`
+    (the process's) counts the credit: once per order, by provider and by what reported the payment."""
     plans = await cached_plans(store)
     keys = store.keys
     verdict, _, _ = await store.scripts.run(
@@ -113,7 +116,11 @@ async def credit_order(
         [int(now), amount, transaction_id, open_order_id, secrets.token_hex(8), FREE_PLAN, orjson.dumps(entry),
          CALLBACK_LOG_CAP, *rate_args(plans, settings)],
     )  # fmt: skip
-    if verdict == "credited":  # once per order: the dashboard's revenue ledger and plan holders
+    if verdict == "credited":  # once per order: the dashboard's revenue ledger, plan holders and the metrics
+        if metrics is not None:
+            source = str(entry.get("source") or "notify")
+            metrics.inc("chatgate_payments_credited_total", provider=PROVIDER, source=source)
+            metrics.inc("chatgate_payments_credited_fen_total", amount, provider=PROVIDER, source=source)
         await record_revenue(store, amount, now)
         await index_plan_users(store, order.user_id)
     current = await find_order(store, order.id)
@@ -134,7 +141,9 @@ async def settle_order(store: Store, settings: Settings, order: Order, now: floa
     return replace(order, settled=True)
 
 
-async def handle_notify(store: Store, settings: Settings, fields: Mapping[str, str], *, ip: str, now: float) -> Credit:
+async def handle_notify(
+    store: Store, settings: Settings, fields: Mapping[str, str], *, ip: str, now: float, metrics: Metrics | None = None
+) -> Credit:
     """Judge a XunhuPay notify: the hash over every received field, the appid, status OD, then the order's amount
     and state (in the crediting script). Every callback is kept with its verdict: in its order's log, or in the
     unmatched log when it names no order of ours."""
@@ -160,5 +169,5 @@ async def handle_notify(store: Store, settings: Settings, fields: Mapping[str, s
     assert amount is not None  # notify_problem checked it
     return await credit_order(
         store, settings, order, amount=amount, transaction_id=str(fields.get("transaction_id", ""))[:64],
-        open_order_id=str(fields.get("open_order_id", ""))[:64], entry=entry, now=now,
+        open_order_id=str(fields.get("open_order_id", ""))[:64], entry=entry, now=now, metrics=metrics,
     )  # fmt: skip

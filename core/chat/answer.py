@@ -73,8 +73,8 @@ class StreamedAnswer:
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
         guard, delivered = self.guard, self.delivered
-        metrics = self.charge.services.metrics
-        metrics.add("chatgate_active_streams", 1)
+        metrics, channel = self.charge.services.metrics, self.charge.channel
+        metrics.add("chatgate_active_streams", 1, channel=channel)
         try:
             if self.start is not None:
                 yield self.start
@@ -111,7 +111,7 @@ class StreamedAnswer:
                 if self.charge.slot_due():
                     await self.charge.renew_slot()
         finally:
-            metrics.add("chatgate_active_streams", -1)
+            metrics.add("chatgate_active_streams", -1, channel=channel)
             await self.finish()
 
     async def _feed_others(self, others: tuple[tuple[int, str], ...]) -> None:

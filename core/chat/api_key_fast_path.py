@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.accounts.api_keys import ApiKeyCaller, authorize_api_key_chat, remembered_api_key
 from core.accounts.users import User, user_from_fields
+from core.billing.denials import count_denial
 from core.billing.plans import Plan, cached_plans
 from core.billing.quotas import QuotaTicket, new_ticket_id, refund_quota, ticket_from
 from core.chat.charge import Charged
@@ -92,6 +93,7 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
         )
         prompt = await _within_plan(services, ticket, model, plan, request, prompt)
     except CoreError as error:
+        count_denial(services.metrics, error, model=model.id, channel="api")
         return KeyChat(user, granted.caller, None, error)
     charged = Charged(user.id, model, plan, ticket, prompt.messages, prompt.tokens)
     return KeyChat(user, granted.caller, await answer_charged(services, charged, request))

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Channels whose answer is one message out, counted when it is settled with something delivered; the bots count
+# what they send themselves (an answer may go out in several messages, and commands are answered without a model).
+ANSWERED_WHOLE = frozenset({"web", "api"})
+
 
 @dataclass(frozen=True)
 class Charged:
@@ -90,6 +94,8 @@ class Charge:
     async def settle(self, usage: Usage, text: str) -> None:
         """Record usage (replacing the daily-token reservation), free the stream slot and save the answer; never
         raises."""
+        if text and self.channel in ANSWERED_WHOLE:
+            self.services.metrics.inc("chatgate_channel_messages_total", channel=self.channel, direction="out")
         await shielded(self._settle(usage, text), "usage accounting")
 
     async def _settle(self, usage: Usage, text: str) -> None:

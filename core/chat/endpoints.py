@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.accounts.users import User
+from core.billing.denials import count_denial, counting_denials
 from core.billing.plans import Plan
 from core.billing.quotas import Consumption, RateState, consume_quota, refund_quota
 from core.billing.subscriptions import current_plan
@@ -79,7 +80,8 @@ async def _charged_call(
 ) -> Relayed:
     """Take one message of the window (and the token estimate on a daily cap), ask the upstream, settle."""
     store = services.store
-    ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), Consumption(reserve=estimate))
+    with counting_denials(services.metrics, model=model.id, channel="api"):
+        ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), Consumption(reserve=estimate))
     try:
         raw, data = await services.relay.call(model, endpoint, body, "data" if endpoint == "embeddings" else "results")
     except BaseException:
@@ -106,7 +108,9 @@ async def _model_in_plan(
                             model=model.id)  # fmt: skip
     plan = plan or await current_plan(services.store, user.id, services.clock())
     if model.id not in plan.limits:
-        raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
+        error = ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
+        count_denial(services.metrics, error, model=model.id, channel="api")
+        raise error
     return model, plan
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from core.billing.denials import counting_denials
 from core.billing.plans import Plan
 from core.billing.quotas import Consumption, consume_quota
 from core.billing.subscriptions import current_plan
@@ -39,16 +40,25 @@ async def relay_chat(services: Services, user: User, request: ChatRequest, *, pl
     `plan`: the user's current plan when the caller already knows it (API-key authentication reads it in its own
     round trip); else it is read here.
     """
-    store, now = services.store, services.clock()
-    model = await cached_model(store, request.model)
+    model = await cached_model(services.store, request.model)
     if model is None or not model.enabled:
         raise ModelNotFound(f"The model `{request.model}` does not exist.", model=request.model)
     if not model.chats:
         raise ModelNotFound(
             f"The model `{model.id}` is not a chat model (it serves {', '.join(model.serves)}).", model=model.id
         )
+    channel = request.turn.channel if request.turn is not None else "api"
+    with counting_denials(services.metrics, model=model.id, channel=channel):
+        return await _relay_in_plan(services, user, request, model, plan)
+
+
+async def _relay_in_plan(
+    services: Services, user: User, request: ChatRequest, model: Model, plan: Plan | None
+) -> ChatStream:
+    """Check the call against the plan, moderate and fit it, take its quota and start its answer."""
+    store = services.store
     if plan is None:
-        plan = await current_plan(store, user.id, now)
+        plan = await current_plan(store, user.id, services.clock())
     if model.id not in plan.limits:  # cheaper to say now than after moderation; consume checks it again
         raise ModelNotInPlan(f"The {plan.title} plan does not include {model.id}.", model=model.id, plan=plan.name)
     prepared = await _prepare(services, user.id, request, model)

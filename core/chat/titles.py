@@ -83,7 +83,7 @@ async def generate_title(services: Services, user_id: int, cid: str) -> Conversa
     }
     try:
         completion = await services.relay.complete(model, body)
-        guard = services.moderation.output_guard(user_id=user_id)
+        guard = services.moderation.output_guard(user_id=user_id, channel="web")  # the web app asks for titles
         await guard.feed(completion.text)
         await guard.finish()
     except CoreError as error:  # no upstream, refused, or a blocked title: the first words stay

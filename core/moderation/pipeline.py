@@ -65,13 +65,13 @@ class Moderation:
         self.available = available if available is not None else {p.name: p for p in providers}
         self.fail_open = settings.MODERATION_FAIL_OPEN
         self._initial = providers
+        self.metrics = Metrics(instance="moderation")  # build_services hands it the process's (kept across refreshes)
         self._use(providers)
         self._policy: ModerationConfig | None = None
 
     def _use(self, providers: list[Provider]) -> None:
         self.providers = providers
         self.keywords = next((p for p in providers if isinstance(p, KeywordProvider)), None)
-        self.metrics = Metrics(instance="moderation")  # build_services hands it the process's
         self.remote = [p for p in providers if not isinstance(p, KeywordProvider)]
 
     async def refresh(self) -> None:
@@ -167,7 +167,8 @@ class Moderation:
             )  # fmt: skip
         except Exception as exc:  # the block stands even if the log write fails
             log.warning("could not log a blocked item: %s", type(exc).__name__)
-        self.metrics.inc("chatgate_moderation_blocks_total", direction=direction, provider=verdict.provider)
+        labels = {"direction": direction, "provider": verdict.provider, "channel": channel or "other"}
+        self.metrics.inc("chatgate_moderation_blocks_total", **labels)
         message = MESSAGES[UNAVAILABLE] if verdict.label == UNAVAILABLE else MESSAGES[direction]
         raise ContentBlocked(message, provider=verdict.provider, label=verdict.label, direction=direction)
 

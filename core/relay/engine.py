@@ -171,6 +171,7 @@ class Relay:
                 continue
             except CoreError:
                 self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
+                self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="refused")
                 await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
             self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
@@ -183,7 +184,7 @@ class Relay:
         self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="ok")
         self._metrics.observe("chatgate_upstream_first_byte_seconds", seconds, upstream=upstream.id)
         if tried > 1:
-            self._metrics.inc("chatgate_upstream_failovers_total", model=model.id)
+            self._metrics.inc("chatgate_upstream_failovers_total", model=model.id, upstream=upstream.id)
 
     async def _open_stream(
         self, model: Model, upstream: Upstream, payload: bytes, include_usage: bool
@@ -252,6 +253,7 @@ class Relay:
 
     async def _stream_fault(self, upstream: Upstream, reason: str) -> None:
         """Count a stream that broke or went silent mid-way against its upstream's health."""
+        self._metrics.inc("chatgate_upstream_stream_faults_total", upstream=upstream.id)
         await record_failure(self._store, self._settings, upstream.id, self._clock(), reason)
         self.health.forget(upstream.id)
 
