@@ -1,7 +1,9 @@
 """What one chat call consumed, and how it is settled: a refund, or usage accounting plus the saved answer.
 
 Settling never raises and finishes even when the caller's task is being cancelled (a client that went away):
-a refund or a usage count lost to a disconnect would charge the user wrongly.
+a refund or a usage count lost to a disconnect would charge the user wrongly. When the store is away (restarting),
+the settlement is sent again for up to SETTLE_RETRY_SECONDS; it takes effect once however often it is sent (the
+usage by its ticket, core.billing.usage; the answer by its message id).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from core.chat.events import ChatStart
 from core.chat.turns import PreparedTurn, close_turn, open_turn
 from core.relay.catalogue import Model
 from core.relay.stream import RelayStream, Usage
+from core.store.connection import STORE_ERRORS
 
 if TYPE_CHECKING:
     from core.services import Services
 
 log = logging.getLogger(__name__)
+SETTLE_RETRY_SECONDS = 10.0  # how long a settlement waits for a store that went away (a restart takes ~1 s)
+SETTLE_RETRY_PAUSE = 0.2
 
 
 @dataclass(frozen=True)
@@ -87,21 +92,42 @@ class Charge:
             renew_stream(svc.store, self.charged.ticket, svc.settings.STREAM_SLOT_SECONDS, svc.clock()), "slot renewal"
         )
 
-    async def settle(self, usage: Usage, text: str) -> None:
+    async def settle(self, usage: Usage, text: str) -> bool:
         """Record usage (replacing the daily-token reservation), free the stream slot and save the answer; never
-        raises."""
-        await shielded(self._settle(usage, text), "usage accounting")
+        raises. True when settled (now or by an earlier attempt), False when the store stayed away."""
+        settled: list[bool] = []
 
-    async def _settle(self, usage: Usage, text: str) -> None:
+        async def work() -> None:
+            await self._settle_retrying(usage, text)
+            settled.append(True)
+
+        await shielded(work(), "usage accounting")
+        return bool(settled)
+
+    async def _settle_retrying(self, usage: Usage, text: str) -> None:
+        deadline = time.monotonic() + SETTLE_RETRY_SECONDS
+        again = False
+        while True:
+            try:
+                await self._settle(usage, text, again)
+                return
+            except STORE_ERRORS as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("settling a chat call waits for the store: %s", type(error).__name__)
+                again = True
+                await asyncio.sleep(SETTLE_RETRY_PAUSE)
+
+    async def _settle(self, usage: Usage, text: str, again: bool) -> None:
         svc, charged, now = self.services, self.charged, self.services.clock()
         await record_usage(
             svc.store, charged.user_id, charged.model.id, usage.prompt_tokens, usage.completion_tokens, now,
-            daily_tokens=bool(charged.plan.daily_tokens), ticket=charged.ticket,
+            daily_tokens=bool(charged.plan.daily_tokens), ticket=charged.ticket, again=again,
         )  # fmt: skip
         if self.prepared is not None and self.start is not None:
             await close_turn(
                 svc.store, svc.settings, charged.user_id, self.prepared, self.start, text, charged.model.id, now,
-                usage.completion_tokens,
+                usage.completion_tokens, again=again,
             )  # fmt: skip
 
 

@@ -223,8 +223,11 @@ async def close_turn(
     model_id: str,
     now: float,
     tokens: int | None = None,
+    *,
+    again: bool = False,
 ) -> None:
-    """Save the answer (what was delivered, whole up to ANSWER_MAX_CHARS, else cut there and marked)."""
+    """Save the answer (what was delivered, whole up to ANSWER_MAX_CHARS, else cut there and marked). `again`: an
+    earlier attempt may have saved it already (its answer was lost with the store): it is not saved twice."""
     if not text:
         return
     cap = settings.ANSWER_MAX_CHARS
@@ -233,6 +236,6 @@ async def close_turn(
         if prepared.turn.action == "regenerate":
             await replace_last_assistant(store, user_id, start.conversation_id, answer, settings=settings)
         else:
-            await append_message(store, user_id, start.conversation_id, answer, settings=settings)
+            await append_message(store, user_id, start.conversation_id, answer, settings=settings, once=again)
     except CoreError as error:  # deleted while it was being answered: nothing to save into
         log.info("answer not saved to conversation %s: %s", start.conversation_id, error.code)

@@ -218,14 +218,22 @@ return 1
 # Settle one answered call for its user: count it in the usage hash, replace its token reservation with the real
 # usage on the daily counter (the usage counts only when the plan caps tokens), and free its stream slot.
 # KEYS[1] usage hash {u:ID}:usage:<day>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3]
-# reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
+# reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams, KEYS[5] (optional) the tickets settled
+# lately, zset {u:ID}:settled scored by ms: a ticket is settled once, however often its settlement is sent (a retry
+# after the store went away before it answered)
 # ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s,
 # ARGV[6] 1 = count the tokens against the daily cap, ARGV[7] ticket id ('' = a call without a ticket),
-# ARGV[8] requests to count (the messages the call took; default 1)
-# Returns 1.
+# ARGV[8] requests to count (the messages the call took; default 1), ARGV[9] now ms, ARGV[10] how long a settled
+# ticket is remembered, ms (with KEYS[5])
+# Returns 1, or 0 when the ticket was settled before (nothing changed).
 SETTLE_CALL = (
     SETTLE_TOKENS
     + """
+if ARGV[7] ~= '' and KEYS[5] then
+  if redis.call('ZADD', KEYS[5], 'NX', ARGV[9], ARGV[7]) == 0 then return 0 end
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[9]) - tonumber(ARGV[10]))
+  redis.call('PEXPIRE', KEYS[5], ARGV[10])
+end
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', ARGV[8] or 1)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
