@@ -79,13 +79,14 @@ class Charge:
         await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
 
     def slot_due(self) -> bool:
-        """Tell whether the call's stream slot is a third through its lifetime (cheap: checked on every piece)."""
+        """Tell whether the call's stream slot (or its token reservation) is a third through its lifetime (cheap:
+        checked on every piece)."""
         settings = self.services.settings
         due = time.monotonic() - self.slot_renewed_at > settings.STREAM_SLOT_SECONDS / 3
-        return due and settings.MAX_STREAMS_PER_USER > 0
+        return due and (settings.MAX_STREAMS_PER_USER > 0 or bool(self.charged.plan.daily_tokens))
 
     async def renew_slot(self) -> None:
-        """Keep the stream slot alive while the answer runs (a dead process's slot expires instead)."""
+        """Keep the stream slot and the token reservation alive while the answer runs (a dead process's expire)."""
         self.slot_renewed_at = time.monotonic()
         svc = self.services
         await shielded(

@@ -42,6 +42,7 @@ SCRIPTS: dict[str, str] = {
     "settle_call": billing.SETTLE_CALL,
     "refund_call": billing.REFUND_CALL,
     "renew_stream": billing.RENEW_STREAM,
+    "tokens_today": billing.TOKENS_TODAY,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
