@@ -4,7 +4,9 @@ One shared aiohttp session pools connections to every upstream (made lazily on t
 `Services.close`). The request body is serialised once and sent as bytes. Failover happens only before anything
 reached the caller: connect errors, timeouts (connect, first byte), 429, 5xx and rejected keys (401/403) move on
 to the next upstream and count against its health; an upstream's 400 is the caller's problem and is returned as
-UpstreamError / ContextTooLong with the upstream's message. Nothing left: UpstreamUnavailable.
+UpstreamError / ContextTooLong with the upstream's message. Nothing left: UpstreamUnavailable. A stream that stalls
+(UPSTREAM_IDLE_TIMEOUT) or breaks mid-way counts against its upstream too, whose failures are cleared only by an
+answer that ends complete: an upstream that always stalls mid-answer gets benched, and later calls fail over.
 """
 
 from __future__ import annotations
@@ -108,10 +110,12 @@ class Relay:
         async def open_one(upstream: Upstream) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
             return await self._open_stream(model, upstream, payload, include_usage)
 
-        upstream, (response, parser, first) = await self._failover(model, open_one)
+        # A stream's upstream is judged healthy when its answer ends complete, not when it starts: one that stalls or
+        # breaks mid-way every time keeps its failures and is benched (later calls fail over to the next upstream).
+        attempt, (response, parser, first) = await self._failover(model, open_one, recover=False)
         return RelayStream(
             model=model,
-            upstream=upstream,
+            upstream=attempt.upstream,
             response=response,
             parser=parser,
             first=first,
@@ -119,6 +123,7 @@ class Relay:
             prompt_tokens=prompt_tokens,
             on_fault=self._stream_fault,
             tokens=self.tokens,
+            on_success=lambda: self._recovered(attempt),
         )
 
     async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
@@ -128,11 +133,11 @@ class Relay:
         async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
             return await self._open_complete(model, upstream, payload)
 
-        upstream, (raw, data) = await self._failover(model, open_one)
+        attempt, (raw, data) = await self._failover(model, open_one)
         texts = _completion_texts(data)
         messages = body.get("messages") or []
         usage = await count_usage(self.tokens, data.get("usage"), model, messages, "".join(texts), prompt_tokens)
-        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=upstream, texts=texts)
+        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=attempt.upstream, texts=texts)
 
     async def call(
         self, model: Model, endpoint: str, body: Mapping[str, Any], expect: str
@@ -147,8 +152,11 @@ class Relay:
         _, answer = await self._failover(model, open_one)
         return answer
 
-    async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
-        """Try the model's upstreams in order until one answers; record health as we go."""
+    async def _failover(
+        self, model: Model, open_one: Callable[[Upstream], Awaitable[T]], *, recover: bool = True
+    ) -> tuple[Attempt, T]:
+        """Try the model's upstreams in order until one answers; record health as we go (`recover=False`: the
+        caller clears the answering upstream's failures itself, when its answer proves it healthy)."""
         tried = 0
         for attempt in await plan_attempts(self._store, model, self._clock(), self._rng, self.health):
             upstream = attempt.upstream
@@ -174,9 +182,10 @@ class Relay:
                 await self._recovered(attempt)  # it answered: alive, the request was bad
                 raise
             self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
-            await self._recovered(attempt)
+            if recover or attempt.probe:  # a benched upstream that answers a probe is back in service at once
+                await self._recovered(attempt)
             self._count_answer(model, upstream, time.monotonic() - started, tried)
-            return upstream, result
+            return attempt, result
         raise UpstreamUnavailable(attempts=tried)
 
     def _count_answer(self, model: Model, upstream: Upstream, seconds: float, tried: int) -> None:
