@@ -30,7 +30,8 @@ from core.errors import (
     QuotaExceeded,
     TooManyStreams,
 )
-from core.store.connection import Store
+from core.store.connection import STORE_ERRORS, Store
+from core.store.retry import later
 
 DAILY_TOKENS_TTL_SECONDS = 2 * 86_400
 RESET_CHANCES_FIELD = "reset_chances"
@@ -118,12 +119,16 @@ async def consume_quota(
     """
     limit = _limit_for(plan, model)
     member, day = new_ticket_id(), day_stamp(now)
-    status, value, reset, used = await store.scripts.run(
-        "consume_quota",
-        consume_keys(store, user_id, model, day),
-        [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
-    )
     ticket = QuotaTicket(user_id=user_id, model=model, member=member, day=day, count=max(1, use.count))
+    try:
+        status, value, reset, used = await store.scripts.run(
+            "consume_quota",
+            consume_keys(store, user_id, model, day),
+            [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
+        )
+    except STORE_ERRORS:  # it may have run before the store went away: what it took is given back when it is back
+        later(lambda _: refund_quota(store, ticket), "giving back an unanswered consume")
+        raise
     return ticket_from(status, value, ticket, plan, now, use, reset_ms=reset, used=used)
 
 
@@ -204,6 +209,15 @@ async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:
     keys = consume_keys(store, ticket.user_id, ticket.model, ticket.day or "0")
     args = [ticket.member, DAILY_TOKENS_TTL_SECONDS, ticket.count]
     return bool(await store.scripts.run("refund_call", keys, args))
+
+
+async def give_back(store: Store, ticket: QuotaTicket) -> None:
+    """`refund_quota`, or if the store is away, the same in the background once it is back (the caller goes on)."""
+    try:
+        await refund_quota(store, ticket)
+    except STORE_ERRORS:
+        later(lambda _: refund_quota(store, ticket), "a refund")
+        raise
 
 
 async def renew_stream(store: Store, ticket: QuotaTicket, slot_seconds: float, now: float) -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from core.accounts.api_keys import ApiKeyCaller, authorize_api_key_chat, remembered_api_key
 from core.accounts.users import User, user_from_fields
 from core.billing.plans import Plan, cached_plans
-from core.billing.quotas import QuotaTicket, new_ticket_id, refund_quota, ticket_from
+from core.billing.quotas import QuotaTicket, give_back, new_ticket_id, ticket_from
 from core.chat.charge import Charged
 from core.chat.content import caller_texts, check_input_types
 from core.chat.events import ChatStream
@@ -123,5 +123,5 @@ async def _within_plan(
             count=bool(plan.daily_tokens), counts=request.counts, trim=request.trim,
         )  # fmt: skip
     except CoreError:
-        await refund_quota(services.store, ticket)
+        await give_back(services.store, ticket)
         raise

@@ -2,8 +2,8 @@
 
 Settling never raises and finishes even when the caller's task is being cancelled (a client that went away):
 a refund or a usage count lost to a disconnect would charge the user wrongly. When the store is away (restarting),
-the settlement is sent again for up to SETTLE_RETRY_SECONDS; it takes effect once however often it is sent (the
-usage by its ticket, core.billing.usage; the answer by its message id).
+a refund or settlement is sent again for up to core.store.retry.RETRY_SECONDS; it takes effect once however often
+it is sent (a refund by nature; the usage by its ticket, core.billing.usage; the answer by its message id).
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.billing.plans import Plan
-from core.billing.quotas import QuotaTicket, refund_quota, renew_stream
+from core.billing.quotas import QuotaTicket, give_back, renew_stream
 from core.billing.usage import record_usage
 from core.chat.events import ChatStart
 from core.chat.turns import PreparedTurn, close_turn, open_turn
 from core.relay.catalogue import Model
 from core.relay.stream import RelayStream, Usage
-from core.store.connection import STORE_ERRORS
+from core.store.retry import until_stored
 
 if TYPE_CHECKING:
     from core.services import Services
 
 log = logging.getLogger(__name__)
-SETTLE_RETRY_SECONDS = 10.0  # how long a settlement waits for a store that went away (a restart takes ~1 s)
-SETTLE_RETRY_PAUSE = 0.2
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class Charge:
 
     async def refund(self) -> None:
         """Give back the window slot, the token reservation and the stream slot of a call that got no answer."""
-        await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
+        await shielded(give_back(self.services.store, self.charged.ticket), "refund")
 
     def slot_due(self) -> bool:
         """Tell whether the call's stream slot (or its token reservation) is a third through its lifetime (cheap:
@@ -99,25 +97,11 @@ class Charge:
         settled: list[bool] = []
 
         async def work() -> None:
-            await self._settle_retrying(usage, text)
+            await until_stored(lambda again: self._settle(usage, text, again), "settling a chat call")
             settled.append(True)
 
         await shielded(work(), "usage accounting")
         return bool(settled)
-
-    async def _settle_retrying(self, usage: Usage, text: str) -> None:
-        deadline = time.monotonic() + SETTLE_RETRY_SECONDS
-        again = False
-        while True:
-            try:
-                await self._settle(usage, text, again)
-                return
-            except STORE_ERRORS as error:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("settling a chat call waits for the store: %s", type(error).__name__)
-                again = True
-                await asyncio.sleep(SETTLE_RETRY_PAUSE)
 
     async def _settle(self, usage: Usage, text: str, again: bool) -> None:
         svc, charged, now = self.services, self.charged, self.services.clock()

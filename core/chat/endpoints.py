@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.accounts.users import User
 from core.billing.plans import Plan
-from core.billing.quotas import Consumption, RateState, consume_quota, refund_quota
+from core.billing.quotas import Consumption, RateState, consume_quota, give_back
 from core.billing.subscriptions import current_plan
 from core.billing.usage import record_usage
 from core.chat.charge import shielded
@@ -83,7 +83,7 @@ async def _charged_call(
     try:
         raw, data = await services.relay.call(model, endpoint, body, "data" if endpoint == "embeddings" else "results")
     except BaseException:
-        await shielded(refund_quota(store, ticket), "refund")
+        await shielded(give_back(store, ticket), "refund")
         raise
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}

@@ -22,7 +22,7 @@ from core.billing.redemption import generate_codes
 from core.billing.subscriptions import list_subscriptions
 from core.store.connection import Store
 from core.store.embedded import EmbeddedStore
-from tests.chat_support import MODEL, add_model, usage_totals
+from tests.chat_support import MODEL, add_model, usage_totals, window_count
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, text_of
 from tests.fakes.xunhupay import XunhuPayFake
 from tests.faults.conftest import MakeOwnApp, kill_store
@@ -200,3 +200,5 @@ async def _check_kept(app: Quart, store: Store, customers: list[Customer]) -> No
             assert messages == [("user", question), ("assistant", answer)], messages
         requests, _, completion = await usage_totals(store, customer.user_id, now)
         assert (requests, completion) == (CHATS, CHATS * 8), customer.email  # each finished chat counted once
+        # a chat refused with a 503 took no message of the window (its consume was given back, or never happened)
+        assert await window_count(store, customer.user_id) == CHATS, customer.email
