@@ -63,8 +63,8 @@ async def test_an_answer_finished_while_the_store_is_away_is_settled_when_it_is_
         body = {"model": MODEL, "content": "Hello"}
         answer = asyncio.ensure_future(auth.client.post("/api/chat", json=body, headers=auth.headers))
 
-        async def turn_open() -> bool:
-            return bool(await own_client.redis.zcard(own_client.keys.conversations(user_id)))
+        async def turn_open() -> bool:  # its last write: the conversation is the web's current one
+            return bool(await own_client.redis.exists(own_client.keys.channel_context(user_id, "web", "")))
 
         assert await eventually(turn_open, 5)
         await kill_store(own_store)
