@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import orjson
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core.accounts.api_keys import create_api_key
 from core.billing.quotas import Consumption, consume_quota, tokens_used_today
 from core.billing.usage import record_usage, site_usage
 from core.chat.events import ChatStart
@@ -15,10 +19,10 @@ from core.chat.turns import ChatTurn, close_turn, open_turn, prepare_turn
 from core.settings import Settings
 from core.store.connection import Store
 from core.store.embedded import EmbeddedStore
-from tests.chat_support import MODEL, add_model, eventually, new_user, set_plan, usage_totals
+from tests.chat_support import MODEL, add_model, eventually, new_user, set_plan, usage_totals, window_count
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream, text_of
 from tests.faults.conftest import MakeOwnApp, kill_store
-from tests.webui.conftest import AuthActions
+from tests.webui.conftest import AuthActions, MakeApp, make_app  # noqa: F401  # the fixture
 
 
 async def test_a_settlement_sent_again_counts_once(store: Store, settings: Settings) -> None:
@@ -77,3 +81,60 @@ async def test_an_answer_finished_while_the_store_is_away_is_settled_when_it_is_
     saved = await get_messages(own_client, user_id, events[0]["conversation_id"])
     assert [(m.role, m.content) for m in saved] == [("user", "Hello"), ("assistant", text_of(8))]
     assert (await usage_totals(own_client, user_id, time.time()))[0] == 1
+
+
+def _answer_lost(store: Store, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Make `script` run in the store and then fail as if the store died before it answered."""
+    run = store.scripts.run
+
+    async def ran_then_lost(name: str, keys: list[str], args: list[Any] | None = None) -> Any:
+        result = await run(name, keys, args or [])
+        if name == script:
+            raise RedisConnectionError("Connection closed by server.")
+        return result
+
+    monkeypatch.setattr(store.scripts, "run", ran_then_lost)
+
+
+async def test_a_consume_whose_answer_was_lost_is_given_back(
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await new_user(store, settings)
+    plan = await set_plan(store, {MODEL: (10, "3h")}, daily_tokens=1_000)
+    _answer_lost(store, monkeypatch, "consume_quota")
+    with pytest.raises(RedisConnectionError):  # the caller answers 503: the call did not happen
+        await consume_quota(store, user.id, plan, MODEL, time.time(), Consumption(300, streams=2, slot_seconds=60))
+
+    async def given_back() -> bool:
+        return await window_count(store, user.id) == 0
+
+    assert await eventually(given_back)  # so it took nothing: no message, no reservation, no stream slot
+    assert await tokens_used_today(store, user.id, time.time()) == 0
+    assert await store.redis.zcard(store.keys.streams(user.id)) == 0
+
+
+async def test_an_api_key_call_whose_consume_answer_was_lost_is_given_back(
+    make_app: MakeApp,  # noqa: F811
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FakeUpstream() as upstream:
+        await add_model(store, [upstream])
+        await set_plan(store, {MODEL: (10, "3h")})
+        app = await make_app()
+        auth = AuthActions(app.test_client())
+        await auth.register()
+        user_id = int(auth.user["id"])
+        _, key = await create_api_key(store, user_id, "k", time.time())
+        client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+        body = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}
+        assert (await client.post("/v1/chat/completions", json=body, headers=headers)).status_code == 200
+        _answer_lost(store, monkeypatch, "authorize_api_key_chat")  # the one-round-trip path of a known key
+        lost = await client.post("/v1/chat/completions", json=body, headers=headers)
+        assert lost.status_code == 503
+
+        async def given_back() -> bool:
+            return await window_count(store, user_id) == 1  # the first call only
+
+        assert await eventually(given_back)
+    assert len(upstream.chat_requests) == 1
