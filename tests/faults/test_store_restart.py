@@ -20,6 +20,8 @@ from quart import Quart, Response
 from core.billing.plans import Limit, Plan, ensure_free_plan, save_plan
 from core.billing.redemption import generate_codes
 from core.billing.subscriptions import list_subscriptions
+from core.days import day_stamp
+from core.site.revenue import revenue_by_day
 from core.store.connection import Store
 from core.store.embedded import EmbeddedStore
 from tests.chat_support import MODEL, add_model, usage_totals, window_count
@@ -170,7 +172,8 @@ async def gateway() -> Any:
 async def test_nothing_acknowledged_is_lost_when_the_store_is_killed_under_load(
     own_store: EmbeddedStore, own_client: Store, make_own_app: MakeOwnApp, gateway: XunhuPayFake
 ) -> None:
-    codes = await _set_up(own_client, time.time())
+    started = time.time()
+    codes = await _set_up(own_client, started)
     async with FakeUpstream(behaviour=Behaviour(chunks=8, chunk_delay=0.01)) as upstream:
         await add_model(own_client, [upstream])
         app = await make_own_app(REGISTER_MAX_PER_IP=1000, REGISTER_MAX_PER_SUBNET=1000, **gateway.settings_update())
@@ -179,6 +182,14 @@ async def test_nothing_acknowledged_is_lost_when_the_store_is_killed_under_load(
         kills, *_ = await asyncio.gather(_kill_twice(load, own_store), *(load.run(c) for c in customers))
     assert kills == 2 and load.outages > 0  # the faults happened while requests were in flight
     await _check_kept(app, own_client, customers)
+    days = sorted({_iso_day(started), _iso_day(time.time())})
+    revenue = await revenue_by_day(own_client, days)
+    assert tuple(map(sum, zip(*revenue.values(), strict=True))) == (CUSTOMERS * 2900, CUSTOMERS)  # each order once
+
+
+def _iso_day(now: float) -> str:
+    stamp = day_stamp(now)
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}"
 
 
 async def _check_kept(app: Quart, store: Store, customers: list[Customer]) -> None:

@@ -56,6 +56,7 @@ SCRIPTS: dict[str, str] = {
     "wechat_give_up": wechat.WECHAT_GIVE_UP,
     "wechat_drop_token": wechat.WECHAT_DROP_TOKEN,
     "audit_append": site.AUDIT_APPEND,
+    "revenue_once": site.REVENUE_ONCE,
 }
 
 
