@@ -79,7 +79,9 @@ async def _charged_call(
 ) -> Relayed:
     """Take one message of the window (and the token estimate on a daily cap), ask the upstream, settle."""
     store = services.store
-    ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), Consumption(reserve=estimate))
+    # the reservation expires after STREAM_SLOT_SECONDS if this process dies before settling (no stream slot taken)
+    use = Consumption(reserve=estimate, slot_seconds=services.settings.STREAM_SLOT_SECONDS)
+    ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)
     try:
         raw, data = await services.relay.call(model, endpoint, body, "data" if endpoint == "embeddings" else "results")
     except BaseException:

@@ -171,8 +171,8 @@ class Relay:
                     result = await open_one(upstream, key)
                 except Retry as failure:
                     await self._failed(model, attempt, failure, counts=failure.counts and turn == 0)
-                    if failure.key_fault:
-                        continue  # this key was refused: the upstream's next key may not be
+                    if failure.key_fault and not attempt.probe:
+                        continue  # this key was refused: the upstream's next key may not be (a probe tries one)
                     break
                 except CoreError:
                     self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
