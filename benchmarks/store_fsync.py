@@ -4,7 +4,8 @@ Usage: .venv/bin/python benchmarks/store_fsync.py [--seconds 3] [--clients 64]
 Starts the embedded store's binary with each setting on a fresh directory (append-only, unix socket, as
 core.store.embedded starts it) and counts INCRs answered by `--clients` concurrent redis-py clients. Writes are
 grouped: one fsync per server event-loop turn, so `always` costs less with more clients in flight.
-Last runs (2-core shared VM, ext4, load average ~6, 64 clients): everysec 11 400-13 400 writes/s, always 7 500-10 600 writes/s.
+Last runs (2-core shared VM, ext4, load average ~6, 64 clients): everysec 11 400-13 400 writes/s,
+always 7 500-10 600 writes/s.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from core.accounts.api_keys import create_api_key
 from core.billing.quotas import Consumption, consume_quota, tokens_used_today
 from core.billing.usage import record_usage, site_usage
+from core.chat import turns
 from core.chat.events import ChatStart
 from core.chat.messages import get_messages
 from core.chat.turns import ChatTurn, close_turn, open_turn, prepare_turn
@@ -138,3 +139,27 @@ async def test_an_api_key_call_whose_consume_answer_was_lost_is_given_back(
 
         assert await eventually(given_back)
     assert len(upstream.chat_requests) == 1
+
+
+async def test_a_conversation_created_for_a_turn_the_store_cut_short_is_removed(
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await new_user(store, settings)
+    prepared = await prepare_turn(store, settings, user.id, ChatTurn(content="Hello", system="Be brief."))
+    real = turns.set_current_conversation
+
+    async def store_died(*args: Any, **kwargs: Any) -> None:
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(turns, "set_current_conversation", store_died)  # the turn's last write
+    with pytest.raises(RedisConnectionError):  # the caller answers 503 and refunds
+        await open_turn(store, settings, user.id, prepared, MODEL, time.time())
+
+    async def removed() -> bool:
+        return await store.redis.zcard(store.keys.conversations(user.id)) == 0
+
+    assert await eventually(removed)  # no empty conversation is left in the list
+    monkeypatch.setattr(turns, "set_current_conversation", real)
+    start = await open_turn(store, settings, user.id, prepared, MODEL, time.time())  # the user tries again
+    messages = await get_messages(store, user.id, start.conversation_id)
+    assert [(m.role, m.content) for m in messages] == [("system", "Be brief."), ("user", "Hello")]
