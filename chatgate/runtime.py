@@ -53,7 +53,7 @@ async def open_store(settings: Settings) -> AsyncIterator[StoreHandle]:
         finally:
             await store.close()
         return
-    embedded = EmbeddedStore(settings.DATA_DIR, settings.EMBEDDED_STORE_BINARY)
+    embedded = EmbeddedStore(settings.DATA_DIR, settings.EMBEDDED_STORE_BINARY, settings.EMBEDDED_STORE_FSYNC)
     url = embedded.running_url()
     started = url is None
     if url is None:

@@ -62,7 +62,7 @@ def _shared_store(settings: Settings) -> tuple[EmbeddedStore | None, Settings]:
     """Point every process at one store: REDIS_URL, else the embedded server (started here if not running)."""
     if settings.REDIS_URL:
         return None, settings
-    embedded = EmbeddedStore(settings.DATA_DIR, settings.EMBEDDED_STORE_BINARY)
+    embedded = EmbeddedStore(settings.DATA_DIR, settings.EMBEDDED_STORE_BINARY, settings.EMBEDDED_STORE_FSYNC)
     url = embedded.running_url()
     started = url is None
     if url is None:

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     REDIS_KEY_PREFIX: str = "cg"
     REDIS_CLUSTER: bool = False
     EMBEDDED_STORE_BINARY: str = ""
+    EMBEDDED_STORE_FSYNC: Literal["always", "everysec"] = "always"  # the embedded store's appendfsync
 
     # --- auth ----------------------------------------------------------------------------------------------------
     JWT_SECRET: SecretStr = SecretStr("")

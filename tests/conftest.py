@@ -62,7 +62,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = (
         EmbeddedCluster(tmp_path_factory.mktemp("cluster"))
         if CLUSTER
-        else EmbeddedStore(tmp_path_factory.mktemp("store"))
+        else EmbeddedStore(tmp_path_factory.mktemp("store"), fsync="everysec")  # test data need not survive a crash
     )
     url = server.start()
     yield url

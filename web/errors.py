@@ -12,11 +12,10 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, current_app, jsonify, render_template, request
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core import errors
+from core.store.connection import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,6 @@ def register_error_handlers(app: Quart) -> None:
         return page or (jsonify(error_body("internal_error", "Something went wrong.")), 500)
 
 
-STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)  # the store is away (ClusterDownError is a ConnectionError)
 STORE_RETRY_SECONDS = 5
 
 

@@ -22,7 +22,8 @@ from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from core import errors
 from core.billing.quotas import RateState
-from web.errors import STORE_ERRORS, status_for, store_unavailable
+from core.store.connection import STORE_ERRORS
+from web.errors import status_for, store_unavailable
 from web.validation import require_json
 
 log = logging.getLogger(__name__)

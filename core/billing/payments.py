@@ -38,7 +38,7 @@ from core.errors import PaymentFailed, PaymentsDisabled, TooManyAttempts
 from core.metrics import Metrics
 from core.settings import Settings
 from core.site.config import runtime_settings
-from core.site.revenue import record_revenue
+from core.site.revenue import record_paid_order
 from core.store.connection import Store
 
 log = logging.getLogger(__name__)
@@ -116,15 +116,15 @@ async def credit_order(
         [int(now), amount, transaction_id, open_order_id, secrets.token_hex(8), FREE_PLAN, orjson.dumps(entry),
          CALLBACK_LOG_CAP, *rate_args(plans, settings)],
     )  # fmt: skip
-    if verdict == "credited":  # once per order: the dashboard's revenue ledger, plan holders and the metrics
-        if metrics is not None:
-            source = str(entry.get("source") or "notify")
-            metrics.inc("chatgate_payments_credited_total", provider=PROVIDER, source=source)
-            metrics.inc("chatgate_payments_credited_fen_total", amount, provider=PROVIDER, source=source)
-        await record_revenue(store, amount, now)
-        await index_plan_users(store, order.user_id)
+    if verdict == "credited" and metrics is not None:  # once per order
+        source = str(entry.get("source") or "notify")
+        metrics.inc("chatgate_payments_credited_total", provider=PROVIDER, source=source)
+        metrics.inc("chatgate_payments_credited_fen_total", amount, provider=PROVIDER, source=source)
     current = await find_order(store, order.id)
     if verdict in OK_VERDICTS and current is not None:
+        if verdict == "credited" or not current.settled:  # again: a store restart cut the first one's follow-ups
+            await record_paid_order(store, current.id, current.amount, current.paid_at or now)  # once per order
+            await index_plan_users(store, order.user_id)
         current = await settle_order(store, settings, current, now)
     return Credit(str(verdict), current)
 

@@ -6,7 +6,9 @@ else reports the ms until a slot frees. The status shown to users reads those sa
 Daily tokens: `{u:ID}:tok:<yyyymmdd>` (UTC day) counts the tokens used plus those reserved by calls in flight.
 A call reserves its estimate (counted prompt + max output) when it consumes, so parallel calls cannot overshoot the
 cap together; its settlement replaces the reservation with the real usage (`{u:ID}:reserved` remembers each
-reservation, so it is taken back exactly once). Stream slots: `{u:ID}:streams` holds the user's answers in flight,
+reservation, so it is taken back exactly once); a reservation expires with its call's slot lifetime unless renewed,
+so the reservation of a call whose process died is given back (the call is charged its window message, no tokens:
+never more than it delivered). Stream slots: `{u:ID}:streams` holds the user's answers in flight,
 scored by expiry; a slot is freed when its answer is settled or refunded, renewed while it runs, and expires on its
 own if the process serving it died. All of it is taken in the one consume script (core.store.lua.billing CONSUME).
 """
@@ -28,7 +30,8 @@ from core.errors import (
     QuotaExceeded,
     TooManyStreams,
 )
-from core.store.connection import Store
+from core.store.connection import STORE_ERRORS, Store
+from core.store.retry import later
 
 DAILY_TOKENS_TTL_SECONDS = 2 * 86_400
 RESET_CHANCES_FIELD = "reset_chances"
@@ -116,12 +119,16 @@ async def consume_quota(
     """
     limit = _limit_for(plan, model)
     member, day = new_ticket_id(), day_stamp(now)
-    status, value, reset, used = await store.scripts.run(
-        "consume_quota",
-        consume_keys(store, user_id, model, day),
-        [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
-    )
     ticket = QuotaTicket(user_id=user_id, model=model, member=member, day=day, count=max(1, use.count))
+    try:
+        status, value, reset, used = await store.scripts.run(
+            "consume_quota",
+            consume_keys(store, user_id, model, day),
+            [int(now * 1000), limit.seconds * 1000, limit.limit, member, plan.daily_tokens or 0, *use.args()],
+        )
+    except STORE_ERRORS:  # it may have run before the store went away: what it took is given back when it is back
+        later(lambda _: refund_quota(store, ticket), "giving back an unanswered consume")
+        raise
     return ticket_from(status, value, ticket, plan, now, use, reset_ms=reset, used=used)
 
 
@@ -204,16 +211,28 @@ async def refund_quota(store: Store, ticket: QuotaTicket) -> bool:
     return bool(await store.scripts.run("refund_call", keys, args))
 
 
+async def give_back(store: Store, ticket: QuotaTicket) -> None:
+    """`refund_quota`, or if the store is away, the same in the background once it is back (the caller goes on)."""
+    try:
+        await refund_quota(store, ticket)
+    except STORE_ERRORS:
+        later(lambda _: refund_quota(store, ticket), "a refund")
+        raise
+
+
 async def renew_stream(store: Store, ticket: QuotaTicket, slot_seconds: float, now: float) -> bool:
-    """Push back the expiry of a call's stream slot while its answer runs; False when the slot is gone."""
+    """Push back the expiry of a call's stream slot and token reservation while its answer runs; False when the slot
+    is gone."""
     lifetime = int(slot_seconds * 1000)
     args = [ticket.member, int(now * 1000) + lifetime, lifetime]
-    return bool(await store.scripts.run("renew_stream", [store.keys.streams(ticket.user_id)], args))
+    keys = [store.keys.streams(ticket.user_id), store.keys.token_reservations(ticket.user_id)]
+    return bool(await store.scripts.run("renew_stream", keys, args))
 
 
 async def tokens_used_today(store: Store, user_id: int | str, now: float) -> int:
-    """Return the tokens counted against today's cap."""
-    return int(await store.redis.get(store.keys.daily_tokens(user_id, day_stamp(now))) or 0)
+    """Return the tokens counted against today's cap (reservations of calls whose process died given back)."""
+    keys = [store.keys.daily_tokens(user_id, day_stamp(now)), store.keys.token_reservations(user_id)]
+    return int(await store.scripts.run("tokens_today", keys, [int(now * 1000)]))
 
 
 async def quota_status(store: Store, user_id: int | str, plan: Plan, now: float) -> dict[str, QuotaStatus]:

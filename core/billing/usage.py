@@ -16,6 +16,7 @@ from core.store.connection import Store
 
 RETENTION_DAYS = 400
 RETENTION_SECONDS = RETENTION_DAYS * 86_400
+SETTLED_MEMORY_MS = 900_000  # how long a settled call's ticket is remembered (its settlement is not counted twice)
 _FIELDS = {"requests": "requests", "prompt": "prompt_tokens", "completion": "completion_tokens"}
 
 
@@ -41,34 +42,42 @@ async def record_usage(
     *,
     daily_tokens: bool = False,
     ticket: QuotaTicket | None = None,
-) -> None:
+    again: bool = False,
+) -> bool:
     """Count one call (the messages its ticket took: `n` answers count n) and its tokens for the user and the site,
-    and note the user as active, in one round trip.
+    and note the user as active, in one round trip; True when counted, False when its ticket was counted before.
 
     With `daily_tokens`, the tokens also count against the user's daily cap. With the call's `ticket`, its token
     reservation is replaced by these tokens (on the counter of the day it was reserved on) and its stream slot is
-    freed, in the same atomic step as the user's counts.
+    freed, in the same atomic step as the user's counts, which happens once per ticket. `again`: this call's
+    settlement was sent before and its answer lost (the store went away): the site's counts follow only if the
+    user's were not done yet (two round trips).
     """
     if prompt_tokens < 0 or completion_tokens < 0:
         raise InvalidInput("Token counts cannot be negative.")
     day = day_stamp(now)
     user_keys = consume_keys(store, user_id, model, (ticket.day if ticket else "") or day)
     user_keys[0] = store.keys.user_usage(user_id, day)  # same hash tag: one atomic script
+    user_keys.append(store.keys.settled_calls(user_id))
     requests = ticket.count if ticket else 1
     user_args = [
         model, prompt_tokens, completion_tokens, RETENTION_SECONDS, DAILY_TOKENS_TTL_SECONDS,
-        1 if daily_tokens else 0, ticket.member if ticket else "", requests,
+        1 if daily_tokens else 0, ticket.member if ticket else "", requests, int(now * 1000), SETTLED_MEMORY_MS,
     ]  # fmt: skip
-    site_args = [model, prompt_tokens, completion_tokens, RETENTION_SECONDS, requests]
-    activity = [store.keys.active_users(), store.keys.active_day(day)]
+    site = [
+        ("record_usage", [store.keys.daily_usage(day)], [model, prompt_tokens, completion_tokens, RETENTION_SECONDS,
+                                                         requests]),
+        ("note_activity", [store.keys.active_users(), store.keys.active_day(day)],
+         [str(user_id), int(now), RETENTION_SECONDS]),
+    ]  # fmt: skip
+    if again:
+        if not await store.scripts.run("settle_call", user_keys, user_args):
+            return False
+        await store.scripts.run_all(site)
+        return True
     # Three scripts in one round trip: the site and activity keys live in other hash slots than the user's keys.
-    await store.scripts.run_all(
-        [
-            ("settle_call", user_keys, user_args),
-            ("record_usage", [store.keys.daily_usage(day)], site_args),
-            ("note_activity", activity, [str(user_id), int(now), RETENTION_SECONDS]),
-        ]
-    )
+    counted, *_ = await store.scripts.run_all([("settle_call", user_keys, user_args), *site])
+    return bool(counted)
 
 
 def _days(days: int, now: float) -> list[str]:

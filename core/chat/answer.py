@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.chat.charge import Charge, shielded
 from core.chat.events import ChatDelta, ChatDone, ChatError, ChatEvent, ChatStart, ChatStream
-from core.errors import ContentBlocked, UpstreamError
+from core.errors import ContentBlocked, StoreUnavailable, UpstreamError
 from core.moderation import OutputGuard
 from core.relay.stream import RelayStream, Usage
 from core.relay.upstream_sse import error_event, with_usage_chunk
@@ -42,7 +42,8 @@ async def complete_answer(
         await charge.settle(Usage(completion.usage.prompt_tokens, 0, completion.usage.estimated), "")
         raise
     start = await charge.open()
-    await charge.settle(completion.usage, completion.text)
+    if not await charge.settle(completion.usage, completion.text):
+        raise StoreUnavailable()  # neither saved nor counted: not given as an answer either
     events: list[ChatEvent] = [ChatDelta(completion.text, completion.body), ChatDone(completion.usage)]
     return ChatStream(_replay([start, *events] if start else events), start)
 
@@ -66,6 +67,7 @@ class StreamedAnswer:
         self.completed = False
         self.failed = False
         self.finished = False
+        self.settled = False
         self.usage_chunk = False  # give the caller a usage chunk when the upstream sent none
 
     def stream(self) -> ChatStream:
@@ -105,8 +107,9 @@ class StreamedAnswer:
                     self.failed = True
                     yield ChatError(_upstream_failure(event.error), b"")
                     return
-                if event.done:
-                    yield ChatDone(await self.usage())
+                if event.done:  # saved and counted before it is called done (a store away: it was not)
+                    usage = await self.usage()
+                    yield ChatDone(usage) if await self.finish() else ChatError(StoreUnavailable(), b"")
                     return
                 if self.charge.slot_due():
                     await self.charge.renew_slot()
@@ -132,15 +135,16 @@ class StreamedAnswer:
         usage = await self.usage()
         return with_usage_chunk(raw, self.charge.charged.model.id, usage.prompt_tokens, usage.completion_tokens)
 
-    async def finish(self) -> None:
-        """Close the upstream, then settle; once, whichever way the answer ended."""
+    async def finish(self) -> bool:
+        """Close the upstream, then settle; once, whichever way the answer ended. True when settled."""
         if self.finished:
-            return
+            return self.settled
         self.finished = True
         await self.upstream.aclose()  # first: a caller that left must not keep the upstream generating
         if not self.completed:
             await asyncio.sleep(0)  # let the transport really close before settling (token counting is CPU)
-        await self._settle()
+        self.settled = await self._settle()
+        return self.settled
 
     async def usage(self) -> Usage:
         """The upstream's usage for a complete answer, else the prompt plus a count of what was delivered."""
@@ -157,15 +161,17 @@ class StreamedAnswer:
         text = "".join(self.delivered) + "".join(self.delivered_others)
         return Usage(prompt, await tokens.count_text(text, name), estimated=True)
 
-    async def _settle(self) -> None:
+    async def _settle(self) -> bool:
         if self.failed and not self.delivered and not self.delivered_others:
             await self.charge.refund()  # the upstream failed before the first token: nothing is charged
-            return
+            return True
         # Counting may take a pool hop: shielded with the writes, so a caller that left cannot lose the settlement.
-        await shielded(self._count_and_settle(), "usage accounting")
+        settled: list[bool] = []
+        await shielded(self._count_and_settle(settled), "usage accounting")
+        return bool(settled and settled[0])
 
-    async def _count_and_settle(self) -> None:
-        await self.charge.settle(await self.usage(), "".join(self.delivered))
+    async def _count_and_settle(self, settled: list[bool]) -> None:
+        settled.append(await self.charge.settle(await self.usage(), "".join(self.delivered)))
 
 
 def _upstream_failure(error: Mapping[str, Any]) -> UpstreamError:

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.accounts.api_keys import ApiKeyCaller, authorize_api_key_chat, remembered_api_key
+from core.accounts.api_keys import ApiKeyCaller, authorize_api_key_chat, digest_key, remembered_api_key
 from core.accounts.users import User, user_from_fields
 from core.billing.denials import count_denial
 from core.billing.plans import Plan, cached_plans
-from core.billing.quotas import QuotaTicket, new_ticket_id, refund_quota, ticket_from
+from core.billing.quotas import QuotaTicket, give_back, new_ticket_id, refund_quota, ticket_from
 from core.chat.charge import Charged
 from core.chat.content import caller_texts, check_input_types
 from core.chat.events import ChatStream
@@ -32,6 +32,8 @@ from core.chat.request import ChatRequest, check_messages
 from core.days import day_stamp
 from core.errors import CoreError, ModelNotInPlan
 from core.relay.catalogue import Model, cached_model
+from core.store.connection import STORE_ERRORS
+from core.store.retry import later
 
 if TYPE_CHECKING:
     from core.services import Services
@@ -79,7 +81,13 @@ async def relay_api_key_chat(services: Services, key: str, request: ChatRequest)
     ticket_id = new_ticket_id()
     use = consumption(services, reserves=_reserves(prompt, plans.values(), model, request), count=request.choices)
     now = services.clock()  # read right before the script: nothing awaits in between
-    granted = await authorize_api_key_chat(store, key, model.id, plans, ticket_id, now, use)
+    try:
+        granted = await authorize_api_key_chat(store, key, model.id, plans, ticket_id, now, use)
+    except STORE_ERRORS:  # it may have run before the store went away: give back what it took when it is back
+        owner = store.api_key_owners.get(digest_key(key), "").split(":")[0]
+        ticket = QuotaTicket(owner, model.id, ticket_id, day_stamp(now), count=request.choices)
+        later(lambda _: refund_quota(store, ticket), "giving back an unanswered consume")
+        raise
     user = user_from_fields(granted.caller.user_fields) if granted else None
     if granted is None or granted.status == "refused" or user is None or user.blocked:
         return None  # revoked key, no such user, blocked: the ordinary path answers 401 (nothing was taken)
@@ -125,5 +133,5 @@ async def _within_plan(
             count=bool(plan.daily_tokens), counts=request.counts, trim=request.trim,
         )  # fmt: skip
     except CoreError:
-        await refund_quota(services.store, ticket)
+        await give_back(services.store, ticket)
         raise

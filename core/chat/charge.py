@@ -1,7 +1,9 @@
 """What one chat call consumed, and how it is settled: a refund, or usage accounting plus the saved answer.
 
 Settling never raises and finishes even when the caller's task is being cancelled (a client that went away):
-a refund or a usage count lost to a disconnect would charge the user wrongly.
+a refund or a usage count lost to a disconnect would charge the user wrongly. When the store is away (restarting),
+a refund or settlement is sent again for up to core.store.retry.RETRY_SECONDS; it takes effect once however often
+it is sent (a refund by nature; the usage by its ticket, core.billing.usage; the answer by its message id).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.billing.plans import Plan
-from core.billing.quotas import QuotaTicket, refund_quota, renew_stream
+from core.billing.quotas import QuotaTicket, give_back, renew_stream
 from core.billing.usage import record_usage
 from core.chat.events import ChatStart
 from core.chat.turns import PreparedTurn, close_turn, open_turn
 from core.relay.catalogue import Model
 from core.relay.stream import RelayStream, Usage
+from core.store.retry import until_stored
 
 if TYPE_CHECKING:
     from core.services import Services
@@ -75,39 +78,47 @@ class Charge:
 
     async def refund(self) -> None:
         """Give back the window slot, the token reservation and the stream slot of a call that got no answer."""
-        await shielded(refund_quota(self.services.store, self.charged.ticket), "refund")
+        await shielded(give_back(self.services.store, self.charged.ticket), "refund")
 
     def slot_due(self) -> bool:
-        """Tell whether the call's stream slot is a third through its lifetime (cheap: checked on every piece)."""
+        """Tell whether the call's stream slot (or its token reservation) is a third through its lifetime (cheap:
+        checked on every piece)."""
         settings = self.services.settings
         due = time.monotonic() - self.slot_renewed_at > settings.STREAM_SLOT_SECONDS / 3
-        return due and settings.MAX_STREAMS_PER_USER > 0
+        return due and (settings.MAX_STREAMS_PER_USER > 0 or bool(self.charged.plan.daily_tokens))
 
     async def renew_slot(self) -> None:
-        """Keep the stream slot alive while the answer runs (a dead process's slot expires instead)."""
+        """Keep the stream slot and the token reservation alive while the answer runs (a dead process's expire)."""
         self.slot_renewed_at = time.monotonic()
         svc = self.services
         await shielded(
             renew_stream(svc.store, self.charged.ticket, svc.settings.STREAM_SLOT_SECONDS, svc.clock()), "slot renewal"
         )
 
-    async def settle(self, usage: Usage, text: str) -> None:
+    async def settle(self, usage: Usage, text: str) -> bool:
         """Record usage (replacing the daily-token reservation), free the stream slot and save the answer; never
-        raises."""
+        raises. True when settled (now or by an earlier attempt), False when the store stayed away."""
         if text and self.channel in ANSWERED_WHOLE:
             self.services.metrics.inc("chatgate_channel_messages_total", channel=self.channel, direction="out")
-        await shielded(self._settle(usage, text), "usage accounting")
+        settled: list[bool] = []
 
-    async def _settle(self, usage: Usage, text: str) -> None:
+        async def work() -> None:
+            await until_stored(lambda again: self._settle(usage, text, again), "settling a chat call")
+            settled.append(True)
+
+        await shielded(work(), "usage accounting")
+        return bool(settled)
+
+    async def _settle(self, usage: Usage, text: str, again: bool) -> None:
         svc, charged, now = self.services, self.charged, self.services.clock()
         await record_usage(
             svc.store, charged.user_id, charged.model.id, usage.prompt_tokens, usage.completion_tokens, now,
-            daily_tokens=bool(charged.plan.daily_tokens), ticket=charged.ticket,
+            daily_tokens=bool(charged.plan.daily_tokens), ticket=charged.ticket, again=again,
         )  # fmt: skip
         if self.prepared is not None and self.start is not None:
             await close_turn(
                 svc.store, svc.settings, charged.user_id, self.prepared, self.start, text, charged.model.id, now,
-                usage.completion_tokens,
+                usage.completion_tokens, again=again,
             )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from core.accounts.users import User
 from core.billing.denials import count_denial, counting_denials
 from core.billing.plans import Plan
-from core.billing.quotas import Consumption, RateState, consume_quota, refund_quota
+from core.billing.quotas import Consumption, RateState, consume_quota, give_back
 from core.billing.subscriptions import current_plan
 from core.billing.usage import record_usage
 from core.chat.charge import shielded
@@ -80,12 +80,14 @@ async def _charged_call(
 ) -> Relayed:
     """Take one message of the window (and the token estimate on a daily cap), ask the upstream, settle."""
     store = services.store
+    # the reservation expires after STREAM_SLOT_SECONDS if this process dies before settling (no stream slot taken)
+    use = Consumption(reserve=estimate, slot_seconds=services.settings.STREAM_SLOT_SECONDS)
     with counting_denials(services.metrics, model=model.id, channel="api"):
-        ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), Consumption(reserve=estimate))
+        ticket = await consume_quota(store, user.id, plan, model.id, services.clock(), use)
     try:
         raw, data = await services.relay.call(model, endpoint, body, "data" if endpoint == "embeddings" else "results")
     except BaseException:
-        await shielded(refund_quota(store, ticket), "refund")
+        await shielded(give_back(store, ticket), "refund")
         raise
     usage = data.get("usage")
     usage = usage if isinstance(usage, dict) else {}

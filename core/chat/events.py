@@ -51,7 +51,7 @@ class ChatStream:
         self,
         events: AsyncGenerator[ChatEvent, None],
         start: ChatStart | None = None,
-        finish: Callable[[], Awaitable[None]] | None = None,
+        finish: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._events = events
         self._finish = finish

@@ -116,9 +116,16 @@ async def get_messages(store: Store, user_id: int | str, cid: str) -> list[Messa
 
 
 async def append_message(
-    store: Store, user_id: int | str, cid: str, message: Message, *, settings: Settings | None = None
+    store: Store,
+    user_id: int | str,
+    cid: str,
+    message: Message,
+    *,
+    settings: Settings | None = None,
+    once: bool = False,
 ) -> Conversation:
-    """Append a message (oldest trimmed past CONVERSATION_MAX_MESSAGES); the first user message sets the title."""
+    """Append a message (oldest trimmed past CONVERSATION_MAX_MESSAGES); the first user message sets the title.
+    `once`: nothing is written when the last message already has this message's id (a repeated attempt)."""
     check_message(message, settings)
     keys, max_messages = store.keys, setting_limit(settings, "CONVERSATION_MAX_MESSAGES")
     meta_key, list_key = keys.conversation(user_id, check_conversation_id(cid)), keys.messages(user_id, cid)
@@ -127,6 +134,8 @@ async def append_message(
         data = text_fields(await pipe.hgetall(meta_key))
         if not data:
             raise NotFound("Conversation not found.")
+        if once and (last := await pipe.lindex(list_key, -1)) and load_message(last).id == message.id:
+            return conversation_from_fields(text_fields(data))
         count = min(await pipe.llen(list_key) + 1, max_messages)
         changes: dict[FieldT, EncodableT] = {"updated_at": str(message.created_at), "message_count": str(count)}
         if message.model:

@@ -8,6 +8,7 @@ new one is there; edit replaces the last user message and drops what followed it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from core.chat.conversations import (
     Conversation,
     create_conversation,
     current_conversation,
+    delete_conversation,
     get_conversation,
     set_current_conversation,
     update_conversation,
@@ -36,9 +38,10 @@ from core.chat.messages import (
     new_message,
     replace_last_assistant,
 )
-from core.errors import CoreError, InvalidInput
+from core.errors import CoreError, InvalidInput, NotFound
 from core.settings import Settings
-from core.store.connection import Store
+from core.store.connection import STORE_ERRORS, Store
+from core.store.retry import later
 
 log = logging.getLogger(__name__)
 
@@ -184,18 +187,38 @@ def _content(message: Message, pictures: dict[str, str]) -> str | list[dict[str,
 async def open_turn(
     store: Store, settings: Settings, user_id: int, prepared: PreparedTurn, model_id: str, now: float
 ) -> ChatStart:
-    """Save the user's side of the turn (creating the conversation if needed); return the start event."""
+    """Save the user's side of the turn (creating the conversation if needed); return the start event.
+
+    A conversation it created is removed again if the store goes away before the turn is saved (the caller answers
+    503: nothing of the turn is kept)."""
     turn, conversation = prepared.turn, prepared.conversation
-    content = (turn.content or "").strip()
-    if conversation is None:
-        conversation = await create_conversation(
-            store, user_id, model=model_id, channel=turn.channel, now=now, settings=settings,
-            chat_settings=turn.settings or DEFAULT_SETTINGS,
-        )  # fmt: skip
+    if conversation is not None:
+        return await _save_turn(store, settings, user_id, prepared, conversation, now)
+    created = await create_conversation(
+        store, user_id, model=model_id, channel=turn.channel, now=now, settings=settings,
+        chat_settings=turn.settings or DEFAULT_SETTINGS,
+    )  # fmt: skip
+    try:
         if turn.system and turn.system.strip():
             system = new_message("system", turn.system.strip(), now)
-            await append_message(store, user_id, conversation.id, system, settings=settings)
-    elif turn.settings is not None and turn.settings != conversation.settings:
+            await append_message(store, user_id, created.id, system, settings=settings)
+        return await _save_turn(store, settings, user_id, prepared, created, now)
+    except STORE_ERRORS:
+        later(lambda _: _drop_conversation(store, user_id, created.id), "removing a conversation left half-open")
+        raise
+
+
+async def _drop_conversation(store: Store, user_id: int, cid: str) -> None:
+    with contextlib.suppress(NotFound):  # removed by an earlier attempt
+        await delete_conversation(store, user_id, cid)
+
+
+async def _save_turn(
+    store: Store, settings: Settings, user_id: int, prepared: PreparedTurn, conversation: Conversation, now: float
+) -> ChatStart:
+    turn = prepared.turn
+    content = (turn.content or "").strip()
+    if prepared.conversation is not None and turn.settings is not None and turn.settings != conversation.settings:
         conversation = await update_conversation(store, user_id, conversation.id, chat_settings=turn.settings)
     images = await save_images(store, user_id, conversation.id, turn.images)
     if turn.action == "send":
@@ -223,8 +246,11 @@ async def close_turn(
     model_id: str,
     now: float,
     tokens: int | None = None,
+    *,
+    again: bool = False,
 ) -> None:
-    """Save the answer (what was delivered, whole up to ANSWER_MAX_CHARS, else cut there and marked)."""
+    """Save the answer (what was delivered, whole up to ANSWER_MAX_CHARS, else cut there and marked). `again`: an
+    earlier attempt may have saved it already (its answer was lost with the store): it is not saved twice."""
     if not text:
         return
     cap = settings.ANSWER_MAX_CHARS
@@ -233,6 +259,6 @@ async def close_turn(
         if prepared.turn.action == "regenerate":
             await replace_last_assistant(store, user_id, start.conversation_id, answer, settings=settings)
         else:
-            await append_message(store, user_id, start.conversation_id, answer, settings=settings)
+            await append_message(store, user_id, start.conversation_id, answer, settings=settings, once=again)
     except CoreError as error:  # deleted while it was being answered: nothing to save into
         log.info("answer not saved to conversation %s: %s", start.conversation_id, error.code)

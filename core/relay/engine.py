@@ -3,8 +3,11 @@
 One shared aiohttp session pools connections to every upstream (made lazily on the running loop, closed by
 `Services.close`). The request body is serialised once and sent as bytes. Failover happens only before anything
 reached the caller: connect errors, timeouts (connect, first byte), 429, 5xx and rejected keys (401/403) move on
-to the next upstream and count against its health; an upstream's 400 is the caller's problem and is returned as
-UpstreamError / ContextTooLong with the upstream's message. Nothing left: UpstreamUnavailable.
+to the next upstream and count against its health (a refused key, 401/403/429, first to the upstream's next key,
+each key once per call); an upstream's 400 is the caller's problem and is returned as UpstreamError /
+ContextTooLong with the upstream's message. Nothing left: UpstreamUnavailable. A stream that stalls
+(UPSTREAM_IDLE_TIMEOUT) or breaks mid-way counts against its upstream too, whose failures are cleared only by an
+answer that ends complete: an upstream that always stalls mid-answer gets benched, and later calls fail over.
 """
 
 from __future__ import annotations
@@ -105,13 +108,15 @@ class Relay:
         """Open a stream on the first upstream that sends its first event; see docs/API.md "The relay engine"."""
         payload = self._payload(model, body, stream=True)
 
-        async def open_one(upstream: Upstream) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
-            return await self._open_stream(model, upstream, payload, include_usage)
+        async def open_one(upstream: Upstream, key: str) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
+            return await self._open_stream(model, upstream, key, payload, include_usage)
 
-        upstream, (response, parser, first) = await self._failover(model, open_one)
+        # A stream's upstream is judged healthy when its answer ends complete, not when it starts: one that stalls or
+        # breaks mid-way every time keeps its failures and is benched (later calls fail over to the next upstream).
+        attempt, (response, parser, first) = await self._failover(model, open_one, recover=False)
         return RelayStream(
             model=model,
-            upstream=upstream,
+            upstream=attempt.upstream,
             response=response,
             parser=parser,
             first=first,
@@ -119,20 +124,21 @@ class Relay:
             prompt_tokens=prompt_tokens,
             on_fault=self._stream_fault,
             tokens=self.tokens,
+            on_success=lambda: self._recovered(attempt),
         )
 
     async def complete(self, model: Model, body: Mapping[str, Any], *, prompt_tokens: int | None = None) -> Completion:
         """Send a non-stream request with the same failover; return the upstream's JSON answer."""
         payload = self._payload(model, body, stream=False)
 
-        async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
-            return await self._open_complete(model, upstream, payload)
+        async def open_one(upstream: Upstream, key: str) -> tuple[bytes, dict[str, Any]]:
+            return await self._open_complete(model, upstream, key, payload)
 
-        upstream, (raw, data) = await self._failover(model, open_one)
+        attempt, (raw, data) = await self._failover(model, open_one)
         texts = _completion_texts(data)
         messages = body.get("messages") or []
         usage = await count_usage(self.tokens, data.get("usage"), model, messages, "".join(texts), prompt_tokens)
-        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=upstream, texts=texts)
+        return Completion(body=raw, data=data, text=texts[0], usage=usage, upstream=attempt.upstream, texts=texts)
 
     async def call(
         self, model: Model, endpoint: str, body: Mapping[str, Any], expect: str
@@ -141,44 +147,57 @@ class Relay:
         same failover; return the upstream's JSON answer (bytes to forward, and parsed), which must have `expect`."""
         payload = orjson.dumps({**body, "model": model.remote_name})
 
-        async def open_one(upstream: Upstream) -> tuple[bytes, dict[str, Any]]:
-            return await self._open_complete(model, upstream, payload, endpoint, expect)
+        async def open_one(upstream: Upstream, key: str) -> tuple[bytes, dict[str, Any]]:
+            return await self._open_complete(model, upstream, key, payload, endpoint, expect)
 
         _, answer = await self._failover(model, open_one)
         return answer
 
-    async def _failover(self, model: Model, open_one: Callable[[Upstream], Awaitable[T]]) -> tuple[Upstream, T]:
-        """Try the model's upstreams in order until one answers; record health as we go."""
+    async def _failover(
+        self, model: Model, open_one: Callable[[Upstream, str], Awaitable[T]], *, recover: bool = True
+    ) -> tuple[Attempt, T]:
+        """Try the model's upstreams in order until one answers, and an upstream's other keys when one is refused
+        (401/403/429); record health as we go (`recover=False`: the caller clears the answering upstream's
+        failures itself, when its answer proves it healthy)."""
         tried = 0
         for attempt in await plan_attempts(self._store, model, self._clock(), self._rng, self.health):
             upstream = attempt.upstream
             if attempt.probe and not await claim_probe(self._store, self._settings, upstream.id):
                 continue  # another request is probing this upstream back from its bench
-            tried += 1
-            started = time.monotonic()
-            try:
-                result = await open_one(upstream)
-            except Retry as failure:
-                self.stats.note(upstream.id, ok=False)
-                self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="failed")
-                log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
-                if failure.counts or attempt.probe:
-                    now = self._clock()
-                    await record_failure(
-                        self._store, self._settings, upstream.id, now, failure.reason, probe=attempt.probe
-                    )
-                    self.health.forget(upstream.id)
-                continue
-            except CoreError:
+            for turn, key in enumerate(self._keys_in_turn(upstream)):
+                tried += 1
+                started = time.monotonic()
+                try:
+                    result = await open_one(upstream, key)
+                except Retry as failure:
+                    await self._failed(model, attempt, failure, counts=failure.counts and turn == 0)
+                    if failure.key_fault and not attempt.probe:
+                        continue  # this key was refused: the upstream's next key may not be (a probe tries one)
+                    break
+                except CoreError:
+                    self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
+                    self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="refused")
+                    await self._recovered(attempt)  # it answered: alive, the request was bad
+                    raise
                 self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
-                self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="refused")
-                await self._recovered(attempt)  # it answered: alive, the request was bad
-                raise
-            self.stats.note(upstream.id, ok=True, latency_ms=_elapsed_ms(started))
-            await self._recovered(attempt)
-            self._count_answer(model, upstream, time.monotonic() - started, tried)
-            return upstream, result
+                if recover or attempt.probe:  # a benched upstream that answers a probe is back in service at once
+                    await self._recovered(attempt)
+                self._count_answer(model, upstream, time.monotonic() - started, tried)
+                return attempt, result
         raise UpstreamUnavailable(attempts=tried)
+
+    async def _failed(self, model: Model, attempt: Attempt, failure: Retry, *, counts: bool) -> None:
+        """Count an upstream's failure before the first byte (stats and metrics; its health when it `counts`: once
+        per request, however many of its keys were refused)."""
+        upstream = attempt.upstream
+        self.stats.note(upstream.id, ok=False)
+        self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="failed")
+        log.warning("upstream %s for %s failed: %s", upstream.id, model.id, failure.reason)
+        if counts or attempt.probe:
+            await record_failure(
+                self._store, self._settings, upstream.id, self._clock(), failure.reason, probe=attempt.probe
+            )
+            self.health.forget(upstream.id)
 
     def _count_answer(self, model: Model, upstream: Upstream, seconds: float, tried: int) -> None:
         self._metrics.inc("chatgate_upstream_requests_total", upstream=upstream.id, outcome="ok")
@@ -187,10 +206,10 @@ class Relay:
             self._metrics.inc("chatgate_upstream_failovers_total", model=model.id, upstream=upstream.id)
 
     async def _open_stream(
-        self, model: Model, upstream: Upstream, payload: bytes, include_usage: bool
+        self, model: Model, upstream: Upstream, key: str, payload: bytes, include_usage: bool
     ) -> tuple[aiohttp.ClientResponse, SSEParser, RelayEvent]:
         """POST the request and read up to the first complete event, all within the first-byte timeout."""
-        url, headers = self._target(model, upstream, stream=True)
+        url, headers = self._target(model, upstream, key, stream=True)
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
@@ -218,11 +237,11 @@ class Relay:
             raise
 
     async def _open_complete(
-        self, model: Model, upstream: Upstream, payload: bytes, endpoint: str = "chat/completions",
+        self, model: Model, upstream: Upstream, key: str, payload: bytes, endpoint: str = "chat/completions",
         expect: str = "choices",
     ) -> tuple[bytes, dict[str, Any]]:  # fmt: skip
         """POST a non-stream request and read its JSON body (which must carry the list `expect`)."""
-        url, headers = self._target(model, upstream, stream=False, endpoint=endpoint)
+        url, headers = self._target(model, upstream, key, stream=False, endpoint=endpoint)
         response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(self._settings.UPSTREAM_FIRST_BYTE_TIMEOUT):
@@ -270,16 +289,14 @@ class Relay:
         return orjson.dumps(request)
 
     def _target(
-        self, model: Model, upstream: Upstream, *, stream: bool, endpoint: str = "chat/completions"
+        self, model: Model, upstream: Upstream, key: str, *, stream: bool, endpoint: str = "chat/completions"
     ) -> tuple[URL, dict[str, str]]:
-        """Return the URL of an endpoint (chat completions by default) and the headers of an upstream, rotating its
-        keys."""
+        """Return the URL of an endpoint (chat completions by default) and the headers of an upstream with `key`."""
         headers = {"Content-Type": "application/json"}
         if stream:
             headers["Accept"] = "text/event-stream"
         if (traced := request_id.get()) != "-":
             headers["X-Request-Id"] = traced  # the same id in our logs and, if it keeps one, the upstream's
-        key = self._next_key(upstream)
         if upstream.kind == "azure":
             if key:
                 headers["api-key"] = key
@@ -299,12 +316,14 @@ class Relay:
             url = self._urls[cache_key] = URL(text)
         return url
 
-    def _next_key(self, upstream: Upstream) -> str:
-        if not upstream.keys:
-            return ""
-        turn = self._key_turn.get(upstream.id, 0)
+    def _keys_in_turn(self, upstream: Upstream) -> list[str]:
+        """Return an upstream's keys to try, starting with the next in rotation (one try without a key if none)."""
+        keys = upstream.keys
+        if not keys:
+            return [""]
+        turn = self._key_turn.get(upstream.id, 0) % len(keys)
         self._key_turn[upstream.id] = turn + 1
-        return upstream.keys[turn % len(upstream.keys)]
+        return [*keys[turn:], *keys[:turn]]
 
 
 def build_relay(

@@ -11,12 +11,14 @@ ERROR_BODY_LIMIT = 64 * 1024
 
 
 class Retry(Exception):
-    """This upstream failed before the first byte; try the next. `counts` = it counts against its health."""
+    """This upstream failed before the first byte; try the next. `counts` = it counts against its health;
+    `key_fault` = the upstream refused the key (401/403) or its rate (429): its other keys may be accepted."""
 
-    def __init__(self, reason: str, counts: bool = True) -> None:
+    def __init__(self, reason: str, counts: bool = True, key_fault: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.counts = counts
+        self.key_fault = key_fault
 
 
 async def refusal(response: aiohttp.ClientResponse) -> Exception:
@@ -25,11 +27,11 @@ async def refusal(response: aiohttp.ClientResponse) -> Exception:
     raw = await response.content.read(ERROR_BODY_LIMIT)
     message, code = _error_fields(raw)
     if status in (401, 403):
-        return Retry(f"{status} the upstream rejected its key: {message}")
+        return Retry(f"{status} the upstream rejected its key: {message}", key_fault=True)
     if status == 404:
         return Retry(f"404 {message}", counts=False)  # this upstream lacks the model; another may have it
     if status in (408, 429) or status >= 500:
-        return Retry(f"{status} {message}")
+        return Retry(f"{status} {message}", key_fault=status == 429)
     lowered = message.lower()
     if code == "context_length_exceeded" or "context length" in lowered or "maximum context" in lowered:
         return ContextTooLong(message, upstream_status=status)

@@ -80,6 +80,7 @@ class RelayStream:
         prompt_tokens: int | None,
         on_fault: OnFault,
         tokens: TokenPool | None = None,
+        on_success: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.model = model
         self.upstream = upstream
@@ -91,6 +92,7 @@ class RelayStream:
         self._messages = messages
         self._prompt_tokens = prompt_tokens
         self._on_fault = on_fault
+        self._on_success = on_success  # called once when the answer ends complete (the upstream proved healthy)
         self._tokens = tokens or TokenPool(1)
         self._parts: list[str] = []
         self._others: list[str] = []  # the other answers' text of an `n` > 1 call (counted, never shown)
@@ -135,6 +137,13 @@ class RelayStream:
         return self
 
     async def __anext__(self) -> RelayEvent:
+        event = await self._next()
+        if event.done and event.error is None and self._on_success is not None:
+            succeeded, self._on_success = self._on_success, None
+            await succeeded()
+        return event
+
+    async def _next(self) -> RelayEvent:
         if self._pending is not None:
             event, self._pending = self._pending, None
             return self._deliver(event)

@@ -54,9 +54,10 @@ def _pings(path: Path, timeout: float = 0.5) -> bool:
 class EmbeddedStore:
     """Start, find and stop the embedded store for one data directory."""
 
-    def __init__(self, data_dir: Path, binary: str = "") -> None:
+    def __init__(self, data_dir: Path, binary: str = "", fsync: str = "always") -> None:
         self.store_dir = Path(data_dir).resolve() / "store"
         self.binary = binary
+        self.fsync = fsync  # appendfsync: `always` = acknowledged writes are on disk (EMBEDDED_STORE_FSYNC)
         self.socket_path = _socket_path(self.store_dir)
         self.url_file = self.store_dir / "store.url"
         self.process: subprocess.Popen[bytes] | None = None
@@ -83,7 +84,7 @@ class EmbeddedStore:
             "--unixsocketperm", "700",
             "--dir", str(self.store_dir),
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendfsync", self.fsync,
             "--save", "",
             "--daemonize", "no",
             "--logfile", str(self.store_dir / "server.log"),

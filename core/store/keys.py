@@ -250,6 +250,9 @@ class Keys:
     def streams(self, user_id: int | str) -> str:
         return self._user(user_id, "streams")
 
+    def settled_calls(self, user_id: int | str) -> str:
+        return self._user(user_id, "settled")
+
     # conversations, keys, presets
     def conversations(self, user_id: int | str) -> str:
         return self._user(user_id, "convs")

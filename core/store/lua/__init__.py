@@ -42,6 +42,7 @@ SCRIPTS: dict[str, str] = {
     "settle_call": billing.SETTLE_CALL,
     "refund_call": billing.REFUND_CALL,
     "renew_stream": billing.RENEW_STREAM,
+    "tokens_today": billing.TOKENS_TODAY,
     "resolve_api_key": api_keys.RESOLVE_API_KEY,
     "authorize_api_key_chat": api_keys.AUTHORIZE_API_KEY_CHAT,
     "upstream_failure": relay.UPSTREAM_FAILURE,
@@ -55,6 +56,7 @@ SCRIPTS: dict[str, str] = {
     "wechat_give_up": wechat.WECHAT_GIVE_UP,
     "wechat_drop_token": wechat.WECHAT_DROP_TOKEN,
     "audit_append": site.AUDIT_APPEND,
+    "revenue_once": site.REVENUE_ONCE,
 }
 
 

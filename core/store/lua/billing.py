@@ -5,6 +5,39 @@ usage counters (KEYS / ARGV / return documented).
 subscription is the current one", embedded by every script that needs them (the /v1 fast path included).
 """
 
+# Lua function: give back the token reservations of calls whose process died (their expiry passed unrenewed).
+# A reservation `<ticket>` -> tokens has `<ticket>:x` -> "<expiry ms>:<UTC day number>" (set by consume, pushed back
+# by RENEW_STREAM while the answer runs). An expired one is removed and, if it was made today, taken off today's
+# counter: a call that was never settled is charged no tokens (never more than it delivered).
+# drop_dead_reservations(today's counter {u:ID}:tok:<day>, reservations hash {u:ID}:reserved, now ms)
+DROP_DEAD_RESERVATIONS = """
+local function drop_dead_reservations(tokens_key, reserved_key, now)
+  local fields = redis.call('HGETALL', reserved_key)
+  for i = 1, #fields, 2 do
+    local expiry, day = string.match(fields[i + 1], '^(%d+):(%d+)$')
+    if expiry and tonumber(expiry) <= now then
+      local ticket = string.sub(fields[i], 1, -3)
+      local reserved = tonumber(redis.call('HGET', reserved_key, ticket) or '0') or 0
+      redis.call('HDEL', reserved_key, ticket, fields[i])
+      if reserved > 0 and tonumber(day) == math.floor(now / 86400000) then
+        if redis.call('DECRBY', tokens_key, reserved) < 0 then redis.call('SET', tokens_key, 0, 'KEEPTTL') end
+      end
+    end
+  end
+end
+"""
+
+# Drop the dead calls' reservations (DROP_DEAD_RESERVATIONS), then read today's counter.
+# KEYS[1] today's counter {u:ID}:tok:<day>, KEYS[2] reservations hash {u:ID}:reserved; ARGV[1] now ms
+# Returns the tokens counted today.
+TOKENS_TODAY = (
+    DROP_DEAD_RESERVATIONS
+    + """
+drop_dead_reservations(KEYS[1], KEYS[2], tonumber(ARGV[1]))
+return tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+"""
+)
+
 # Lua function: one chat call's check-and-consume for one (user, model), in one step: the daily token cap (with a
 # reservation of the call's estimated tokens), the sliding window (`count` messages: a call asking for n answers
 # takes n), and the user's concurrent stream slots.
@@ -24,12 +57,15 @@ subscription is the current one", embedded by every script that needs them (the 
 #   -1, tokens used (daily cap reached, or the reservation does not fit in what is left), 0, tokens used
 #   -2, the stream limit (too many streams), 0, tokens counted today
 #   -3, the limit (the call asks for more messages than the window ever holds), 0, tokens counted today
-CONSUME = """
+CONSUME = (
+    DROP_DEAD_RESERVATIONS
+    + """
 local function consume(keys, now, window, limit, ticket, cap, use)
   local newest = redis.call('ZRANGE', keys.window, -1, -1, 'WITHSCORES')[2]
   if newest and tonumber(newest) > now then now = tonumber(newest) end
   local used = 0
   if cap > 0 then
+    drop_dead_reservations(keys.tokens, keys.reserved, now)
     used = tonumber(redis.call('GET', keys.tokens) or '0') or 0
     if used >= cap or used + use.reserve > cap then return -1, used, 0, used end
   end
@@ -52,6 +88,9 @@ local function consume(keys, now, window, limit, ticket, cap, use)
     used = redis.call('INCRBY', keys.tokens, use.reserve)
     redis.call('EXPIRE', keys.tokens, use.ttl)
     redis.call('HSET', keys.reserved, ticket, use.reserve)
+    if use.lifetime > 0 then
+      redis.call('HSET', keys.reserved, ticket .. ':x', (now + use.lifetime) .. ':' .. math.floor(now / 86400000))
+    end
     redis.call('EXPIRE', keys.reserved, use.ttl)
   end
   if use.streams > 0 then
@@ -69,6 +108,7 @@ local function consumption(first)
     lifetime = tonumber(ARGV[first + 3]), count = tonumber(ARGV[first + 4])}
 end
 """
+)
 # consume() as a script.
 # KEYS[1] window zset, KEYS[2] today's token counter, KEYS[3] reservations hash, KEYS[4] stream slots zset
 # ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique ticket id, ARGV[5] daily token cap (0 = none),
@@ -84,11 +124,14 @@ return {status, value, reset, used}
 """
 )
 
-# Keep a stream slot alive while its answer runs (the slot of a process that died expires on its own).
-# KEYS[1] stream slots zset {u:ID}:streams
+# Keep a call alive while its answer runs: its stream slot and its token reservation's expiry (those of a process
+# that died expire on their own).
+# KEYS[1] stream slots zset {u:ID}:streams, KEYS[2] reservations hash {u:ID}:reserved
 # ARGV[1] ticket id, ARGV[2] new expiry ms, ARGV[3] slot lifetime ms
 # Returns 1 when the slot was there (renewed), else 0.
 RENEW_STREAM = """
+local expiry = redis.call('HGET', KEYS[2], ARGV[1] .. ':x')
+if expiry then redis.call('HSET', KEYS[2], ARGV[1] .. ':x', ARGV[2] .. string.match(expiry, '(:%d+)$')) end
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -100,7 +143,7 @@ return 1
 SETTLE_TOKENS = """
 local function settle_tokens(tokens_key, reserved_key, ticket, used, ttl)
   local reserved = tonumber(redis.call('HGET', reserved_key, ticket) or '0') or 0
-  if reserved > 0 then redis.call('HDEL', reserved_key, ticket) end
+  if reserved > 0 then redis.call('HDEL', reserved_key, ticket, ticket .. ':x') end
   local delta = used - reserved
   if delta == 0 then return end
   if redis.call('INCRBY', tokens_key, delta) < 0 then redis.call('SET', tokens_key, 0) end
@@ -218,14 +261,22 @@ return 1
 # Settle one answered call for its user: count it in the usage hash, replace its token reservation with the real
 # usage on the daily counter (the usage counts only when the plan caps tokens), and free its stream slot.
 # KEYS[1] usage hash {u:ID}:usage:<day>, KEYS[2] the reservation day's counter {u:ID}:tok:<day>, KEYS[3]
-# reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams
+# reservations hash {u:ID}:reserved, KEYS[4] stream slots zset {u:ID}:streams, KEYS[5] (optional) the tickets settled
+# lately, zset {u:ID}:settled scored by ms: a ticket is settled once, however often its settlement is sent (a retry
+# after the store went away before it answered)
 # ARGV[1] model, ARGV[2] prompt tokens, ARGV[3] completion tokens, ARGV[4] hash TTL s, ARGV[5] counter TTL s,
 # ARGV[6] 1 = count the tokens against the daily cap, ARGV[7] ticket id ('' = a call without a ticket),
-# ARGV[8] requests to count (the messages the call took; default 1)
-# Returns 1.
+# ARGV[8] requests to count (the messages the call took; default 1), ARGV[9] now ms, ARGV[10] how long a settled
+# ticket is remembered, ms (with KEYS[5])
+# Returns 1, or 0 when the ticket was settled before (nothing changed).
 SETTLE_CALL = (
     SETTLE_TOKENS
     + """
+if ARGV[7] ~= '' and KEYS[5] then
+  if redis.call('ZADD', KEYS[5], 'NX', ARGV[9], ARGV[7]) == 0 then return 0 end
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[9]) - tonumber(ARGV[10]))
+  redis.call('PEXPIRE', KEYS[5], ARGV[10])
+end
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':requests', ARGV[8] or 1)
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':prompt', ARGV[2])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':completion', ARGV[3])
