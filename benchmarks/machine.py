@@ -78,3 +78,33 @@ class ForeignCpu:
         self.other = max(0.0, (busy - self._busy) - own) / wall
         self.steal = (steal - self._steal) / wall
         return self
+
+
+def describe_machine() -> str:
+    """Return one line about the machine: CPU model and count, memory, kernel, Python, the store server."""
+    import platform
+    import subprocess
+
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    try:
+        from core.store.embedded import find_server_binary
+
+        store = subprocess.run([find_server_binary(), "--version"], capture_output=True, text=True).stdout.strip()
+    except (ImportError, OSError):
+        store = "?"
+    return (
+        f"{os.cpu_count()} x {model}, {memory_kb / 1024 / 1024:.1f} GB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, store: {store[:60]}"
+    )
+
+
+def machine_line(load_before: float) -> str:
+    """The machine and what else it ran: for every benchmark's report."""
+    return f"machine: {describe_machine()}; load average {load_before:.2f} before, {load_average():.2f} after"
+
+
+if __name__ == "__main__":
+    print(describe_machine())
+    print(f"load average {load_average():.2f}")

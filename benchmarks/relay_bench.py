@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -85,13 +86,24 @@ def measure(
     url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int, seconds: float
 ) -> tuple[LoadResult, float, ForeignCpu]:
     """Run one load slice; return its result, the process's CPU ms per completed request and the foreign load."""
+    result, cpu_ms, foreign = measure_cpu(url, key, [pid], args, concurrency, seconds)
+    return result, cpu_ms[0], foreign
+
+
+def measure_cpu(
+    url: str, key: str, pids: Sequence[int], args: argparse.Namespace, concurrency: int, seconds: float, *,
+    stream: bool = True, body: bytes | None = None,
+) -> tuple[LoadResult, list[float], ForeignCpu]:  # fmt: skip
+    """Run one load slice (`args`: model, warmup, own_pids); return its result, each process's CPU ms per completed
+    request (user + system time from /proc, the warm-up's share removed) and the foreign load."""
     foreign = ForeignCpu(args.own_pids).start()
-    before = process_cpu_seconds(pid)
-    result = asyncio.run(run_load(url, key, args.model, concurrency, seconds, args.warmup))
-    spent = process_cpu_seconds(pid) - before
+    before = [process_cpu_seconds(pid) for pid in pids]
+    load = run_load(url, key, args.model, concurrency, seconds, args.warmup, stream=stream, body=body)
+    result = asyncio.run(load)
+    spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
     foreign.stop()
     measured_share = seconds / (seconds + args.warmup)  # CPU of the warm-up is not per measured request
-    return result, spent * measured_share * 1000 / max(result.ok, 1), foreign
+    return result, [cpu * measured_share * 1000 / max(result.ok, 1) for cpu in spent], foreign
 
 
 def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url: str, relay_pid: int) -> list[Row]:

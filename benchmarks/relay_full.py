@@ -83,9 +83,14 @@ def start_app(
     port: int,
     users: int = 1,
     root: Path = ROOT,
+    profile: str = "",
+    serve_args: tuple[str, ...] = (),
+    cpus: str = "",
 ) -> tuple[subprocess.Popen[bytes], EmbeddedStore, list[str]]:
     """Start a store and `chatgate serve --only web` from the tree `root`, with `users` users; return the server
-    process, the store and an API key per user."""
+    process, the store and an API key per user. `profile`: run it under cProfile, stats written there on exit;
+    `serve_args`: more arguments of `chatgate serve` (e.g. --workers 2); `cpus`: taskset's CPU list (default
+    `relay_cpu`)."""
     store = EmbeddedStore(workdir / "store-data")
     store_url = store.start()
     assert store.process is not None
@@ -96,9 +101,10 @@ def start_app(
     except BaseException:
         store.stop()
         raise
-    command = [sys.executable, "-m", "chatgate", "serve", "--only", "web", "--port", str(port)]
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
+    command = [sys.executable, *profiler, "-m", "chatgate", "serve", "--only", "web", "--port", str(port), *serve_args]
     server = subprocess.Popen(
-        ["taskset", "-c", str(relay_cpu), *command],
+        ["taskset", "-c", cpus or str(relay_cpu), *command],
         cwd=root,  # `python -m chatgate` imports the tree it runs in: another checkout can be measured alike
         env=serve_env(store_url, fake_url, data_dir, port, model),
         stdout=subprocess.DEVNULL,
