@@ -23,6 +23,14 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def child_pids(pid: int) -> list[int]:
+    """Return the pids of a process's children (every thread's list, from /proc)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in children.read_text().split()]
+    return sorted(set(found))
+
+
 def rss_mb(pid: int) -> float:
     """Return the resident memory of a process (VmRSS) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -9,6 +9,7 @@ expiry and summed over the processes seen recently. `render` gives the Prometheu
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -36,10 +37,35 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 
 
 def _series(name: str, labels: dict[str, object]) -> str:
+    try:
+        return _cached_series(name, tuple(labels.items()))
+    except TypeError:  # a label value that cannot be a cache key: built each time
+        return _build_series(name, tuple(labels.items()))
+
+
+def _build_series(name: str, labels: tuple[tuple[str, object], ...]) -> str:
     if not labels:
         return name
-    inner = ",".join(f'{key}="{_escape(str(value))}"' for key, value in sorted(labels.items()))
+    inner = ",".join(f'{key}="{_escape(str(value))}"' for key, value in sorted(labels))
     return f"{name}{{{inner}}}"
+
+
+# Every request counts ~20 series (a histogram is 16): their names are built once per distinct label set, not per
+# request. Label sets are few (app, route rule, method, status, upstream, model); the bound keeps memory fixed.
+_cached_series = functools.lru_cache(maxsize=4096)(_build_series)
+
+
+@functools.lru_cache(maxsize=1024)
+def _histogram_series(name: str, labels: tuple[tuple[str, object], ...]) -> tuple[tuple[str, ...], str, str, str]:
+    """Return a histogram's series: one per bucket of BUCKETS, then +Inf, _sum and _count."""
+    bucket = f"{name}_bucket"
+    bounded = tuple(_build_series(bucket, (*labels, ("le", _bound(bound)))) for bound in BUCKETS)
+    return (
+        bounded,
+        _build_series(bucket, (*labels, ("le", "+Inf"))),
+        _build_series(f"{name}_sum", labels),
+        _build_series(f"{name}_count", labels),
+    )
 
 
 def _escape(value: str) -> str:
@@ -60,12 +86,16 @@ class Metrics:
 
     def observe(self, name: str, value: float, /, **labels: object) -> None:
         """Count one observation in a histogram (cumulative buckets, sum and count, as Prometheus expects)."""
-        for bound in BUCKETS:
+        try:
+            buckets, infinite, total, count = _histogram_series(name, tuple(labels.items()))
+        except TypeError:  # a label value that cannot be a cache key
+            buckets, infinite, total, count = _histogram_series.__wrapped__(name, tuple(labels.items()))
+        pending = self.pending
+        for bound, series in zip(BUCKETS, buckets, strict=True):
             if value <= bound:
-                self.inc(f"{name}_bucket", le=_bound(bound), **labels)
-        self.inc(f"{name}_bucket", le="+Inf", **labels)
-        self.inc(f"{name}_sum", value, **labels)
-        self.inc(f"{name}_count", **labels)
+                pending[series] = pending.get(series, 0.0) + 1.0
+        for series, amount in ((infinite, 1.0), (total, value), (count, 1.0)):
+            pending[series] = pending.get(series, 0.0) + amount
 
     def add(self, name: str, delta: float, /, **labels: object) -> None:
         """Move a gauge (e.g. +1 when a stream opens, -1 when it ends)."""
