@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, rss_mb, wait_idle  # noqa: E402
 from benchmarks.relay_full import start_full_app  # noqa: E402
-from benchmarks.relay_load import LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
+from benchmarks.relay_load import DONE, LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
 from core.store.embedded import EmbeddedStore  # noqa: E402
 
 TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
@@ -92,13 +92,13 @@ def measure(
 
 def measure_cpu(
     url: str, key: str, pids: Sequence[int], args: argparse.Namespace, concurrency: int, seconds: float, *,
-    stream: bool = True, body: bytes | None = None,
+    stream: bool = True, body: bytes | None = None, end: bytes = DONE,
 ) -> tuple[LoadResult, list[float], ForeignCpu]:  # fmt: skip
     """Run one load slice (`args`: model, warmup, own_pids); return its result, each process's CPU ms per completed
     request (user + system time from /proc, the warm-up's share removed) and the foreign load."""
     foreign = ForeignCpu(args.own_pids).start()
     before = [process_cpu_seconds(pid) for pid in pids]
-    load = run_load(url, key, args.model, concurrency, seconds, args.warmup, stream=stream, body=body)
+    load = run_load(url, key, args.model, concurrency, seconds, args.warmup, stream=stream, body=body, end=end)
     result = asyncio.run(load)
     spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
     foreign.stop()
@@ -141,10 +141,18 @@ def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url
 
 def pool(parts: list[tuple[LoadResult, float, ForeignCpu]]) -> tuple[LoadResult, float, ForeignCpu]:
     """Pool the slices of one phase: requests and time add up, CPU per request is weighted by requests."""
+    pooled, cpus, worst = pool_cpus([(part, [cpu], foreign) for part, cpu, foreign in parts])
+    return pooled, cpus[0], worst
+
+
+def pool_cpus(parts: list[tuple[LoadResult, list[float], ForeignCpu]]) -> tuple[LoadResult, list[float], ForeignCpu]:
+    """`pool` for slices measured with `measure_cpu`: each process's CPU per request, weighted by requests."""
     pooled = pooled_result([part for part, _, _ in parts])
     worst = ForeignCpu([])
     worst.other, worst.steal = max(f.other for _, _, f in parts), max(f.steal for _, _, f in parts)
-    return pooled, sum(cpu * part.ok for part, cpu, _ in parts) / max(pooled.ok, 1), worst
+    width = len(parts[0][1])
+    cpus = [sum(cpu[i] * part.ok for part, cpu, _ in parts) / max(pooled.ok, 1) for i in range(width)]
+    return pooled, cpus, worst
 
 
 def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_pid: int) -> dict[str, float]:

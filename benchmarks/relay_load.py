@@ -56,7 +56,9 @@ def chat_body(model: str, stream: bool = True, messages: list[dict[str, str]] | 
     return orjson.dumps({"model": model, "messages": messages, "stream": stream})
 
 
-async def one_stream(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+async def one_stream(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes, end: bytes = DONE
+) -> float:
     """Run one streamed request to the end; return its time to first token (raise on any failure)."""
     started = time.perf_counter()
     ttft = 0.0
@@ -67,8 +69,8 @@ async def one_stream(session: aiohttp.ClientSession, url: str, headers: dict[str
         async for chunk in response.content.iter_any():
             if not ttft and FIRST_TOKEN.search(chunk):
                 ttft = time.perf_counter() - started
-            tail = (tail + chunk)[-64:]
-    if not tail.endswith(DONE) or b'"error"' in tail:
+            tail = (tail + chunk)[-256:]
+    if end not in tail or b'"error"' in tail:
         raise RuntimeError(f"stream did not end with [DONE]: {tail!r}")
     return ttft
 
@@ -85,15 +87,21 @@ async def one_completion(session: aiohttp.ClientSession, url: str, headers: dict
 
 async def run_load(
     url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float, *, stream: bool = True,
-    body: bytes | None = None,
+    body: bytes | None = None, end: bytes = DONE,
 ) -> LoadResult:  # fmt: skip
     """Keep `concurrency` requests in flight for `warmup` + `seconds`; count only what finished in the window.
 
-    Streamed requests record the time to the first token, others the time to the whole answer (in `ttfts`).
+    Streamed requests record the time to the first token, others the time to the whole answer (in `ttfts`); a
+    stream must end with `end` (the web chat's: its done event).
     """
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     body = body or chat_body(model, stream)
-    one = one_stream if stream else one_completion
+
+    async def one(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+        return await (
+            one_stream(session, url, headers, body, end) if stream else one_completion(session, url, headers, body)
+        )
+
     result = LoadResult()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:

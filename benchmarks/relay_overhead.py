@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, machine_line, wait_idle  # noqa: E402
-from benchmarks.relay_bench import free_port, measure_cpu, spawn, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, wait_port  # noqa: E402
 from benchmarks.relay_full import start_app  # noqa: E402
-from benchmarks.relay_load import LoadResult, pooled_result  # noqa: E402
+from benchmarks.relay_load import LoadResult  # noqa: E402
 
 TARGET_RPS_RATIO, TARGET_CPU_RATIO = 0.75, 1.5  # full /v1 vs the pass-through at c=64 (issue 16)
 NAMES = ("direct", "pass-through", "full /v1")
@@ -58,18 +58,6 @@ class Row:
     other_cpu: float
 
 
-def measure_target(args: argparse.Namespace, target: Target, stream: bool, concurrency: int, seconds: float):  # type: ignore[no-untyped-def]
-    return measure_cpu(target.url, target.key, target.pids, args, concurrency, seconds, stream=stream)
-
-
-def pool(parts: list[tuple[LoadResult, list[float], ForeignCpu]]) -> tuple[LoadResult, list[float], float]:
-    """Pool one target's slices: requests and time add up; CPU per request is weighted by requests."""
-    pooled = pooled_result([result for result, _, _ in parts])
-    width = len(parts[0][1])
-    cpus = [sum(cpu[i] * result.ok for result, cpu, _ in parts) / max(pooled.ok, 1) for i in range(width)]
-    return pooled, cpus, max(foreign.other for _, _, foreign in parts)
-
-
 def run(args: argparse.Namespace, targets: list[Target]) -> list[Row]:
     rows = []
     for stream in args.modes:
@@ -77,15 +65,16 @@ def run(args: argparse.Namespace, targets: list[Target]) -> list[Row]:
             parts: dict[str, list[tuple[LoadResult, list[float], ForeignCpu]]] = {t.name: [] for t in targets}
             for _ in range(args.rounds):
                 for target in targets:
+                    seconds = args.seconds / args.rounds
                     parts[target.name].append(
-                        measure_target(args, target, stream, concurrency, args.seconds / args.rounds)
+                        measure_cpu(target.url, target.key, target.pids, args, concurrency, seconds, stream=stream)
                     )
             mode = "stream" if stream else "no stream"
             for target in targets:
-                result, cpus, other = pool(parts[target.name])
+                result, cpus, foreign = pool_cpus(parts[target.name])
                 rows.append(
                     Row(mode, concurrency, target.name, result.rps, cpus[0], cpus[1] if len(cpus) > 1 else 0.0,
-                        result.ttft_ms(0.5), result.ttft_ms(0.99), result.errors, other)
+                        result.ttft_ms(0.5), result.ttft_ms(0.99), result.errors, foreign.other)
                 )  # fmt: skip
                 if result.errors:
                     print(f"  {target.name}: {result.errors} errors, first: {result.first_error}", flush=True)
