@@ -5,6 +5,7 @@ Usage (see benchmarks/README.md):
     .venv/bin/python benchmarks/relay_overhead.py            # c = 1 and 64, streamed and not, 3 alternating rounds
     .venv/bin/python benchmarks/relay_overhead.py --quick    # a 30 s smoke run
     .venv/bin/python benchmarks/relay_overhead.py --profile /tmp/full.prof   # the full app under cProfile
+    .venv/bin/python benchmarks/relay_overhead.py --app-root /tmp/other      # another checkout's full app
 Starts the fake upstream (`--chunks` content chunks), the pass-through (benchmarks/passthrough_app.py) and
 `chatgate serve --only web` in production mode (benchmarks/relay_full.py: its own store, API key, quota, usage,
 keyword moderation). Both servers are pinned to --server-cpu; the load generator (this process), the fake and the
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, targets: list[Target]) -> list[Row]:
 
 def report(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
-        f"chunks={args.chunks} seconds={args.seconds} per phase in {args.rounds} alternating slices, "
+        f"app={args.app_root} chunks={args.chunks} seconds={args.seconds} per phase in {args.rounds} alternating slices, "
         f"servers on CPU {args.server_cpu}, load + fake + store on CPU {args.load_cpu}",
         machine_line(args.load_before),
         "| mode | c | target | req/s | req/s vs pass-through | server CPU ms/req | CPU vs pass-through "
@@ -122,8 +123,9 @@ def start_targets(
         args.server_cpu,
     )
     server, store, keys = start_app(
-        workdir, fake_url, args.model, args.server_cpu, args.load_cpu, full_port, profile=args.profile
-    )
+        workdir, fake_url, args.model, args.server_cpu, args.load_cpu, full_port, root=Path(args.app_root),
+        profile=args.profile,
+    )  # fmt: skip
     assert store.process is not None
     wait_port(pt_port)
     wait_port(full_port, timeout=60)
@@ -183,6 +185,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="per slice, not counted")
     parser.add_argument("--server-cpu", type=int, default=cpus[0])
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
+    parser.add_argument("--app-root", default=str(ROOT), help="the checkout whose `chatgate serve` is measured")
     parser.add_argument("--profile", default="", help="run the full app under cProfile, write the stats here")
     parser.add_argument("--json", default="", help="also write the rows to this file")
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
