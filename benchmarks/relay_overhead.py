@@ -86,8 +86,8 @@ def run(args: argparse.Namespace, targets: list[Target]) -> list[Row]:
 
 def report(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
-        f"app={args.app_root} chunks={args.chunks} seconds={args.seconds} per phase in {args.rounds} alternating slices, "
-        f"servers on CPU {args.server_cpu}, load + fake + store on CPU {args.load_cpu}",
+        f"app={args.app_root} chunks={args.chunks} seconds={args.seconds} per phase in {args.rounds} alternating "
+        f"slices, servers on CPU {args.server_cpu}, load + fake + store on CPU {args.load_cpu}",
         machine_line(args.load_before),
         "| mode | c | target | req/s | req/s vs pass-through | server CPU ms/req | CPU vs pass-through "
         "| + store CPU ms/req | p50 / p99 ms | errors | other CPU |",
