@@ -33,8 +33,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import ForeignCpu, load_average, machine_line, wait_idle  # noqa: E402
-from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, wait_port  # noqa: E402
+from benchmarks.machine import ForeignCpu, load_average, machine_line, parse_timed, wait_idle  # noqa: E402
+from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, start_fake, wait_port  # noqa: E402
 from benchmarks.relay_full import start_app  # noqa: E402
 from benchmarks.relay_load import LoadResult, chat_body  # noqa: E402
 
@@ -140,19 +140,12 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake_port = free_port()
-    fake = spawn(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
-        args.load_cpu,
-    )  # fmt: skip
+    fake, fake_url = start_fake(args.chunks, args.load_cpu)
     server: subprocess.Popen[bytes] | None = None
     store = None
     try:
-        wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="conversation-length-") as workdir:
             port = free_port()
-            fake_url = f"http://127.0.0.1:{fake_port}"
             server, store, keys = start_app(Path(workdir), fake_url, args.model, args.server_cpu, args.load_cpu, port)
             assert store.process is not None
             wait_port(port, timeout=60)
@@ -177,16 +170,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lengths", type=lambda v: [int(n) for n in v.split(",")], default=[1, 10, 100, 400])
     parser.add_argument("--chunks", type=int, default=16, help="content chunks of each answer")
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per case (over all rounds)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=0.5, help="per slice, not counted")
     parser.add_argument("--server-cpu", type=int, default=cpus[0])
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.rounds, args.warmup = 2.0, 1, 0.3
-    return args
+    return parse_timed(parser, default=(15.0, 3, 0.5), quick=(2.0, 1, 0.3))
 
 
 if __name__ == "__main__":

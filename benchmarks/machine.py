@@ -7,6 +7,7 @@ second of wall time ("0.05" = 5% of one CPU), plus the hypervisor's steal time a
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -86,6 +87,23 @@ class ForeignCpu:
         self.other = max(0.0, (busy - self._busy) - own) / wall
         self.steal = (steal - self._steal) / wall
         return self
+
+
+Timing = tuple[float, int, float]  # measured seconds (over all rounds), alternating rounds, warm-up seconds
+
+
+def parse_timed(parser: argparse.ArgumentParser, default: Timing, quick: Timing) -> argparse.Namespace:
+    """Add the options every benchmark shares (--seconds, --rounds, --warmup, --quick), parse the command line, and
+    apply --quick's timing (a ~30 s smoke run)."""
+    seconds, rounds, warmup = default
+    parser.add_argument("--seconds", type=float, default=seconds, help="measured seconds per case, over all rounds")
+    parser.add_argument("--rounds", type=int, default=rounds, help="alternating slices per case")
+    parser.add_argument("--warmup", type=float, default=warmup, help="per slice, not counted")
+    parser.add_argument("--quick", action="store_true", help=f"a ~30 s smoke run: {quick}")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.warmup = quick
+    return args
 
 
 def describe_machine() -> str:

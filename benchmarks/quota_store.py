@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import ForeignCpu, load_average, machine_line, process_cpu_seconds  # noqa: E402
+from benchmarks.machine import ForeignCpu, load_average, machine_line, parse_timed, process_cpu_seconds  # noqa: E402
 from core.billing.plans import MAX_LIMIT, Limit, Plan  # noqa: E402
 from core.billing.quotas import consume_quota  # noqa: E402
 from core.store.connection import Store, connect  # noqa: E402
@@ -188,16 +188,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per phase (over all rounds)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=1.0, help="per phase, once")
     parser.add_argument("--store-cpu", type=int, default=cpus[0])
     parser.add_argument("--client-cpu", type=int, default=cpus[-1])
-    parser.add_argument("--quick", action="store_true", help="a ~15 s smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.rounds, args.warmup = 6.0, 1, 0.5
-    return args
+    return parse_timed(parser, default=(12.0, 3, 1.0), quick=(6.0, 1, 0.5))
 
 
 if __name__ == "__main__":

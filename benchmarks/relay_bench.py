@@ -77,6 +77,23 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def start_fake(chunks: int, cpu: int, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the fake upstream pinned to `cpu` (`chunks` content chunks per answer, no delays: as fast as it goes),
+    wait until it listens; return it and its base URL."""
+    port = port or free_port()
+    fake = spawn(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(port), "--chunks", str(chunks),
+         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
+        cpu,
+    )  # fmt: skip
+    try:
+        wait_port(port)
+    except BaseException:
+        fake.kill()
+        raise
+    return fake, f"http://127.0.0.1:{port}"
+
+
 def set_fake(fake_url: str, **behaviour: object) -> None:
     request = urllib.request.Request(f"{fake_url}/_fake/behaviour", data=json.dumps(behaviour).encode())
     urllib.request.urlopen(request, timeout=5).close()
@@ -271,16 +288,9 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake_port = args.fake_port or free_port()
-    fake = spawn(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
-        args.fake_cpu,
-    )  # fmt: skip
-    fake_url = f"http://127.0.0.1:{fake_port}"
+    fake, fake_url = start_fake(args.chunks, args.fake_cpu, args.fake_port)
     relay_proc, store = None, None
     try:
-        wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as workdir:
             relay_proc, relay_url, relay_pid, store = start_relay(args, Path(workdir), fake_url)
             store_pids = [store.process.pid] if store is not None and store.process is not None else []

@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import ForeignCpu, load_average, machine_line, wait_idle  # noqa: E402
-from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, wait_port  # noqa: E402
+from benchmarks.machine import ForeignCpu, load_average, machine_line, parse_timed, wait_idle  # noqa: E402
+from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, start_fake, wait_port  # noqa: E402
 from benchmarks.relay_full import start_app  # noqa: E402
 from benchmarks.relay_load import LoadResult  # noqa: E402
 
@@ -145,18 +145,12 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake_port = free_port()
-    fake = spawn(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
-        args.load_cpu,
-    )  # fmt: skip
+    fake, fake_url = start_fake(args.chunks, args.load_cpu)
     servers: list[subprocess.Popen[bytes]] = []
     store = None
     try:
-        wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="relay-overhead-") as workdir:
-            targets, servers, store = start_targets(args, Path(workdir), fake, f"http://127.0.0.1:{fake_port}")
+            targets, servers, store = start_targets(args, Path(workdir), fake, fake_url)
             rows = run(args, targets)
             print(report(rows, args))
             if args.json:
@@ -180,19 +174,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[1, 64])
     parser.add_argument("--modes", type=lambda v: [m == "stream" for m in v.split(",")], default=[True, False],
                         help="stream,nostream (default both)")  # fmt: skip
-    parser.add_argument("--seconds", type=float, default=9.0, help="measured seconds per target and phase")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per phase")
-    parser.add_argument("--warmup", type=float, default=1.0, help="per slice, not counted")
     parser.add_argument("--server-cpu", type=int, default=cpus[0])
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
     parser.add_argument("--app-root", default=str(ROOT), help="the checkout whose `chatgate serve` is measured")
     parser.add_argument("--profile", default="", help="run the full app under cProfile, write the stats here")
     parser.add_argument("--json", default="", help="also write the rows to this file")
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.rounds, args.warmup = 1.5, 1, 0.5
-    return args
+    return parse_timed(parser, default=(9.0, 3, 1.0), quick=(1.5, 1, 0.5))
 
 
 if __name__ == "__main__":

@@ -33,10 +33,11 @@ from benchmarks.machine import (  # noqa: E402
     child_pids,
     load_average,
     machine_line,
+    parse_timed,
     process_cpu_seconds,
     wait_idle,
 )
-from benchmarks.relay_bench import free_port, spawn, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, start_fake, wait_port  # noqa: E402
 from benchmarks.relay_full import prepare_account, start_server, start_store  # noqa: E402
 from benchmarks.relay_load import LoadResult, pooled_result, run_load  # noqa: E402
 
@@ -161,22 +162,16 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake_port = free_port()
-    fake = spawn(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
-        args.load_cpu,
-    )  # fmt: skip
+    fake, fake_url = start_fake(args.chunks, args.load_cpu)
     store = None
     try:
-        wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="workers-scale-") as workdir:
             store = start_store(Path(workdir), args.load_cpu)
             assert store.process is not None
             data_dir = Path(workdir) / "data"
             keys = asyncio.run(prepare_account(store.url, data_dir, args.model))
             env: dict[str, object] = {
-                "store_url": store.url, "fake_url": f"http://127.0.0.1:{fake_port}", "data_dir": data_dir,
+                "store_url": store.url, "fake_url": fake_url, "data_dir": data_dir,
                 "key": keys[0], "load_pids": [os.getpid(), fake.pid, store.process.pid],
             }  # fmt: skip
             rows = {workers: Row(workers) for workers in args.workers}
@@ -198,16 +193,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--stream", action="store_true", help="streamed calls (default: not streamed, a lighter load)")
     parser.add_argument("--chunks", type=int, default=16, help="content chunks of a streamed answer")
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per N (over all rounds)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per N (a server start each)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="per slice, not counted")
     parser.add_argument("--worker-cpus", default=",".join(map(str, cpus)), help="taskset list for the workers")
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.rounds, args.warmup = 6.0, 1, 1.0
-    return args
+    return parse_timed(parser, default=(30.0, 3, 2.0), quick=(6.0, 1, 1.0))
 
 
 if __name__ == "__main__":
