@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, machine_line, parse_timed, wait_idle  # noqa: E402
-from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, start_fake, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, start_fake, stop_all, wait_port  # noqa: E402
 from benchmarks.relay_full import start_app  # noqa: E402
 from benchmarks.relay_load import LoadResult, chat_body  # noqa: E402
 
@@ -61,7 +62,7 @@ def v1_messages(length: int) -> list[dict[str, str]]:
     return [{"role": roles[(length - 1 - i) % 2], "content": TEXT.format(n=i + 1)} for i in range(length)]
 
 
-def post_json(url: str, body: dict[str, object], token: str = "") -> bytes:
+def post_json(url: str, body: Mapping[str, object], token: str = "") -> bytes:
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(url, data=orjson.dumps(body), headers=headers)
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -156,11 +157,7 @@ def main() -> None:
             rows = run(args, table, [server.pid, store.process.pid])
             print(report(rows, args))
     finally:
-        for proc in (server, fake):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-        if store is not None:
-            store.stop()
+        stop_all((server, fake), store)
 
 
 def parse_args() -> argparse.Namespace:

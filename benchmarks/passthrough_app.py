@@ -62,7 +62,7 @@ async def main(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await serve(build_app(args.upstream.rstrip("/"), args.key), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve(build_app(args.upstream.rstrip("/"), args.key), config, shutdown_trigger=stop.wait)
 
 
 if __name__ == "__main__":

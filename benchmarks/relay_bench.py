@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -92,6 +92,15 @@ def start_fake(chunks: int, cpu: int, port: int = 0) -> tuple[subprocess.Popen[b
         fake.kill()
         raise
     return fake, f"http://127.0.0.1:{port}"
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes] | None], store: EmbeddedStore | None) -> None:
+    """Kill what a run started and is still running, and stop its store."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.kill()
+    if store is not None:
+        store.stop()
 
 
 def set_fake(fake_url: str, **behaviour: object) -> None:
@@ -305,11 +314,7 @@ def main() -> None:
                 relay_proc.terminate()
                 relay_proc.wait(10)
     finally:
-        for proc in (relay_proc, fake):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-        if store is not None:
-            store.stop()
+        stop_all((relay_proc, fake), store)
 
 
 def parse_args() -> argparse.Namespace:

@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, machine_line, parse_timed, wait_idle  # noqa: E402
-from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, start_fake, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, measure_cpu, pool_cpus, spawn, start_fake, stop_all, wait_port  # noqa: E402
 from benchmarks.relay_full import start_app  # noqa: E402
 from benchmarks.relay_load import LoadResult  # noqa: E402
+from core.store.embedded import EmbeddedStore  # noqa: E402
 
 TARGET_RPS_RATIO, TARGET_CPU_RATIO = 0.75, 1.5  # full /v1 vs the pass-through at c=64 (issue 16)
 NAMES = ("direct", "pass-through", "full /v1")
@@ -116,7 +117,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
 
 def start_targets(
     args: argparse.Namespace, workdir: Path, fake: subprocess.Popen[bytes], fake_url: str
-) -> tuple[list[Target], list[subprocess.Popen[bytes]], object]:
+) -> tuple[list[Target], list[subprocess.Popen[bytes]], EmbeddedStore]:
     pt_port, full_port = free_port(), free_port()
     passthrough = spawn(
         [sys.executable, "benchmarks/passthrough_app.py", "--upstream", fake_url, "--port", str(pt_port)],
@@ -159,11 +160,7 @@ def main() -> None:
                 server.terminate()
                 server.wait(30)  # the full app writes its profile (--profile) when it exits
     finally:
-        for proc in (*servers, fake):
-            if proc.poll() is None:
-                proc.kill()
-        if store is not None:
-            store.stop()  # type: ignore[attr-defined]
+        stop_all((*servers, fake), store)
 
 
 def parse_args() -> argparse.Namespace:

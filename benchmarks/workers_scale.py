@@ -37,7 +37,7 @@ from benchmarks.machine import (  # noqa: E402
     process_cpu_seconds,
     wait_idle,
 )
-from benchmarks.relay_bench import free_port, start_fake, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, start_fake, stop_all, wait_port  # noqa: E402
 from benchmarks.relay_full import prepare_account, start_server, start_store  # noqa: E402
 from benchmarks.relay_load import LoadResult, pooled_result, run_load  # noqa: E402
 
@@ -179,10 +179,7 @@ def main() -> None:
                 run_round(args, env, rows)
             print(report(rows, args))
     finally:
-        if fake.poll() is None:
-            fake.kill()
-        if store is not None:
-            store.stop()
+        stop_all((fake,), store)
 
 
 def parse_args() -> argparse.Namespace:
