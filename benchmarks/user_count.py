@@ -79,10 +79,10 @@ def invite_code_of(user_id: int) -> str:
 
 
 def command(*parts: object) -> bytes:
-    """One command in the store's wire protocol (RESP), arguments encoded as redis-py encodes them."""
-    encoded = [part if isinstance(part, bytes) else (repr(part) if isinstance(part, float) else str(part)).encode()
-               for part in parts]  # fmt: skip
-    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in encoded)
+    """One command in the store's wire protocol (RESP), arguments written as redis-py writes them (floats by repr)."""
+    texts = [part if isinstance(part, str) else repr(part) if isinstance(part, float) else str(part) for part in parts]
+    body = "".join(f"${len(text) if text.isascii() else len(text.encode())}\r\n{text}\r\n" for text in texts)
+    return f"*{len(texts)}\r\n{body}".encode()
 
 
 def account_commands(store: Store, user_id: int, password_hash: str) -> list[bytes]:
