@@ -5,7 +5,8 @@ Usage (see benchmarks/README.md):
     .venv/bin/python benchmarks/workers_scale.py --quick         # a 30 s smoke run
 Starts the fake upstream and a store of its own (one user with an API key, a non-binding plan, keyword moderation:
 the full /v1 path, as benchmarks/relay_overhead.py), then, each round, `chatgate serve --workers N` for each N in
-turn, with its processes allowed on --worker-cpus (default: every CPU), and keeps --concurrency /v1 calls in
+turn, with its processes allowed on --worker-cpus (default: every CPU; `scale`: the first N CPUs for N workers, so
+that N workers are given N cores, one of them shared with the load), and keeps --concurrency /v1 calls in
 flight. The load generator (this process), the fake and the store are pinned to --load-cpu, so they take a share of
 that CPU from the workers: the report says how much (their "cores busy"), and the workers' own CPU is measured
 (supervisor + workers, user + system time from /proc). Figures: req/s; the workers' CPU ms per request; the cores
@@ -101,13 +102,20 @@ def measure(args: argparse.Namespace, url: str, key: str, pids: list[int], load_
     return Slice(result, spent, load_cpu, seconds, foreign.stop().other)
 
 
+def worker_cpus(args: argparse.Namespace, workers: int) -> str:
+    """The taskset CPU list of N workers: --worker-cpus, or with `scale` the first N CPUs."""
+    if args.worker_cpus != "scale":
+        return str(args.worker_cpus)
+    return ",".join(map(str, args.all_cpus[:workers]))
+
+
 def run_round(args: argparse.Namespace, env: dict[str, object], rows: dict[int, Row]) -> None:
     """Start `chatgate serve --workers N` for each N, measure one slice, stop it."""
     for workers in args.workers:
         port = free_port()
         server = start_server(
             str(env["store_url"]), str(env["fake_url"]), Path(str(env["data_dir"])), args.model, port,
-            args.worker_cpus, serve_args=("--workers", str(workers)),
+            worker_cpus(args, workers), serve_args=("--workers", str(workers)),
         )  # fmt: skip
         try:
             wait_port(port, timeout=60)
@@ -190,7 +198,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--stream", action="store_true", help="streamed calls (default: not streamed, a lighter load)")
     parser.add_argument("--chunks", type=int, default=16, help="content chunks of a streamed answer")
-    parser.add_argument("--worker-cpus", default=",".join(map(str, cpus)), help="taskset list for the workers")
+    parser.add_argument(
+        "--worker-cpus", default=",".join(map(str, cpus)), help="taskset list for the workers, or scale"
+    )
+    parser.set_defaults(all_cpus=cpus)
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
     return parse_timed(parser, default=(30.0, 3, 2.0), quick=(6.0, 1, 1.0))
 
