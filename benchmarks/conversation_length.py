@@ -97,7 +97,10 @@ def cases(args: argparse.Namespace, base: str, api_key: str) -> list[Case]:
     return found
 
 
-def run(args: argparse.Namespace, table: list[Case], pids: list[int]) -> list[tuple[Case, LoadResult, list[float]]]:
+Row = tuple[Case, LoadResult, list[float], float]  # the case, its pooled load, CPU ms per call (server, store), other
+
+
+def run(args: argparse.Namespace, table: list[Case], pids: list[int]) -> list[Row]:
     parts: dict[int, list[tuple[LoadResult, list[float], ForeignCpu]]] = {i: [] for i in range(len(table))}
     seconds = args.seconds / args.rounds
     for _ in range(args.rounds):
@@ -107,30 +110,32 @@ def run(args: argparse.Namespace, table: list[Case], pids: list[int]) -> list[tu
             )
     rows = []
     for index, case in enumerate(table):
-        result, cpus, _ = pool_cpus(parts[index])
+        result, cpus, foreign = pool_cpus(parts[index])
         if result.errors:
             print(f"  {case.path} {case.length}: {result.errors} errors, first: {result.first_error}", flush=True)
-        rows.append((case, result, cpus))
+        rows.append((case, result, cpus, foreign.other))
     return rows
 
 
-def report(rows: list[tuple[Case, LoadResult, list[float]]], args: argparse.Namespace) -> str:
+def report(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
         f"c={args.concurrency}, chunks={args.chunks}, {args.seconds} s per case in {args.rounds} alternating slices; "
         f"server on CPU {args.server_cpu}, load + fake + store on CPU {args.load_cpu}",
         machine_line(args.load_before),
-        "| path | messages | req/s | server CPU ms/req | vs shortest | store CPU ms/req | TTFT p50 / p99 ms | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| path | messages | req/s | server CPU ms/req | vs shortest | store CPU ms/req | TTFT p50 / p99 ms | errors "
+        "| other CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     shortest: dict[str, tuple[Case, list[float]]] = {}
-    for case, result, cpus in rows:
+    for case, result, cpus, other in rows:
         first = shortest.setdefault(case.path, (case, cpus))[1]
         lines.append(
             f"| {case.path} | {case.length} | {result.rps:.0f} | {cpus[0]:.2f} | {cpus[0] / first[0]:.2f}x "
-            f"| {cpus[1]:.2f} | {result.ttft_ms(0.5):.2f} / {result.ttft_ms(0.99):.2f} | {result.errors} |"
+            f"| {cpus[1]:.2f} | {result.ttft_ms(0.5):.2f} / {result.ttft_ms(0.99):.2f} | {result.errors} "
+            f"| {other:.0%} |"
         )
     for path, (case, first) in shortest.items():
-        last_case, _, last = [row for row in rows if row[0].path == path][-1]
+        last_case, _, last, _ = [row for row in rows if row[0].path == path][-1]
         slope = (last[0] + last[1] - first[0] - first[1]) * 1000 / max(last_case.length - case.length, 1)
         lines.append(f"{path}: {slope:.1f} µs of server + store CPU per added message ({case.length} -> "
                      f"{last_case.length} messages)")  # fmt: skip
