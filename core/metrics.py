@@ -9,9 +9,9 @@ expiry and summed over the processes seen recently. `render` gives the Prometheu
 
 from __future__ import annotations
 
-import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.typing import EncodableT, FieldT
@@ -36,36 +36,23 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _series(name: str, labels: dict[str, object]) -> str:
-    try:
-        return _cached_series(name, tuple(labels.items()))
-    except TypeError:  # a label value that cannot be a cache key: built each time
-        return _build_series(name, tuple(labels.items()))
+Labels = tuple[tuple[str, object], ...]
+MAX_NAMES = 4096  # distinct (metric, label set) names a process keeps built; label sets are few (route rules, ...)
 
 
-def _build_series(name: str, labels: tuple[tuple[str, object], ...]) -> str:
+def _series(name: str, labels: Labels) -> str:
     if not labels:
         return name
     inner = ",".join(f'{key}="{_escape(str(value))}"' for key, value in sorted(labels))
     return f"{name}{{{inner}}}"
 
 
-# Every request counts ~20 series (a histogram is 16): their names are built once per distinct label set, not per
-# request. Label sets are few (app, route rule, method, status, upstream, model); the bound keeps memory fixed.
-_cached_series = functools.lru_cache(maxsize=4096)(_build_series)
-
-
-@functools.lru_cache(maxsize=1024)
-def _histogram_series(name: str, labels: tuple[tuple[str, object], ...]) -> tuple[tuple[str, ...], str, str, str]:
+def _histogram_series(name: str, labels: Labels) -> tuple[str, ...]:
     """Return a histogram's series: one per bucket of BUCKETS, then +Inf, _sum and _count."""
     bucket = f"{name}_bucket"
-    bounded = tuple(_build_series(bucket, (*labels, ("le", _bound(bound)))) for bound in BUCKETS)
-    return (
-        bounded,
-        _build_series(bucket, (*labels, ("le", "+Inf"))),
-        _build_series(f"{name}_sum", labels),
-        _build_series(f"{name}_count", labels),
-    )
+    bounded = [_series(bucket, (*labels, ("le", _bound(bound)))) for bound in BUCKETS]
+    return (*bounded, _series(bucket, (*labels, ("le", "+Inf"))), _series(f"{name}_sum", labels),
+            _series(f"{name}_count", labels))  # fmt: skip
 
 
 def _escape(value: str) -> str:
@@ -79,17 +66,15 @@ class Metrics:
     instance: str
     pending: dict[str, float] = field(default_factory=dict)
     gauges: dict[str, float] = field(default_factory=dict)
+    names: dict[object, tuple[str, ...]] = field(default_factory=dict, repr=False)  # built series names (`_names`)
 
     def inc(self, name: str, amount: float = 1.0, /, **labels: object) -> None:
-        key = _series(name, labels)
+        (key,) = self._names(_series, name, labels)
         self.pending[key] = self.pending.get(key, 0.0) + amount
 
     def observe(self, name: str, value: float, /, **labels: object) -> None:
         """Count one observation in a histogram (cumulative buckets, sum and count, as Prometheus expects)."""
-        try:
-            buckets, infinite, total, count = _histogram_series(name, tuple(labels.items()))
-        except TypeError:  # a label value that cannot be a cache key
-            buckets, infinite, total, count = _histogram_series.__wrapped__(name, tuple(labels.items()))
+        *buckets, infinite, total, count = self._names(_histogram_series, name, labels)
         pending = self.pending
         for bound, series in zip(BUCKETS, buckets, strict=True):
             if value <= bound:
@@ -97,9 +82,29 @@ class Metrics:
         for series, amount in ((infinite, 1.0), (total, value), (count, 1.0)):
             pending[series] = pending.get(series, 0.0) + amount
 
+    def _names(
+        self, build: Callable[[str, Labels], str | tuple[str, ...]], name: str, labels: dict[str, object]
+    ) -> tuple[str, ...]:
+        """Return the series names of a metric and label set, built once per process (a request counts ~20 series,
+        a histogram is 16: formatting and escaping them on every request was a measurable share of /v1's CPU)."""
+        items = tuple(labels.items())
+        key: object = (build, name, items)
+        try:
+            found = self.names.get(key)
+        except TypeError:  # a label value that cannot be a key: built each time
+            found, key = None, None
+        if found is None:
+            built = build(name, items)
+            found = (built,) if isinstance(built, str) else built
+            if key is not None:
+                if len(self.names) >= MAX_NAMES:
+                    self.names.clear()
+                self.names[key] = found
+        return found
+
     def add(self, name: str, delta: float, /, **labels: object) -> None:
         """Move a gauge (e.g. +1 when a stream opens, -1 when it ends)."""
-        key = _series(name, labels)
+        (key,) = self._names(_series, name, labels)
         self.gauges[key] = self.gauges.get(key, 0.0) + delta
 
     async def flush(self, store: Store, now: float | None = None) -> None:
