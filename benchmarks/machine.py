@@ -7,6 +7,7 @@ second of wall time ("0.05" = 5% of one CPU), plus the hypervisor's steal time a
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -21,6 +22,14 @@ def process_cpu_seconds(pid: int) -> float:
     except FileNotFoundError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    """Return the pids of a process's children (every thread's list, from /proc)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in children.read_text().split()]
+    return sorted(set(found))
 
 
 def rss_mb(pid: int) -> float:
@@ -78,3 +87,50 @@ class ForeignCpu:
         self.other = max(0.0, (busy - self._busy) - own) / wall
         self.steal = (steal - self._steal) / wall
         return self
+
+
+Timing = tuple[float, int, float]  # measured seconds (over all rounds), alternating rounds, warm-up seconds
+
+
+def parse_timed(parser: argparse.ArgumentParser, default: Timing, quick: Timing) -> argparse.Namespace:
+    """Add the options every benchmark shares (--seconds, --rounds, --warmup, --quick), parse the command line, and
+    apply --quick's timing (a ~30 s smoke run)."""
+    seconds, rounds, warmup = default
+    parser.add_argument("--seconds", type=float, default=seconds, help="measured seconds per case, over all rounds")
+    parser.add_argument("--rounds", type=int, default=rounds, help="alternating slices per case")
+    parser.add_argument("--warmup", type=float, default=warmup, help="per slice, not counted")
+    parser.add_argument("--quick", action="store_true", help=f"a ~30 s smoke run: {quick}")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.warmup = quick
+    return args
+
+
+def describe_machine() -> str:
+    """Return one line about the machine: CPU model and count, memory, kernel, Python, the store server."""
+    import platform
+    import subprocess
+
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    try:
+        from core.store.embedded import find_server_binary
+
+        store = subprocess.run([find_server_binary(), "--version"], capture_output=True, text=True).stdout.strip()
+    except (ImportError, OSError):
+        store = "?"
+    return (
+        f"{os.cpu_count()} x {model}, {memory_kb / 1024 / 1024:.1f} GB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, store: {store[:60]}"
+    )
+
+
+def machine_line(load_before: float) -> str:
+    """The machine and what else it ran: for every benchmark's report."""
+    return f"machine: {describe_machine()}; load average {load_before:.2f} before, {load_average():.2f} after"
+
+
+if __name__ == "__main__":
+    print(describe_machine())
+    print(f"load average {load_average():.2f}")

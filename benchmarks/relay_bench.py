@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import ForeignCpu, load_average, process_cpu_seconds, rss_mb, wait_idle  # noqa: E402
 from benchmarks.relay_full import start_full_app  # noqa: E402
-from benchmarks.relay_load import LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
+from benchmarks.relay_load import DONE, LoadResult, hold_streams, pooled_result, run_load  # noqa: E402
 from core.store.embedded import EmbeddedStore  # noqa: E402
 
 TARGETS = {"rps_ratio_c64": 0.4, "cpu_ms": 3.0, "ttft_added_ms_c1": 2.0, "rss_mb_open": 300.0}
@@ -76,6 +77,32 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def start_fake(chunks: int, cpu: int, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the fake upstream pinned to `cpu` (`chunks` content chunks per answer, no delays: as fast as it goes),
+    wait until it listens; return it and its base URL."""
+    port = port or free_port()
+    fake = spawn(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(port), "--chunks", str(chunks),
+         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
+        cpu,
+    )  # fmt: skip
+    try:
+        wait_port(port)
+    except BaseException:
+        fake.kill()
+        raise
+    return fake, f"http://127.0.0.1:{port}"
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes] | None], store: EmbeddedStore | None) -> None:
+    """Kill what a run started and is still running, and stop its store."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.kill()
+    if store is not None:
+        store.stop()
+
+
 def set_fake(fake_url: str, **behaviour: object) -> None:
     request = urllib.request.Request(f"{fake_url}/_fake/behaviour", data=json.dumps(behaviour).encode())
     urllib.request.urlopen(request, timeout=5).close()
@@ -85,13 +112,24 @@ def measure(
     url: str, key: str, pid: int, args: argparse.Namespace, concurrency: int, seconds: float
 ) -> tuple[LoadResult, float, ForeignCpu]:
     """Run one load slice; return its result, the process's CPU ms per completed request and the foreign load."""
+    result, cpu_ms, foreign = measure_cpu(url, key, [pid], args, concurrency, seconds)
+    return result, cpu_ms[0], foreign
+
+
+def measure_cpu(
+    url: str, key: str, pids: Sequence[int], args: argparse.Namespace, concurrency: int, seconds: float, *,
+    stream: bool = True, body: bytes | None = None, end: bytes = DONE,
+) -> tuple[LoadResult, list[float], ForeignCpu]:  # fmt: skip
+    """Run one load slice (`args`: model, warmup, own_pids); return its result, each process's CPU ms per completed
+    request (user + system time from /proc, the warm-up's share removed) and the foreign load."""
     foreign = ForeignCpu(args.own_pids).start()
-    before = process_cpu_seconds(pid)
-    result = asyncio.run(run_load(url, key, args.model, concurrency, seconds, args.warmup))
-    spent = process_cpu_seconds(pid) - before
+    before = [process_cpu_seconds(pid) for pid in pids]
+    load = run_load(url, key, args.model, concurrency, seconds, args.warmup, stream=stream, body=body, end=end)
+    result = asyncio.run(load)
+    spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
     foreign.stop()
     measured_share = seconds / (seconds + args.warmup)  # CPU of the warm-up is not per measured request
-    return result, spent * measured_share * 1000 / max(result.ok, 1), foreign
+    return result, [cpu * measured_share * 1000 / max(result.ok, 1) for cpu in spent], foreign
 
 
 def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url: str, relay_pid: int) -> list[Row]:
@@ -129,10 +167,18 @@ def run_phases(args: argparse.Namespace, fake_url: str, fake_pid: int, relay_url
 
 def pool(parts: list[tuple[LoadResult, float, ForeignCpu]]) -> tuple[LoadResult, float, ForeignCpu]:
     """Pool the slices of one phase: requests and time add up, CPU per request is weighted by requests."""
+    pooled, cpus, worst = pool_cpus([(part, [cpu], foreign) for part, cpu, foreign in parts])
+    return pooled, cpus[0], worst
+
+
+def pool_cpus(parts: list[tuple[LoadResult, list[float], ForeignCpu]]) -> tuple[LoadResult, list[float], ForeignCpu]:
+    """`pool` for slices measured with `measure_cpu`: each process's CPU per request, weighted by requests."""
     pooled = pooled_result([part for part, _, _ in parts])
     worst = ForeignCpu([])
     worst.other, worst.steal = max(f.other for _, _, f in parts), max(f.steal for _, _, f in parts)
-    return pooled, sum(cpu * part.ok for part, cpu, _ in parts) / max(pooled.ok, 1), worst
+    width = len(parts[0][1])
+    cpus = [sum(cpu[i] * part.ok for part, cpu, _ in parts) / max(pooled.ok, 1) for i in range(width)]
+    return pooled, cpus, worst
 
 
 def memory_phase(args: argparse.Namespace, fake_url: str, relay_url: str, relay_pid: int) -> dict[str, float]:
@@ -251,16 +297,9 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake_port = args.fake_port or free_port()
-    fake = spawn(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", str(fake_port), "--chunks", str(args.chunks),
-         "--key", "sk-bench", "--answer", "words", "--chunk-delay", "0", "--latency", "0"],
-        args.fake_cpu,
-    )  # fmt: skip
-    fake_url = f"http://127.0.0.1:{fake_port}"
+    fake, fake_url = start_fake(args.chunks, args.fake_cpu, args.fake_port)
     relay_proc, store = None, None
     try:
-        wait_port(fake_port)
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as workdir:
             relay_proc, relay_url, relay_pid, store = start_relay(args, Path(workdir), fake_url)
             store_pids = [store.process.pid] if store is not None and store.process is not None else []
@@ -275,11 +314,7 @@ def main() -> None:
                 relay_proc.terminate()
                 relay_proc.wait(10)
     finally:
-        for proc in (relay_proc, fake):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-        if store is not None:
-            store.stop()
+        stop_all((relay_proc, fake), store)
 
 
 def parse_args() -> argparse.Namespace:

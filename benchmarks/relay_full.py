@@ -83,24 +83,42 @@ def start_app(
     port: int,
     users: int = 1,
     root: Path = ROOT,
+    profile: str = "",
 ) -> tuple[subprocess.Popen[bytes], EmbeddedStore, list[str]]:
     """Start a store and `chatgate serve --only web` from the tree `root`, with `users` users; return the server
-    process, the store and an API key per user."""
-    store = EmbeddedStore(workdir / "store-data")
-    store_url = store.start()
-    assert store.process is not None
-    os.sched_setaffinity(store.process.pid, {store_cpu})
+    process, the store and an API key per user. `profile`: run the server under cProfile, stats written there when
+    it exits."""
+    store = start_store(workdir, store_cpu)
     data_dir = workdir / "data"
     try:
-        keys = asyncio.run(prepare_account(store_url, data_dir, model, users))
+        keys = asyncio.run(prepare_account(store.url, data_dir, model, users))
     except BaseException:
         store.stop()
         raise
-    command = [sys.executable, "-m", "chatgate", "serve", "--only", "web", "--port", str(port)]
-    server = subprocess.Popen(
-        ["taskset", "-c", str(relay_cpu), *command],
+    server = start_server(store.url, fake_url, data_dir, model, port, str(relay_cpu), root=root, profile=profile)
+    return server, store, keys
+
+
+def start_store(workdir: Path, cpu: int) -> EmbeddedStore:
+    """Start an embedded store of its own for the run, pinned to `cpu`."""
+    store = EmbeddedStore(workdir / "store-data")
+    store.start()
+    assert store.process is not None
+    os.sched_setaffinity(store.process.pid, {cpu})
+    return store
+
+
+def start_server(
+    store_url: str, fake_url: str, data_dir: Path, model: str, port: int, cpus: str, *, root: Path = ROOT,
+    profile: str = "", serve_args: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start `chatgate serve --only web` (plus `serve_args`, e.g. --workers 2) from the tree `root` on the CPUs
+    `cpus` (a taskset list: its worker processes inherit it)."""
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
+    command = [sys.executable, *profiler, "-m", "chatgate", "serve", "--only", "web", "--port", str(port), *serve_args]
+    return subprocess.Popen(
+        ["taskset", "-c", cpus, *command],
         cwd=root,  # `python -m chatgate` imports the tree it runs in: another checkout can be measured alike
         env=serve_env(store_url, fake_url, data_dir, port, model),
         stdout=subprocess.DEVNULL,
     )
-    return server, store, keys

@@ -51,12 +51,14 @@ def pooled_result(parts: list[LoadResult]) -> LoadResult:
     return pooled
 
 
-def chat_body(model: str) -> bytes:
-    messages = [{"role": "user", "content": "Write a short poem about relays."}]
-    return orjson.dumps({"model": model, "messages": messages, "stream": True})
+def chat_body(model: str, stream: bool = True, messages: list[dict[str, str]] | None = None) -> bytes:
+    messages = messages or [{"role": "user", "content": "Write a short poem about relays."}]
+    return orjson.dumps({"model": model, "messages": messages, "stream": stream})
 
 
-async def one_stream(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+async def one_stream(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes, end: bytes = DONE
+) -> float:
     """Run one streamed request to the end; return its time to first token (raise on any failure)."""
     started = time.perf_counter()
     ttft = 0.0
@@ -67,16 +69,39 @@ async def one_stream(session: aiohttp.ClientSession, url: str, headers: dict[str
         async for chunk in response.content.iter_any():
             if not ttft and FIRST_TOKEN.search(chunk):
                 ttft = time.perf_counter() - started
-            tail = (tail + chunk)[-64:]
-    if not tail.endswith(DONE) or b'"error"' in tail:
+            tail = (tail + chunk)[-256:]
+    if end not in tail or b'"error"' in tail:
         raise RuntimeError(f"stream did not end with [DONE]: {tail!r}")
     return ttft
 
 
-async def run_load(url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float) -> LoadResult:
-    """Keep `concurrency` streams in flight for `warmup` + `seconds`; count only what finished in the window."""
+async def one_completion(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+    """Run one non-streamed request; return its time to the whole answer (raise on any failure)."""
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers=headers) as response:
+        answer = await response.read()
+        if response.status != 200 or b'"choices"' not in answer:
+            raise RuntimeError(f"HTTP {response.status}: {answer[:200]!r}")
+    return time.perf_counter() - started
+
+
+async def run_load(
+    url: str, key: str, model: str, concurrency: int, seconds: float, warmup: float, *, stream: bool = True,
+    body: bytes | None = None, end: bytes = DONE,
+) -> LoadResult:  # fmt: skip
+    """Keep `concurrency` requests in flight for `warmup` + `seconds`; count only what finished in the window.
+
+    Streamed requests record the time to the first token, others the time to the whole answer (in `ttfts`); a
+    stream must end with `end` (the web chat's: its done event).
+    """
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = chat_body(model)
+    body = body or chat_body(model, stream)
+
+    async def one(session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes) -> float:
+        return await (
+            one_stream(session, url, headers, body, end) if stream else one_completion(session, url, headers, body)
+        )
+
     result = LoadResult()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -86,7 +111,7 @@ async def run_load(url: str, key: str, model: str, concurrency: int, seconds: fl
         async def worker() -> None:
             while (now := time.perf_counter()) < stop_at:
                 try:
-                    ttft = await one_stream(session, url, headers, body)
+                    ttft = await one(session, url, headers, body)
                 except Exception as exc:  # a failed request is counted, never fatal to the run
                     if now >= measure_from:
                         result.errors += 1

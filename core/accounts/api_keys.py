@@ -9,6 +9,7 @@ Lookup is by digest, never by comparing secrets, so it leaks no timing about the
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -270,17 +271,27 @@ async def _caller(
         return None
     user_id, _, key_id = owner.partition(":")
     meta = _load(data["meta"])
-    if meta.last_used_at is None or now - meta.last_used_at >= TOUCH_INTERVAL_SECONDS:
+    stale = meta.last_used_at is None or now - meta.last_used_at >= TOUCH_INTERVAL_SECONDS
+    if stale and _claim_touch(store.api_key_touches, digest, now):  # one write, not one per call in flight
         await _touch(store, user_id, key_id, now)
     subscriptions = parse_subscriptions(list(data["subs"] or []))  # Lua's cjson writes an empty list as {}
     choice = plan_choice(plans, data.get("current"), str(data.get("plan") or FREE_PLAN))
     return ApiKeyCaller(ApiKeyOwner(int(user_id), key_id), data["user"] or {}, subscriptions, choice)
 
 
-def _remember_owner(owners: dict[str, str], digest: str, owner: str) -> None:
+def _remember_owner(owners: dict[str, Any], digest: str, owner: object) -> None:
     if digest not in owners and len(owners) >= MAX_REMEMBERED_OWNERS:
         owners.pop(next(iter(owners)))  # oldest first: a bounded memory, whatever the number of keys
     owners[digest] = owner
+
+
+def _claim_touch(touches: dict[str, float], digest: str, now: float) -> bool:
+    """Say whether this call writes the key's last use: only the first of a burst of calls that read the same stale
+    time does (not all of them racing one transaction), then none of this process's for a minute."""
+    if now - touches.get(digest, -math.inf) < TOUCH_INTERVAL_SECONDS:
+        return False
+    _remember_owner(touches, digest, now)
+    return True
 
 
 async def _touch(store: Store, user_id: str, key_id: str, now: float) -> None:

@@ -178,18 +178,22 @@ class KeywordProvider:
         self._automaton: Automaton | None = None
         self._stamp: tuple[str, int] | None = None
         self._checked_at = float("-inf")
+        self._refreshing = False
 
     async def automaton(self) -> Automaton:
         """Return the automaton of the current list, rebuilding it when the list changed."""
         now = self._monotonic()
-        if self._automaton is not None and now - self._checked_at < self._refresh_seconds:
-            return self._automaton
+        if self._automaton is not None and (now - self._checked_at < self._refresh_seconds or self._refreshing):
+            return self._automaton  # fresh, or another call is checking it: the calls in flight do not all ask
+        self._refreshing = True
         try:
             await self._refresh()
         except Exception as exc:  # the store hiccuped: a slightly stale list beats no list
             if self._automaton is None:
                 raise ProviderError(NAME, f"word list unavailable ({type(exc).__name__})") from exc
             log.warning("keyword list refresh failed, using the cached list: %s", type(exc).__name__)
+        finally:
+            self._refreshing = False
         self._checked_at = now
         assert self._automaton is not None
         return self._automaton

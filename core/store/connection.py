@@ -24,7 +24,8 @@ class Store:
 
     The caches belong to this handle (one per process, built with it), never to a module: a new handle (a test, a
     restart) starts cold. `config` holds runtime config (core.store.config_cache); `api_key_owners` maps API-key
-    digests this process has resolved to "<uid>:<key id>" (core.accounts.api_keys), re-validated on every use.
+    digests this process has resolved to "<uid>:<key id>" (core.accounts.api_keys), re-validated on every use;
+    `api_key_touches` when this process last claimed a key's `last_used_at` write (one at a time per key).
     """
 
     redis: Redis
@@ -32,6 +33,7 @@ class Store:
     scripts: Scripts = field(init=False)
     config: SingleFlightCache[str, Any] = field(init=False)
     api_key_owners: dict[str, str] = field(init=False, default_factory=dict)
+    api_key_touches: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.scripts = Scripts(self.redis)

@@ -117,3 +117,22 @@ async def test_at_most_twenty_keys_even_when_created_concurrently(store: Store) 
     # A refused create leaves no digest behind.
     digests = [key async for key in store.redis.scan_iter(match=store.keys.api_key_digest("*"))]
     assert len(digests) == MAX_KEYS_PER_USER
+
+
+async def test_a_burst_of_calls_with_a_stale_last_use_writes_it_once(store: Store) -> None:
+    _, key = await create_api_key(store, 6, "k", T0)
+    writes = 0
+    transaction = store.redis.transaction
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal writes
+        writes += 1
+        await asyncio.sleep(0.05)  # a slow write: every call of the burst has read the stale time before it lands
+        return await transaction(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.redis.transaction = counted  # type: ignore[method-assign]
+    owners = await asyncio.gather(*(resolve_api_key(store, key, T0 + 100) for _ in range(20)))
+    assert all(owner is not None for owner in owners) and writes == 1
+    assert (await list_api_keys(store, 6))[0].last_used_at == T0 + 100
+    await resolve_api_key(store, key, T0 + 161)
+    assert writes == 2 and (await list_api_keys(store, 6))[0].last_used_at == T0 + 161

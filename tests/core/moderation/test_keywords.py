@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 
@@ -11,6 +12,7 @@ from core.errors import InvalidInput
 from core.moderation import add_words, get_words, remove_words, set_words
 from core.moderation.keywords import Automaton, KeywordProvider, KeywordStream
 from core.store.connection import Store
+from tests.conftest import command_calls, reset_command_stats
 
 
 def naive(words: list[str], text: str) -> set[str]:
@@ -111,3 +113,15 @@ async def test_a_direct_sadd_is_noticed_by_the_size_check(store: Store) -> None:
     await store.redis.sadd(store.keys.moderation_words(), "delta")  # someone bypassed set_words
     now[0] += 2
     assert (await provider.check("delta", "1")).decision == "block"
+
+
+async def test_calls_in_flight_when_the_interval_ends_check_the_list_once(store: Store) -> None:
+    now = [0.0]
+    provider = KeywordProvider(store, refresh_seconds=1.0, monotonic=lambda: now[0])
+    await set_words(store, ["alpha"])
+    first = await provider.automaton()
+    await reset_command_stats(store)
+    now[0] += 2
+    found = await asyncio.gather(*(provider.automaton() for _ in range(20)))
+    assert all(automaton is first for automaton in found)
+    assert await command_calls(store, "get") == 1  # one stamp read (the words version), not one per call
