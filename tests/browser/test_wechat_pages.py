@@ -82,6 +82,7 @@ def test_signing_in_with_a_code_from_the_official_account(
     page.goto(f"{server.url}/login")
     page.get_by_role("link", name=tab.t("login.wechat_code")).click()
     expect(page).to_have_url(f"{server.url}/login/code")
+    page.wait_for_load_state()  # the form's script runs before "load": a click before it would not reach it
     expect(page.get_by_role("heading", name=tab.t("codelogin.title"))).to_be_visible()
     expect(page.get_by_text(tab.t("codelogin.subtitle_named", name=WECHAT_OA))).to_be_visible()
     field = page.get_by_role("textbox", name=tab.t("codelogin.field"))
