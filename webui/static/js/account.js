@@ -18,6 +18,7 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  CG.account = { element }; // shared with the page's other scripts (billing.js, account_channels.js), loaded after
 
   /** Handle a failed call: signed out -> sign-in page; otherwise say what happened in the section. */
   function sectionError(statusElement, error) {

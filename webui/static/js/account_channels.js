@@ -15,12 +15,7 @@
   let telegram = null;
   let wechat = null;
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const element = CG.account.element; // account.js, loaded first
 
   function channelItem(channel) {
     const item = element("li");

@@ -17,12 +17,7 @@
     return "¥" + (value % 100 === 0 ? String(value / 100) : (value / 100).toFixed(2));
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const element = CG.account.element; // account.js, loaded first
 
   function fail(statusElement, error) {
     if (!(error instanceof CG.ApiError)) throw error;
