@@ -8,6 +8,7 @@ else changes. `install_reason_phrases()` is idempotent; `chatgate serve` calls i
 
 from __future__ import annotations
 
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,7 @@ import h11
 from hypercorn.protocol import h11 as hypercorn_h11
 
 
+@cache  # one per status code: a response's phrase is a dict lookup
 def reason_phrase(status: int) -> bytes:
     """Return the standard reason phrase of a status code (empty for an unknown one)."""
     try:

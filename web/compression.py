@@ -37,7 +37,7 @@ async def _compress(response: Response) -> Response:
     if response.mimetype not in COMPRESSIBLE:  # first: the /v1 and chat streams leave here at once
         return response
     response.vary.add("Accept-Encoding")  # a cache must not give a gzip body to a client that did not ask
-    if not _wants_gzip(response):
+    if (response.content_length or MIN_BYTES) < MIN_BYTES or not _wants_gzip(response):
         return response
     etag, weak = response.get_etag()
     static = request.path.startswith(("/static/", "/ui/")) and etag is not None

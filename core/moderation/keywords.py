@@ -6,12 +6,15 @@ GET + SCARD at most once per MODERATION_WORDS_REFRESH_SECONDS; matching a text i
 whatever the number of words. Both sides are folded first (core.moderation.folding: compatibility forms, invisible
 characters, case, whitespace), so `forbidden\u200bword` or fullwidth letters match the listed word. A big text is
 matched in slices with a yield to the event loop between them, so one caller's megabyte does not hold up the others.
+A short list (up to QUICK_SPELLINGS spellings, the usual case) is also compiled into one regular expression that
+tells in C whether a text holds any word at all; only a text that does is walked through the automaton.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -28,6 +31,7 @@ MAX_WORD_CHARS = 100
 MAX_WORDS = 100_000
 MAX_REPORTED_WORDS = 20
 SLICE_CHARS = 32_768  # a big text is matched this many characters at a time (~2 ms), yielding in between
+QUICK_SPELLINGS = 64  # up to this many spellings, a regular expression says first whether any word is there
 
 
 class Automaton:
@@ -38,11 +42,17 @@ class Automaton:
         self.fail: list[int] = [0]
         self.out: list[tuple[str, ...]] = [()]
         self.words = sorted({w for w in (fold(normalize_word(word)) for word in words) if w})
+        spellings = set(self.words)
         for word in self.words:
             self._insert(word, word)
             if " " in word:  # "forbidden word" also as written with an invisible or no space in between
                 self._insert(word.replace(" ", ""), word)
+                spellings.add(word.replace(" ", ""))
         self._link()
+        self.longest = max(map(len, spellings), default=0)
+        self.quick: re.Pattern[str] | None = None  # any spelling at all (None: the list is empty or long)
+        if 0 < len(spellings) <= QUICK_SPELLINGS:
+            self.quick = re.compile("|".join(map(re.escape, sorted(spellings, key=len, reverse=True))))
 
     def _insert(self, spelling: str, word: str) -> None:
         state = 0
@@ -87,7 +97,10 @@ class Automaton:
     async def search(self, text: str) -> set[str]:
         """Return the words found in a text (folded here), in slices so a big text does not hold the event loop."""
         if len(text) <= SLICE_CHARS:
-            return self.scan(fold(text))[0]
+            folded = fold(text)
+            if not self.words or (self.quick is not None and self.quick.search(folded) is None):
+                return set()
+            return self.scan(folded)[0]
         stream, found = KeywordStream(self), set()
         for start in range(0, len(text), SLICE_CHARS):
             if start:
@@ -97,16 +110,33 @@ class Automaton:
 
 
 class KeywordStream:
-    """Match a text that arrives in pieces: folding and the automaton state carry over, so split words are found."""
+    """Match a text that arrives in pieces: folding and the automaton state carry over, so split words are found.
+
+    With a short list, the folded text's last `longest - 1` characters are kept instead of the state: a piece is
+    looked for together with them (a word split across pieces is whole there), and only when the expression finds
+    something is the automaton run, over those characters (to reach the state the whole text would have left it
+    in: its longest suffix that begins a word fits in them) and then over the piece.
+    """
 
     def __init__(self, automaton: Automaton) -> None:
         self._automaton = automaton
         self._state = 0
         self._folder = Folder()
+        self._tail = ""
 
     def feed(self, piece: str) -> set[str]:
-        found, self._state = self._automaton.scan(self._folder.feed(piece), self._state)
-        return found
+        automaton, folded = self._automaton, self._folder.feed(piece)
+        quick = automaton.quick
+        if quick is None:
+            found, self._state = automaton.scan(folded, self._state)
+            return found
+        tail, keep = self._tail, automaton.longest - 1
+        window = tail + folded if tail else folded
+        self._tail = window[-keep:] if keep else ""
+        if quick.search(window) is None:
+            return set()
+        _, state = automaton.scan(tail)
+        return automaton.scan(folded, state)[0]
 
 
 def normalize_word(word: str) -> str:

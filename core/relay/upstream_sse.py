@@ -94,6 +94,57 @@ class SSEParser:
         return self._parse(complete)
 
     def _parse(self, complete: bytes) -> RelayEvent:
+        event = self._parse_plain(complete)
+        return event if event is not None else self._parse_each(complete)
+
+    def _parse_plain(self, complete: bytes) -> RelayEvent | None:
+        """The usual batch in one orjson call: only one-line `data: {...}` events, each with at most one choice,
+        the first answer's (an optional closing [DONE] last). None for anything else (comments, CRLF, several
+        choices, errors, malformed JSON, a usage chunk to drop): `_parse_each` reads those event by event."""
+        done = complete.endswith(DONE)
+        body = complete[: -len(DONE)] if done else complete
+        if not body.startswith(b"data: {") or b"[DONE]" in body:
+            return None
+        payloads = body[6:-2].replace(b"\n\ndata: ", b",")
+        if b"\n" in payloads:
+            return None
+        try:
+            chunks = orjson.loads(b"[" + payloads + b"]")
+        except orjson.JSONDecodeError:
+            return None
+        if len(chunks) != body.count(b"\n\ndata: ") + 1:
+            return None  # a payload that is not one JSON object (`1,2`)
+        parts: list[str] = []
+        usage: dict[str, Any] | None = None
+        finish: str | None = None
+        for chunk in chunks:
+            if type(chunk) is not dict or "error" in chunk:
+                return None
+            choices = chunk.get("choices")
+            if choices:
+                if type(choices) is not list or len(choices) != 1:
+                    return None
+                first = choices[0]
+                if type(first) is not dict or first.get("index"):
+                    return None
+                delta = first.get("delta")
+                if delta:
+                    if type(delta) is not dict:
+                        return None
+                    content = delta.get("content")
+                    if content:
+                        if type(content) is not str:
+                            return None
+                        parts.append(content)
+                finish = first.get("finish_reason") or finish
+            chunk_usage = chunk.get("usage")
+            if chunk_usage:
+                if not (self.forward_usage or choices):
+                    return None  # this usage chunk is not forwarded: the raw bytes change
+                usage = chunk_usage
+        return RelayEvent(complete, "".join(parts), usage, finish, None, done)
+
+    def _parse_each(self, complete: bytes) -> RelayEvent:
         parts: list[str] = []
         others: list[tuple[int, str]] = []
         usage: dict[str, Any] | None = None

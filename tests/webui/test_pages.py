@@ -104,6 +104,15 @@ async def test_security_headers_on_pages_api_and_static(client: QuartClient) -> 
         assert "Strict-Transport-Security" not in response.headers  # DOMAIN is http in tests
 
 
+async def test_the_openai_api_answers_carry_only_the_non_document_security_headers(client: QuartClient) -> None:
+    for response in (await client.get("/v1/models"), await client.post("/v1/chat/completions", json={})):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        for document_only in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"):
+            assert document_only not in response.headers
+    response = quart.Response("x")
+    assert apply_security_headers(response, https=True, api=True).headers["Strict-Transport-Security"]
+
+
 def test_a_header_the_handler_set_is_kept_once_whatever_its_case() -> None:
     response = quart.Response("x", headers={"x-frame-options": "SAMEORIGIN"})
     headers = apply_security_headers(response, https=True).headers

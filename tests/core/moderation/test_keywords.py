@@ -125,3 +125,20 @@ async def test_calls_in_flight_when_the_interval_ends_check_the_list_once(store:
     found = await asyncio.gather(*(provider.automaton() for _ in range(20)))
     assert all(automaton is first for automaton in found)
     assert await command_calls(store, "get") == 1  # one stamp read (the words version), not one per call
+
+
+def test_the_quick_expression_finds_what_the_automaton_finds_in_any_split() -> None:
+    """A short list's regular-expression pre-check (and the tail it keeps between pieces) reports the same words at
+    the same piece as the automaton alone, however the text is cut."""
+    words = ["forbidden word", "bad", "abc", "bca", "另一个禁词", "x"]
+    quick, plain = Automaton(words), Automaton(words)
+    plain.quick = None
+    assert quick.quick is not None
+    alphabet = ["forbidden", " ", "word", "ba", "d", "a", "b", "c", "另一", "个禁词", "\u200b", "Ｘ", "y", "\n "]
+    rng = random.Random(7)
+    for _ in range(2_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(0, 5)))) if len(text) > 1 else []
+        pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        fast, slow = KeywordStream(quick), KeywordStream(plain)
+        assert [fast.feed(p) for p in pieces] == [slow.feed(p) for p in pieces], pieces

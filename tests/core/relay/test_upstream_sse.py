@@ -74,3 +74,46 @@ def test_wrong_shapes_are_malformed_not_crashes() -> None:
     for payload in (b"[1, 2]", b'{"choices": [1]}', b'{"choices": [{"delta": "x"}]}'):
         event = SSEParser().feed(b"data: " + payload + b"\n\n")
         assert event is not None and event.error is not None and event.error["code"] == "upstream_malformed"
+
+
+EVENTS = [
+    chunk("Hel"),
+    chunk(""),
+    chunk(None),
+    chunk('中文 \\n " ok'),
+    chunk(finish="stop"),
+    chunk("x", "length"),
+    chunk(usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}),
+    b'data: {"choices":[{"index":1,"delta":{"content":"other"}}]}\n\n',
+    b'data: {"choices":[{"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}]}\n\n',
+    b'data: {"choices":[{"delta":"x"}]}\n\n',
+    b'data: {"error":{"message":"no"}}\n\n',
+    b"data: {bad\n\n",
+    b"data: 1,2\n\n",
+    b": ping\n\n",
+    b"event: x\ndata: {}\n\n",
+    b"data:{}\n\n",
+    b"data: [DONE]\n\n",
+    b'data: {"choices":[],"usage":null}\n\n',
+    b"\n\n",
+    b'data: {"choices":[{"delta":{"content":"[DONE]"}}]}\n\n',
+]
+
+
+def test_the_one_call_reading_of_plain_batches_agrees_with_reading_each_event() -> None:
+    """Every batch of up to four of the events above (in any order, with and without a closing [DONE]) reads the
+    same through the fast path (when it takes it) as through the event-by-event one."""
+    import itertools
+
+    taken = 0
+    for size in range(1, 4):
+        for batch in itertools.product(EVENTS, repeat=size):
+            for tail in (b"", DONE):
+                data = b"".join(batch) + tail
+                for forward in (True, False):
+                    parser = SSEParser(forward_usage=forward)
+                    plain = parser._parse_plain(data)
+                    if plain is not None:
+                        taken += 1
+                        assert plain == parser._parse_each(data), data
+    assert taken > 500  # the fast path is really taken
