@@ -16,6 +16,7 @@ from web.app import create_base_app
 from webui.auth import current_user
 from webui.connection import V1_LIMIT_CONFIG, WebConnection
 from webui.messages import CATALOGUE
+from webui.v1_lane import V1Lane
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -58,4 +59,5 @@ def create_app(services: Services) -> Quart:
     app.config["RESPONSE_TIMEOUT"] = None  # streams run as long as the model writes; idle timeouts are ours
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(name).bp)
+    app.asgi_app = V1Lane(app, app.asgi_app, services)  # type: ignore[method-assign]  # API-key chat calls
     return app

@@ -32,13 +32,16 @@ install_error_handlers(bp)
 
 
 ChatReader = Callable[[dict[str, Any]], ChatRequest]
+READ_CHAT = "chatgate.v1_chat"  # ASGI scope key: the call as the fast lane (webui.v1_lane) read it, when it declined
 
 
 async def _chat_request() -> ChatRequest:
-    """Return the call, read once per request: both paths share it, and so its token counts (counted once)."""
+    """Return the call, read once per request: both paths (and the fast lane) share it, and so its token counts
+    (counted once)."""
     if "v1_chat" not in g:
         reader: ChatReader = g.get("v1_reader") or ChatRequest.from_openai
-        g.v1_chat = reader(await json_body())
+        read = request.scope.get(READ_CHAT) if reader == ChatRequest.from_openai else None
+        g.v1_chat = read if isinstance(read, ChatRequest) else reader(await json_body())
     chat: ChatRequest = g.v1_chat
     return chat
 

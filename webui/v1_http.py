@@ -56,8 +56,9 @@ def openai_error(status: int, message: str, code: str, kind: str | None = None, 
     return Response(orjson.dumps(body), status=status, content_type="application/json")
 
 
-def core_error_response(error: errors.CoreError) -> Response:
-    """Render a core error as OpenAI does, with its retry and rate-limit headers."""
+def core_error_response(error: errors.CoreError, where: str = "") -> Response:
+    """Render a core error as OpenAI does, with its retry and rate-limit headers (`where`: the method and path to
+    log, when outside a Quart request)."""
     status, code, message = status_for(error), error.code, error.message
     upstream_status = error.data.get("upstream_status")
     kind = OPENAI_TYPES.get(code)
@@ -79,7 +80,7 @@ def core_error_response(error: errors.CoreError) -> Response:
     if wait is not None:
         retry_headers(response, wait, status)
     refused_rate_headers(response, error)
-    log.info("%s %s refused: %s %s", request.method, request.path, status, code)  # with the request id
+    log.info("%s refused: %s %s", where or f"{request.method} {request.path}", status, code)  # with the request id
     return response
 
 
@@ -114,17 +115,23 @@ def refused_rate_headers(response: Response, error: errors.CoreError) -> None:
 
 def rate_headers(response: Response, rate: RateState | None) -> Response:
     """Add the `x-ratelimit-*` headers of an answered call (the state its consume step returned)."""
-    if rate is None:
-        return response
-    headers = response.headers
-    headers["x-ratelimit-limit-requests"] = str(rate.limit)
-    headers["x-ratelimit-remaining-requests"] = str(rate.remaining)
-    headers["x-ratelimit-reset-requests"] = duration(rate.reset_seconds)
+    if rate is not None:
+        response.headers.update(rate_header_values(rate))
+    return response
+
+
+def rate_header_values(rate: RateState) -> dict[str, str]:
+    """The `x-ratelimit-*` headers of an answered call, by name."""
+    headers = {
+        "x-ratelimit-limit-requests": str(rate.limit),
+        "x-ratelimit-remaining-requests": str(rate.remaining),
+        "x-ratelimit-reset-requests": duration(rate.reset_seconds),
+    }
     if rate.daily_tokens:
         headers["x-ratelimit-limit-tokens"] = str(rate.daily_tokens)
         headers["x-ratelimit-remaining-tokens"] = str(max(0, rate.daily_tokens - rate.tokens_used))
         headers["x-ratelimit-reset-tokens"] = duration(rate.tokens_reset_seconds)
-    return response
+    return headers
 
 
 def duration(seconds: float) -> str:

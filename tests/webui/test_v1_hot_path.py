@@ -96,6 +96,7 @@ async def test_a_remembered_key_takes_the_one_round_trip_path_with_the_same_answ
     make_app: MakeApp, store: Store, fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import webui.v1
+    import webui.v1_lane
 
     fast: list[bool] = []
     original = webui.v1.relay_api_key_chat
@@ -105,6 +106,13 @@ async def test_a_remembered_key_takes_the_one_round_trip_path_with_the_same_answ
         fast.append(done is not None)
         return done
 
+    async def counted_once(*args: Any) -> Any:  # the fast lane declined it: webui.v1 tries it again
+        done = await original(*args)
+        if done is not None:
+            fast.append(True)
+        return done
+
+    monkeypatch.setattr(webui.v1_lane, "relay_api_key_chat", counted_once)
     monkeypatch.setattr(webui.v1, "relay_api_key_chat", counted)
     caller = await make_caller(make_app, store, fake, TEXT_SECURITY=["keywords"])
     await set_words(store, ["forbidden"])
