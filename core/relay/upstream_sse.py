@@ -100,7 +100,7 @@ class SSEParser:
     def _parse_plain(self, complete: bytes) -> RelayEvent | None:
         """The usual batch in one orjson call: only one-line `data: {...}` events, each with at most one choice,
         the first answer's (an optional closing [DONE] last). None for anything else (comments, CRLF, several
-        choices, errors, malformed JSON, a usage chunk to drop): `_parse_each` reads those event by event."""
+        choices, errors, malformed JSON): `_parse_each` reads those event by event."""
         done = complete.endswith(DONE)
         body = complete[: -len(DONE)] if done else complete
         if not body.startswith(b"data: {") or b"[DONE]" in body:
@@ -117,7 +117,8 @@ class SSEParser:
         parts: list[str] = []
         usage: dict[str, Any] | None = None
         finish: str | None = None
-        for chunk in chunks:
+        dropped: list[int] = []
+        for index, chunk in enumerate(chunks):
             if type(chunk) is not dict or "error" in chunk:
                 return None
             choices = chunk.get("choices")
@@ -139,10 +140,14 @@ class SSEParser:
                 finish = first.get("finish_reason") or finish
             chunk_usage = chunk.get("usage")
             if chunk_usage:
-                if not (self.forward_usage or choices):
-                    return None  # this usage chunk is not forwarded: the raw bytes change
                 usage = chunk_usage
-        return RelayEvent(complete, "".join(parts), usage, finish, None, done)
+                if not (self.forward_usage or choices):
+                    dropped.append(index)  # the usage-only chunk the caller did not ask for
+        raw = complete
+        if dropped:
+            events = body[:-2].split(b"\n\n")
+            raw = _join([event for index, event in enumerate(events) if index not in dropped]) + (DONE if done else b"")
+        return RelayEvent(raw, "".join(parts), usage, finish, None, done)
 
     def _parse_each(self, complete: bytes) -> RelayEvent:
         parts: list[str] = []
