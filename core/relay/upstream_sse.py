@@ -115,39 +115,38 @@ class SSEParser:
         if len(chunks) != body.count(b"\n\ndata: ") + 1:
             return None  # a payload that is not one JSON object (`1,2`)
         parts: list[str] = []
+        append = parts.append
         usage: dict[str, Any] | None = None
         finish: str | None = None
         dropped: list[int] = []
-        for index, chunk in enumerate(chunks):
-            if type(chunk) is not dict or "error" in chunk:
-                return None
-            choices = chunk.get("choices")
-            if choices:
-                if type(choices) is not list or len(choices) != 1:
+        try:
+            for index, chunk in enumerate(chunks):
+                choices = chunk["choices"] if "choices" in chunk else None  # not a dict: TypeError
+                if "error" in chunk:
                     return None
-                first = choices[0]
-                if type(first) is not dict or first.get("index"):
-                    return None
-                delta = first.get("delta")
-                if delta:
-                    if type(delta) is not dict:
+                if choices:
+                    (first,) = choices  # one choice (ValueError otherwise)
+                    if first.get("index"):
                         return None
-                    content = delta.get("content")
-                    if content:
-                        if type(content) is not str:
-                            return None
-                        parts.append(content)
-                finish = first.get("finish_reason") or finish
-            chunk_usage = chunk.get("usage")
-            if chunk_usage:
-                usage = chunk_usage
-                if not (self.forward_usage or choices):
-                    dropped.append(index)  # the usage-only chunk the caller did not ask for
+                    delta = first.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if content:
+                            append(content)
+                    finish = first.get("finish_reason") or finish
+                chunk_usage = chunk.get("usage")
+                if chunk_usage:
+                    usage = chunk_usage
+                    if not (self.forward_usage or choices):
+                        dropped.append(index)  # the usage-only chunk the caller did not ask for
+            text = "".join(parts)  # a content that is not a string: TypeError
+        except (AttributeError, TypeError, ValueError):
+            return None  # a shape `_parse_each` reports as malformed
         raw = complete
         if dropped:
             events = body[:-2].split(b"\n\n")
             raw = _join([event for index, event in enumerate(events) if index not in dropped]) + (DONE if done else b"")
-        return RelayEvent(raw, "".join(parts), usage, finish, None, done)
+        return RelayEvent(raw, text, usage, finish, None, done)
 
     def _parse_each(self, complete: bytes) -> RelayEvent:
         parts: list[str] = []
@@ -209,12 +208,12 @@ class SSEParser:
                     if delta:
                         content = delta.get("content")
                         if content:
-                            parts.append(content)
+                            parts.append(_text(content))
                     finish = first.get("finish_reason") or finish
                 else:
                     finish = _read_choices(choices, parts, others) or finish
             chunk_usage = chunk.get("usage")
-        except (AttributeError, IndexError, TypeError):
+        except (AttributeError, IndexError, KeyError, TypeError):
             raise StreamFault("The upstream sent a malformed event.", "upstream_malformed") from None
         if chunk_usage:
             usage = chunk_usage
@@ -232,12 +231,20 @@ def _read_choices(choices: list[Any], parts: list[str], others: list[tuple[int, 
         delta = choice.get("delta")
         content = delta.get("content") if delta else None
         if content:
+            content = _text(content)
             if index == 0:
                 parts.append(content)
             else:
                 others.append((index, content))
         finish = choice.get("finish_reason") or finish
     return finish
+
+
+def _text(content: Any) -> str:
+    """A delta's content, which must be a string."""
+    if type(content) is not str:
+        raise StreamFault("The upstream sent a malformed event.", "upstream_malformed")
+    return content
 
 
 def _join(events: list[bytes]) -> bytes:

@@ -71,7 +71,10 @@ def test_malformed_and_error_events_end_the_stream() -> None:
 
 
 def test_wrong_shapes_are_malformed_not_crashes() -> None:
-    for payload in (b"[1, 2]", b'{"choices": [1]}', b'{"choices": [{"delta": "x"}]}'):
+    for payload in (
+        b"[1, 2]", b'{"choices": [1]}', b'{"choices": [{"delta": "x"}]}', b'{"choices": [{"delta": {"content": 5}}]}',
+        b'{"choices": [{"index": 1, "delta": {"content": ["x"]}}]}', b'{"choices": {"a": 1}}', b'{"choices": "ab"}',
+    ):  # fmt: skip
         event = SSEParser().feed(b"data: " + payload + b"\n\n")
         assert event is not None and event.error is not None and event.error["code"] == "upstream_malformed"
 
@@ -97,6 +100,10 @@ EVENTS = [
     b'data: {"choices":[],"usage":null}\n\n',
     b"\n\n",
     b'data: {"choices":[{"delta":{"content":"[DONE]"}}]}\n\n',
+    b'data: {"choices":[{"delta":{"content":7}}]}\n\n',
+    b'data: {"choices":[{"finish_reason":"stop"}]}\n\n',
+    b"data: []\n\n",
+    b'data: {"choices":{"a":1}}\n\n',
 ]
 
 
