@@ -121,7 +121,7 @@ class SSEParser:
         dropped: list[int] = []
         try:
             for index, chunk in enumerate(chunks):
-                choices = chunk["choices"] if "choices" in chunk else None  # not a dict: TypeError
+                choices = chunk.get("choices")  # not a dict: AttributeError
                 if "error" in chunk:
                     return None
                 if choices:
