@@ -49,9 +49,10 @@ async def record_usage(
 
     With `daily_tokens`, the tokens also count against the user's daily cap. With the call's `ticket`, its token
     reservation is replaced by these tokens (on the counter of the day it was reserved on) and its stream slot is
-    freed, in the same atomic step as the user's counts, which happens once per ticket. `again`: this call's
-    settlement was sent before and its answer lost (the store went away): the site's counts follow only if the
-    user's were not done yet (two round trips).
+    freed, in the same atomic step as the user's counts, which happens once per ticket. On one store the site's
+    counts follow in the same script, only when the user's were counted. On a cluster they are other scripts;
+    `again` (this call's settlement was sent before and its answer lost, the store went away): they follow only if
+    the user's were not done yet (two round trips).
     """
     if prompt_tokens < 0 or completion_tokens < 0:
         raise InvalidInput("Token counts cannot be negative.")
@@ -70,12 +71,17 @@ async def record_usage(
         ("note_activity", [store.keys.active_users(), store.keys.active_day(day)],
          [str(user_id), int(now), RETENTION_SECONDS]),
     ]  # fmt: skip
+    if not store.scripts.cluster:  # one script: the site's counts only when the user's were counted
+        site_keys = [key for _, keys, _ in site for key in keys]
+        site_args = [arg for _, _, args in site for arg in args]
+        return bool(await store.scripts.run("settle_and_count", user_keys + site_keys, user_args + site_args))
     if again:
         if not await store.scripts.run("settle_call", user_keys, user_args):
             return False
         await store.scripts.run_all(site)
         return True
-    # Three scripts in one round trip: the site and activity keys live in other hash slots than the user's keys.
+    # On a cluster, three scripts (the site and activity keys live in other hash slots than the user's keys), sent
+    # together: the site's counts of a first settlement are not held back for the user's answer.
     counted, *_ = await store.scripts.run_all([("settle_call", user_keys, user_args), *site])
     return bool(counted)
 

@@ -40,6 +40,7 @@ SCRIPTS: dict[str, str] = {
     "add_commission": purchases.ADD_COMMISSION,
     "refund_order": purchases.REFUND_ORDER,
     "settle_call": billing.SETTLE_CALL,
+    "settle_and_count": billing.SETTLE_AND_COUNT,
     "refund_call": billing.REFUND_CALL,
     "renew_stream": billing.RENEW_STREAM,
     "tokens_today": billing.TOKENS_TODAY,
@@ -65,6 +66,7 @@ class Scripts:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self.cluster = isinstance(redis, RedisCluster)  # scripts touching several slots must be split there
         self._scripts = {name: redis.register_script(source) for name, source in SCRIPTS.items()}
 
     async def run(self, name: str, keys: list[str], args: list[Any] | None = None) -> Any:
@@ -74,7 +76,7 @@ class Scripts:
         """Run several scripts in one round trip (each atomic, not all together); a script the store lost is
         loaded and that call alone re-run (NOSCRIPT means it did not run). A cluster client cannot pipeline scripts
         (their keys may live on other nodes): there they run concurrently instead."""
-        if isinstance(self._redis, RedisCluster):
+        if self.cluster:
             return list(await asyncio.gather(*(self.run(name, keys, args) for name, keys, args in calls)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for name, keys, args in calls:

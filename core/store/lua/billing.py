@@ -288,3 +288,27 @@ if ARGV[7] ~= '' then redis.call('ZREM', KEYS[4], ARGV[7]) end
 return 1
 """
 )
+
+# One store, not a cluster: SETTLE_CALL, then, only if it counted the call, RECORD_USAGE and NOTE_ACTIVITY, in one
+# script (one round trip, and the site's counts follow the user's exactly once). On a cluster the site's keys live
+# in other slots: core.billing.usage runs the three scripts instead.
+# KEYS: SETTLE_CALL's 5 keys, then RECORD_USAGE's 1, then NOTE_ACTIVITY's 2
+# ARGV: SETTLE_CALL's 10, then RECORD_USAGE's 5, then NOTE_ACTIVITY's 3. Returns SETTLE_CALL's answer.
+SETTLE_AND_COUNT = (
+    "local function settle_call(KEYS, ARGV)\n"
+    + SETTLE_CALL
+    + "\nend\nlocal function record_usage(KEYS, ARGV)\n"
+    + RECORD_USAGE
+    + "\nend\nlocal function note_activity(KEYS, ARGV)\n"
+    + NOTE_ACTIVITY
+    + """
+end
+if settle_call({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
+               {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]}) == 0 then
+  return 0
+end
+record_usage({KEYS[6]}, {ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15]})
+note_activity({KEYS[7], KEYS[8]}, {ARGV[16], ARGV[17], ARGV[18]})
+return 1
+"""
+)
