@@ -154,6 +154,7 @@ def _hypercorn_config(bind: str) -> Config:
     config.backlog = 2048  # a burst of clients opening streams at once is queued, not refused (default 100)
     config.graceful_timeout = 5.0
     config.keep_alive_timeout = 75.0
+    config.include_server_header = False  # no "server: hypercorn-h11": the software and version are nobody's business
     return config
 
 

@@ -13,6 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.store.keys import Keys
 from core.store.lua import Scripts
+from core.store.packing import fast_packing
 from core.store.single_flight import SingleFlightCache
 
 STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)  # the store is away (ClusterDownError is a ConnectionError)
@@ -70,4 +71,5 @@ def connect(
         # hundreds of requests on a CPU-starved machine can hold up for seconds (as long as the pool's own wait).
         socket_connect_timeout=10,
     )
+    fast_packing(pool)
     return Store(redis=Redis.from_pool(pool), keys=Keys(prefix=prefix))  # the client owns and closes the pool
