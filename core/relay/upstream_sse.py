@@ -143,7 +143,10 @@ class SSEParser:
         except (AttributeError, TypeError, ValueError):
             return None  # a shape `_parse_each` reports as malformed
         raw = complete
-        if dropped:
+        if dropped == [len(chunks) - 1]:  # the usual place of the usage chunk: last (before [DONE])
+            cut = body.rfind(b"\n\n", 0, len(body) - 2)
+            raw = (body[: cut + 2] if cut >= 0 else b"") + (DONE if done else b"")
+        elif dropped:
             events = body[:-2].split(b"\n\n")
             raw = _join([event for index, event in enumerate(events) if index not in dropped]) + (DONE if done else b"")
         return RelayEvent(raw, text, usage, finish, None, done)
