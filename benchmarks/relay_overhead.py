@@ -6,6 +6,7 @@ Usage (see benchmarks/README.md):
     .venv/bin/python benchmarks/relay_overhead.py --quick    # a 30 s smoke run
     .venv/bin/python benchmarks/relay_overhead.py --profile /tmp/full.prof   # the full app under cProfile
     .venv/bin/python benchmarks/relay_overhead.py --app-root /tmp/other      # another checkout's full app
+    .venv/bin/python benchmarks/relay_overhead.py --raw      # also the pass-through without Quart
 Starts the fake upstream (`--chunks` content chunks), the pass-through (benchmarks/passthrough_app.py) and
 `chatgate serve --only web` in production mode (benchmarks/relay_full.py: its own store, API key, quota, usage,
 keyword moderation). Both servers are pinned to --server-cpu; the load generator (this process), the fake and the
@@ -139,7 +140,19 @@ def start_targets(
         Target("full /v1", f"http://127.0.0.1:{full_port}{path}", keys[0], [server.pid, store.process.pid]),
     ]
     args.own_pids = [os.getpid(), fake.pid, passthrough.pid, server.pid, store.process.pid]
-    return targets, [passthrough, server], store
+    servers = [passthrough, server]
+    if args.raw:  # the same pass-through without Quart: what the framework costs per request
+        raw_port = free_port()
+        raw = spawn(
+            [sys.executable, "benchmarks/passthrough_asgi.py", "--upstream", fake_url, "--port", str(raw_port)],
+            args.server_cpu,
+        )
+        servers.append(raw)
+        wait_port(raw_port)
+        wait_idle(raw.pid)
+        targets.insert(2, Target("raw ASGI pass-through", f"http://127.0.0.1:{raw_port}{path}", "-", [raw.pid]))
+        args.own_pids.append(raw.pid)
+    return targets, servers, store
 
 
 def main() -> None:
@@ -176,6 +189,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--app-root", default=str(ROOT), help="the checkout whose `chatgate serve` is measured")
     parser.add_argument("--profile", default="", help="run the full app under cProfile, write the stats here")
     parser.add_argument("--json", default="", help="also write the rows to this file")
+    parser.add_argument("--raw", action="store_true", help="also measure the pass-through as a bare ASGI app")
     return parse_timed(parser, default=(9.0, 3, 1.0), quick=(1.5, 1, 0.5))
 
 
