@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from quart import Quart, Response
+from werkzeug.exceptions import RequestTimeout
 
 from core import errors
 from core.accounts.api_keys import looks_like_api_key, remembered_api_key
@@ -38,7 +39,7 @@ from web.errors import store_unavailable
 from web.security import HSTS_VALUE
 from webui.streaming import STREAM_HEADERS
 from webui.v1 import READ_CHAT, completion_body
-from webui.v1_http import core_error_response, openai_error, rate_header_values
+from webui.v1_http import HTTP_CODES, core_error_response, openai_error, rate_header_values
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,12 @@ class V1Lane:
             or (length is not None and (not length.isdigit() or int(length) > self._limit))
         ):
             return await self._inner(scope, receive, send)
-        body, complete = await self._read_body(receive)
+        try:
+            body, complete = await self._read_body(receive)
+        except TimeoutError:  # as Quart answers a body that does not arrive within BODY_TIMEOUT
+            timeout = RequestTimeout()
+            response = openai_error(408, timeout.description or timeout.name, HTTP_CODES.get(408, "http_error"))
+            return await self._send_error(send, response, new_request_id(), time.monotonic())
         if not complete:
             return await self._inner(scope, _replay(body, receive, more=True), send)
         await self._serve(scope, receive, send, headers, key, body)

@@ -182,3 +182,25 @@ async def test_a_caller_hanging_up_mid_stream_in_the_lane_closes_the_upstream(
             assert fake.completed == 1  # only the first answer ran to its end
     finally:
         await services.close()
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_a_408_in_openai_shape(
+    make_app: MakeApp, store: Store, fake: FakeUpstream, lane_calls: list[bool]
+) -> None:
+    caller = await remembered(make_app, store, fake)
+    caller.app.asgi_app._body_timeout = 0.2  # type: ignore[attr-defined]  # BODY_TIMEOUT, read when the app is made
+    headers = {**caller.headers, "Content-Type": "application/json"}
+    async with caller.client.request(CHAT, method="POST", headers=headers) as connection:
+        await connection.send(b'{"model": ')  # and nothing more
+        response = await asyncio.wait_for(_answered(connection), 5)
+    assert response.status_code == 408 and lane_calls == []
+    error = (await response.get_json())["error"]
+    assert (error["code"], error["type"]) == ("http_error", "invalid_request_error")
+    assert response.headers["X-Request-Id"].startswith("req_")
+
+
+async def _answered(connection: Any) -> Any:
+    while connection.status_code is None:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.05)  # the body follows the status
+    return await connection.as_response()
