@@ -192,15 +192,13 @@ async def test_a_body_that_does_not_arrive_in_time_is_a_408_in_openai_shape(
     headers = {**caller.headers, "Content-Type": "application/json"}
     async with caller.client.request(CHAT, method="POST", headers=headers) as connection:
         await connection.send(b'{"model": ')  # and nothing more
-        response = await asyncio.wait_for(_answered(connection), 5)
+
+        async def answered() -> bool:
+            return connection.status_code is not None
+
+        assert await eventually(answered, 5)
+        response = await connection.as_response()
     assert response.status_code == 408 and lane_calls == []
     error = (await response.get_json())["error"]
     assert (error["code"], error["type"]) == ("http_error", "invalid_request_error")
     assert response.headers["X-Request-Id"].startswith("req_")
-
-
-async def _answered(connection: Any) -> Any:
-    while connection.status_code is None:
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.05)  # the body follows the status
-    return await connection.as_response()
