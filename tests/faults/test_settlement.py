@@ -44,6 +44,24 @@ async def test_a_settlement_sent_again_counts_once(store: Store, settings: Setti
     assert await usage_totals(store, user.id, now) == (2, 21, 32)  # a first attempt marked `again` counts
 
 
+async def test_on_one_store_the_sites_counts_follow_the_users_once_even_unmarked(
+    store: Store, settings: Settings
+) -> None:
+    """On one store settling is one script: a settlement sent twice without `again` (its first answer lost before
+    the caller knew it was sent) still counts the site once. A cluster needs `again` for that (three scripts)."""
+    if store.scripts.cluster:
+        pytest.skip("on a cluster the site's counts are other scripts: `again` keeps them once")
+    user = await new_user(store, settings)
+    plan = await set_plan(store, {MODEL: (10, "3h")})
+    now = time.time()
+    ticket = await consume_quota(store, user.id, plan, MODEL, now, Consumption())
+    results = [await record_usage(store, user.id, MODEL, 5, 7, now, ticket=ticket) for _ in range(2)]
+    assert results == [True, False]
+    (site,) = [row for row in await site_usage(store, 1, now) if row.model == MODEL]
+    assert (site.requests, site.prompt_tokens, site.completion_tokens) == (1, 5, 7)
+    assert await usage_totals(store, user.id, now) == (1, 5, 7)
+
+
 async def test_an_answer_saved_again_is_saved_once(store: Store, settings: Settings) -> None:
     user = await new_user(store, settings)
     prepared = await prepare_turn(store, settings, user.id, ChatTurn(content="Hello"))
