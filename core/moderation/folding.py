@@ -50,7 +50,9 @@ class Folder:
     def feed(self, piece: str) -> str:
         """Return the fold of the next piece."""
         if piece.isascii():  # the common case: nothing to normalize or remove
-            folded = SPACES.sub(" ", piece.lower())
+            folded = piece.lower()
+            if not folded.isprintable() or "  " in folded:  # ASCII whitespace but " " is not printable
+                folded = SPACES.sub(" ", folded)
         else:
             visible = INVISIBLE.sub("", unicodedata.normalize("NFKD", piece))
             folded = SPACES.sub(" ", unicodedata.normalize("NFKD", visible.casefold()))

@@ -4,6 +4,7 @@ case and whitespace are folded on both sides, for what callers send and for stre
 from __future__ import annotations
 
 import random
+import re
 import sys
 import unicodedata
 
@@ -87,3 +88,13 @@ async def test_the_output_guard_stops_a_disguised_word_split_across_deltas(setti
                     await guard.feed(delta)
                     delivered.append(delta)
             assert delivered == deltas[:-1]  # stopped on the delta that completed the word
+
+
+def test_ascii_folds_as_the_whitespace_expression_would_fold_it() -> None:
+    """The ASCII shortcut (no substitution when the text has no run of spaces and no other whitespace) folds every
+    ASCII text exactly as collapsing every whitespace run would."""
+    rng = random.Random(11)
+    alphabet = "aB1 .\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f~"
+    for _ in range(3_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert fold(text) == re.sub(r"\s+", " ", text.lower()), repr(text)
