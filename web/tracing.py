@@ -13,6 +13,7 @@ import time
 from quart import Blueprint, Response, current_app, g, request
 
 from core.logs import new_request_id, request_id
+from core.metrics import Metrics
 from web.context import services
 
 HEADER = "X-Request-Id"
@@ -33,9 +34,13 @@ async def _answer_request_id(response: Response) -> Response:
     response.headers[HEADER.lower()] = g.get("request_id") or new_request_id()
     rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
     method = request.method if request.method in METHODS else "other"  # a made-up method is no new series
-    labels = {"app": current_app.name, "route": rule, "method": method}
-    metrics = services().metrics
-    metrics.inc("chatgate_http_requests_total", status=response.status_code, **labels)
-    if (started := g.get("started")) is not None:
-        metrics.observe("chatgate_http_request_duration_seconds", time.monotonic() - started, **labels)
+    count_request(services().metrics, current_app.name, rule, method, response.status_code, g.get("started"))
     return response
+
+
+def count_request(metrics: Metrics, app: str, route: str, method: str, status: int, started: float | None) -> None:
+    """Count an answered request and, when its start is known, its time to the response's start."""
+    labels = {"app": app, "route": route, "method": method}
+    metrics.inc("chatgate_http_requests_total", status=status, **labels)
+    if started is not None:
+        metrics.observe("chatgate_http_request_duration_seconds", time.monotonic() - started, **labels)

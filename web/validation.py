@@ -30,8 +30,13 @@ def _invalid(error: ValidationError) -> InvalidInput:
 def require_json() -> None:
     """Refuse a body that is not declared JSON (415): a cross-site form can send text/plain with the user's cookies
     and no preflight, but never application/json."""
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+    if not is_json_mimetype(request.mimetype):
         raise UnsupportedMediaType()
+
+
+def is_json_mimetype(mimetype: str) -> bool:
+    """Tell whether a media type (lowercase, without parameters) declares JSON."""
+    return mimetype == "application/json" or mimetype.endswith("+json")
 
 
 async def parse_body(model: type[ModelT]) -> ModelT:

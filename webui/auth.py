@@ -109,7 +109,12 @@ async def _from_api_key(key: str) -> None:
 
 def api_key_credential() -> str | None:
     """Return the `Authorization: Bearer sk-...` API key of this request, or None (another credential or none)."""
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    return bearer_api_key(request.headers.get("Authorization", ""))
+
+
+def bearer_api_key(authorization: str) -> str | None:
+    """Return the API key of an `Authorization` header's value (`Bearer sk-...`), or None."""
+    scheme, _, credential = authorization.partition(" ")
     credential = credential.strip()
     return credential if scheme.lower() == "bearer" and looks_like_api_key(credential) else None
 

@@ -1,11 +1,11 @@
 """The /v1 fast lane: `POST /v1/chat/completions` with a remembered API key, served at the ASGI level.
 
-Quart's request machinery (request and response objects, two tasks per request, the app's before/after hooks)
-costs about as much CPU as the whole bare pass-through's relaying (benchmarks/README.md). The one call an
-OpenAI client makes over and over skips it: this middleware reads the body, runs the same core fast path as
-webui.v1 (core.chat.api_key_fast_path: one store round trip before the upstream) and writes the answer itself
-with what the Quart path would have added: the request id, the rate-limit headers, `nosniff` (and HSTS), gzip of a
-big JSON answer, the HTTP metrics, OpenAI's error shape.
+Quart's request machinery (request and response objects, two tasks per request, the app's before/after hooks) is
+an eighth to two fifths of a bare pass-through's CPU per request (benchmarks/README.md, `relay_overhead.py --raw`).
+The one call an OpenAI client makes over and over skips it: this middleware reads the body, runs the same core
+fast path as webui.v1 (core.chat.api_key_fast_path: one store round trip before the upstream) and writes the answer
+itself with what the Quart path would have added: the request id, the rate-limit headers, `nosniff` (and HSTS),
+gzip of a big JSON answer, the HTTP metrics, OpenAI's error shape (a body that does not come in time: 408).
 
 Everything else goes to Quart unchanged: other paths, a browser's cross-origin call (`Origin`: CORS is Quart's), a
 key this process has not seen yet, a body that is not JSON or over V1_MAX_BODY_BYTES, and whatever the fast path
@@ -25,9 +25,10 @@ from typing import Any
 import orjson
 from quart import Quart, Response
 from werkzeug.exceptions import RequestTimeout
+from werkzeug.http import parse_accept_header
 
 from core import errors
-from core.accounts.api_keys import looks_like_api_key, remembered_api_key
+from core.accounts.api_keys import remembered_api_key
 from core.chat.api_key_fast_path import relay_api_key_chat
 from core.chat.events import ChatStream
 from core.chat.request import ChatRequest
@@ -37,6 +38,9 @@ from core.store.connection import STORE_ERRORS
 from web.compression import LEVEL, MIN_BYTES
 from web.errors import store_unavailable
 from web.security import HSTS_VALUE
+from web.tracing import count_request
+from web.validation import is_json_mimetype
+from webui.auth import bearer_api_key
 from webui.streaming import STREAM_HEADERS
 from webui.v1 import READ_CHAT, completion_body
 from webui.v1_http import HTTP_CODES, core_error_response, openai_error, rate_header_values
@@ -70,13 +74,13 @@ class V1Lane:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             return await self._inner(scope, receive, send)
         headers = dict(scope["headers"])  # a repeated header keeps its last value: only the fallback reads those
-        key = _bearer(headers.get(b"authorization", b""))
+        key = bearer_api_key(headers.get(b"authorization", b"").decode("latin-1"))
         length = headers.get(b"content-length")
         if (
             key is None
             or b"origin" in headers
             or not remembered_api_key(self._services.store, key)
-            or not _is_json(headers.get(b"content-type", b""))
+            or not is_json_mimetype(_mimetype(headers.get(b"content-type", b"")))
             or (length is not None and (not length.isdigit() or int(length) > self._limit))
         ):
             return await self._inner(scope, receive, send)
@@ -194,35 +198,17 @@ class V1Lane:
         headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in fields.items()]
         headers += self._fixed
         headers.append((b"x-request-id", traced.encode()))
-        labels = {"app": self._app.name, "route": PATH, "method": "POST"}
-        metrics = self._services.metrics
-        metrics.inc("chatgate_http_requests_total", status=status, **labels)
-        metrics.observe("chatgate_http_request_duration_seconds", time.monotonic() - started, **labels)
+        count_request(self._services.metrics, self._app.name, PATH, "POST", status, started)
         await send({"type": "http.response.start", "status": status, "headers": headers})
 
 
-def _bearer(value: bytes) -> str | None:
-    scheme, _, credential = value.decode("latin-1").partition(" ")
-    credential = credential.strip()
-    return credential if scheme.lower() == "bearer" and looks_like_api_key(credential) else None
-
-
-def _is_json(content_type: bytes) -> bool:
-    mimetype = content_type.split(b";", 1)[0].strip().lower()
-    return mimetype == b"application/json" or mimetype.endswith(b"+json")
+def _mimetype(content_type: bytes) -> str:
+    return content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
 
 
 def _accepts_gzip(value: bytes) -> bool:
-    """Whether an Accept-Encoding names gzip (or *) without q=0."""
-    for item in value.decode("latin-1").lower().split(","):
-        name, _, params = item.strip().partition(";")
-        if name.strip() in ("gzip", "*"):
-            quality = params.strip().removeprefix("q=")
-            try:
-                return not params.strip() or float(quality) > 0
-            except ValueError:
-                return False
-    return False
+    """Whether an Accept-Encoding accepts gzip (as `request.accept_encodings["gzip"] > 0` on the Quart path)."""
+    return parse_accept_header(value.decode("latin-1"))["gzip"] > 0
 
 
 def _replay(body: bytes, receive: Receive, more: bool = False) -> Receive:
