@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 from hypercorn.asyncio import serve
@@ -53,7 +54,7 @@ def build_app(upstream: str, key: str) -> Quart:
     return app
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace, build: Callable[[str, str], Any] = build_app) -> None:
     config = Config()
     config.bind = [f"127.0.0.1:{args.port}"]
     config.accesslog = None
@@ -62,11 +63,12 @@ async def main(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await serve(build_app(args.upstream.rstrip("/"), args.key), config, shutdown_trigger=stop.wait)
+    await serve(build(args.upstream.rstrip("/"), args.key), config, shutdown_trigger=stop.wait)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+def run(description: str, build: Callable[[str, str], Any] = build_app) -> None:
+    """Parse --upstream/--key/--port and serve the pass-through `build` makes (uvloop when installed)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--upstream", required=True, help="the upstream's base URL (without /v1)")
     parser.add_argument("--key", default="sk-bench", help="the upstream's key")
     parser.add_argument("--port", type=int, required=True)
@@ -74,6 +76,10 @@ if __name__ == "__main__":
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main(arguments))
+        asyncio.run(main(arguments, build))
     else:
-        uvloop.run(main(arguments))
+        uvloop.run(main(arguments, build))
+
+
+if __name__ == "__main__":
+    run(__doc__ or "")

@@ -6,14 +6,14 @@ Usage: .venv/bin/python benchmarks/passthrough_asgi.py --upstream http://127.0.0
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.passthrough_app import run
 
 
 def build_app(upstream: str, key: str) -> Any:
@@ -56,27 +56,5 @@ def build_app(upstream: str, key: str) -> Any:
     return app
 
 
-async def main(args: argparse.Namespace) -> None:
-    config = Config()
-    config.bind = [f"127.0.0.1:{args.port}"]
-    config.accesslog = None
-    config.backlog = 2048
-    config.keep_alive_timeout = 75.0
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await serve(build_app(args.upstream.rstrip("/"), args.key), config, shutdown_trigger=stop.wait)
-
-
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--upstream", required=True, help="the upstream's base URL (without /v1)")
-    parser.add_argument("--key", default="sk-bench", help="the upstream's key")
-    parser.add_argument("--port", type=int, required=True)
-    arguments = parser.parse_args()
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main(arguments))
-    else:
-        uvloop.run(main(arguments))
+    run(__doc__ or "", build_app)

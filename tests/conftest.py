@@ -116,3 +116,12 @@ async def all_keys(store: Store, pattern: str) -> list[str]:
     if CLUSTER:
         return list(await store.redis.keys(pattern, target_nodes=RedisCluster.PRIMARIES))  # type: ignore[call-arg]
     return list(await store.redis.keys(pattern))
+
+
+@pytest.fixture
+async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
+    """A store server of this test only, as the product starts it (append-only, fsync before acknowledging)."""
+    server = EmbeddedStore(tmp_path / "own")
+    server.start()
+    yield server
+    server.stop()

@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,15 +35,6 @@ async def kill_store(server: EmbeddedStore) -> None:
     os.kill(process.pid, signal.SIGKILL)
     await asyncio.to_thread(process.wait, 10)
     server.process = None
-
-
-@pytest.fixture
-async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
-    """A store server of this test only, as the product starts it (append-only, fsync before acknowledging)."""
-    server = EmbeddedStore(tmp_path / "own")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

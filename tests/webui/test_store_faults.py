@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from quart import Quart
@@ -18,14 +17,6 @@ from core.store.connection import connect
 from core.store.embedded import EmbeddedStore
 from tests.webui.conftest import FAST_HASHING, AuthActions
 from webui import create_app
-
-
-@pytest.fixture
-async def own_store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
-    server = EmbeddedStore(tmp_path / "own")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
