@@ -2,7 +2,8 @@
 
 Events are framed on blank lines and forwarded byte for byte; from each `data:` payload we read only the choices'
 `delta.content` (the first answer's apart from the others' of an `n` > 1 call), `finish_reason`, `usage` and
-`error` with orjson. One network read becomes at most one
+`error` with msgspec, which checks every byte is JSON but builds objects only for those fields (the ids, models and
+fingerprints of each chunk are skipped, not made into dicts). One network read becomes at most one
 `RelayEvent`, so a burst of small chunks costs one hand-off to the caller, not one per chunk.
 """
 
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 DONE = b"data: [DONE]\n\n"
@@ -29,6 +31,28 @@ class RelayEvent:
     error: dict[str, Any] | None = None
     done: bool = False
     others: tuple[tuple[int, str], ...] = ()  # (choice index, text) of the other answers of an `n` > 1 call
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    index: Any = None
+    delta: _Delta | None = None
+    finish_reason: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    """The fields of a chunk the usual batch reads (any other shape fails to decode: `_parse_each` reads it)."""
+
+    choices: list[_Choice] | None = None
+    usage: Any = None
+    error: Any = msgspec.UNSET
+
+
+_CHUNKS = msgspec.json.Decoder(list[_Chunk])
+_ANY = msgspec.json.Decoder()
 
 
 class StreamFault(Exception):
@@ -98,7 +122,7 @@ class SSEParser:
         return event if event is not None else self._parse_each(complete)
 
     def _parse_plain(self, complete: bytes) -> RelayEvent | None:
-        """The usual batch in one orjson call: only one-line `data: {...}` events, each with at most one choice,
+        """The usual batch in one decode: only one-line `data: {...}` events, each with at most one choice,
         the first answer's (an optional closing [DONE] last). None for anything else (comments, CRLF, several
         choices, errors, malformed JSON): `_parse_each` reads those event by event."""
         done = complete.endswith(DONE)
@@ -109,39 +133,38 @@ class SSEParser:
         if b"\n" in payloads:
             return None
         try:
-            chunks = orjson.loads(b"[" + payloads + b"]")
-        except orjson.JSONDecodeError:
+            chunks = _CHUNKS.decode(b"[" + payloads + b"]")
+        except msgspec.MsgspecError:
             return None
         if len(chunks) != body.count(b"\n\ndata: ") + 1:
-            return None  # a payload that is not one JSON object (`1,2`)
+            return None  # a payload that is not one JSON object (`{},{}`)
         parts: list[str] = []
         append = parts.append
         usage: dict[str, Any] | None = None
         finish: str | None = None
         dropped: list[int] = []
-        try:
-            for index, chunk in enumerate(chunks):
-                choices = chunk.get("choices")  # not a dict: AttributeError
-                if "error" in chunk:
+        for index, chunk in enumerate(chunks):
+            if chunk.error is not msgspec.UNSET:
+                return None
+            choices = chunk.choices
+            if choices:
+                if len(choices) != 1:
                     return None
-                if choices:
-                    (first,) = choices  # one choice (ValueError otherwise)
-                    if first.get("index"):
-                        return None
-                    delta = first.get("delta")
-                    if delta:
-                        content = delta.get("content")
-                        if content:
-                            append(content)
-                    finish = first.get("finish_reason") or finish
-                chunk_usage = chunk.get("usage")
-                if chunk_usage:
-                    usage = chunk_usage
-                    if not (self.forward_usage or choices):
-                        dropped.append(index)  # the usage-only chunk the caller did not ask for
-            text = "".join(parts)  # a content that is not a string: TypeError
-        except (AttributeError, TypeError, ValueError):
-            return None  # a shape `_parse_each` reports as malformed
+                first = choices[0]
+                if first.index:
+                    return None
+                delta = first.delta
+                if delta is not None:
+                    content = delta.content
+                    if content:
+                        append(content)
+                finish = first.finish_reason or finish
+            chunk_usage = chunk.usage
+            if chunk_usage:
+                usage = chunk_usage
+                if not (self.forward_usage or choices):
+                    dropped.append(index)  # the usage-only chunk the caller did not ask for
+        text = "".join(parts)
         raw = complete
         if dropped == [len(chunks) - 1]:  # the usual place of the usage chunk: last (before [DONE])
             cut = body.rfind(b"\n\n", 0, len(body) - 2)
@@ -194,8 +217,8 @@ class SSEParser:
     ) -> tuple[bool, dict[str, Any] | None, str | None]:
         """Collect content/usage/finish from one chunk; say whether to forward it."""
         try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            chunk = _ANY.decode(payload)
+        except msgspec.MsgspecError:
             raise StreamFault("The upstream sent a malformed event.", "upstream_malformed") from None
         if type(chunk) is not dict:
             raise StreamFault("The upstream sent a malformed event.", "upstream_malformed")

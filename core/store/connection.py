@@ -41,6 +41,7 @@ class Store:
         self.config = SingleFlightCache(ttl=0.0)  # core.store.config_cache passes its TTL with each read
 
     async def close(self) -> None:
+        await self.scripts.close()
         await self.redis.aclose()
 
 

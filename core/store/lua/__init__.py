@@ -2,7 +2,9 @@
 
 Each script is one atomic check-then-act. Scripts only touch the keys passed in KEYS (Redis Cluster safe: the keys
 of one call share a hash tag). `SCRIPTS` names them all; `Scripts` wraps redis-py's `register_script`, which runs
-EVALSHA and reloads on NOSCRIPT, so a store restart or failover is transparent.
+EVALSHA and reloads on NOSCRIPT, so a store restart or failover is transparent. On a single store reached over TCP
+or a unix socket the calls go through an auto-pipelining lane (core.store.pipelined): the calls of one event-loop
+turn share one write and one read.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection
 from redis.exceptions import NoScriptError
 
 from core.store.lua import accounts, api_keys, billing, common, moderation, purchases, relay, site, wechat
+from core.store.pipelined import PipelinedLane
 
 SCRIPTS: dict[str, str] = {
     "claim_code_send": accounts.CLAIM_CODE_SEND,
@@ -68,15 +72,26 @@ class Scripts:
         self._redis = redis
         self.cluster = isinstance(redis, RedisCluster)  # scripts touching several slots must be split there
         self._scripts = {name: redis.register_script(source) for name, source in SCRIPTS.items()}
+        self._lane = None if self.cluster else _lane_for(redis)
 
     async def run(self, name: str, keys: list[str], args: list[Any] | None = None) -> Any:
-        return await self._scripts[name](keys=keys, args=args or [])
+        script = self._scripts[name]
+        if self._lane is not None:
+            try:
+                return await self._lane.execute("EVALSHA", script.sha, len(keys), *keys, *(args or ()))
+            except NoScriptError:
+                pass  # the store lost it (a restart) and did not run it: redis-py's path loads it and runs it
+        return await script(keys=keys, args=args or [])
+
+    async def close(self) -> None:
+        if self._lane is not None:
+            await self._lane.close()
 
     async def run_all(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
         """Run several scripts in one round trip (each atomic, not all together); a script the store lost is
         loaded and that call alone re-run (NOSCRIPT means it did not run). A cluster client cannot pipeline scripts
-        (their keys may live on other nodes): there they run concurrently instead."""
-        if self.cluster:
+        (their keys may live on other nodes): there they run concurrently instead, as through the lane."""
+        if self.cluster or self._lane is not None:  # the lane pipelines calls made together by itself
             return list(await asyncio.gather(*(self.run(name, keys, args) for name, keys, args in calls)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for name, keys, args in calls:
@@ -88,3 +103,13 @@ class Scripts:
             elif isinstance(results[index], Exception):
                 raise results[index]
         return results
+
+
+def _lane_for(redis: Redis) -> PipelinedLane | None:
+    """The pipelining lane to a single store's pool (None for TLS: that keeps redis-py's connections)."""
+    pool = getattr(redis, "connection_pool", None)
+    if pool is None or issubclass(pool.connection_class, SSLConnection):
+        return None
+    kwargs = pool.connection_kwargs
+    timeout = kwargs.get("socket_connect_timeout") or 10.0
+    return PipelinedLane.for_pool(pool.connection_class.__name__, kwargs, timeout)
