@@ -108,10 +108,13 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
         if row.target == "full /v1" and row.concurrency == 64:
             ref = base[(row.mode, 64)]
             rps, cpu = row.rps / ref.rps, row.cpu_ms / ref.cpu_ms
+            with_store = (row.cpu_ms + row.store_cpu_ms) / ref.cpu_ms
             verdict = "PASS" if rps >= TARGET_RPS_RATIO and cpu <= TARGET_CPU_RATIO else "FAIL"
             lines.append(
                 f"{verdict} {row.mode} c=64: {rps:.2f}x the pass-through's req/s (target >= {TARGET_RPS_RATIO}x) "
-                f"at {cpu:.2f}x its CPU per request (target <= {TARGET_CPU_RATIO}x)"
+                f"at {cpu:.2f}x its CPU per request (target <= {TARGET_CPU_RATIO}x; "
+                f"{with_store:.2f}x counting the store's CPU too: "
+                f"{'PASS' if rps >= TARGET_RPS_RATIO and with_store <= TARGET_CPU_RATIO else 'FAIL'})"
             )
     return "\n".join(lines)
 

@@ -28,6 +28,11 @@ def reason_phrase(status: int) -> bytes:
 class _PhrasedH11:
     """The h11 module as Hypercorn's HTTP/1.1 protocol sees it: the same, with phrased responses."""
 
+    def __init__(self) -> None:
+        for name in h11.__all__:  # plain attributes: read on every event, not through __getattr__
+            if name not in ("Response", "InformationalResponse"):
+                setattr(self, name, getattr(h11, name))
+
     def __getattr__(self, name: str) -> Any:
         return getattr(h11, name)
 

@@ -165,6 +165,8 @@ class StreamedAnswer:
         if self.failed and not self.delivered and not self.delivered_others:
             await self.charge.refund()  # the upstream failed before the first token: nothing is charged
             return True
+        if self.completed and self.upstream.reported_usage is not None:  # nothing to count: settle (shielded) now
+            return await self.charge.settle(await self.upstream.count_usage(), "".join(self.delivered))
         # Counting may take a pool hop: shielded with the writes, so a caller that left cannot lose the settlement.
         settled: list[bool] = []
         await shielded(self._count_and_settle(settled), "usage accounting")

@@ -33,17 +33,17 @@ class RelayEvent:
     others: tuple[tuple[int, str], ...] = ()  # (choice index, text) of the other answers of an `n` > 1 call
 
 
-class _Delta(msgspec.Struct):
+class _Delta(msgspec.Struct, gc=False):
     content: str | None = None
 
 
-class _Choice(msgspec.Struct):
+class _Choice(msgspec.Struct, gc=False):
     index: Any = None
     delta: _Delta | None = None
     finish_reason: Any = None
 
 
-class _Chunk(msgspec.Struct):
+class _Chunk(msgspec.Struct, gc=False):
     """The fields of a chunk the usual batch reads (any other shape fails to decode: `_parse_each` reads it)."""
 
     choices: list[_Choice] | None = None

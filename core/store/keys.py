@@ -120,6 +120,7 @@ Families (type, TTL):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 SCHEMA_VERSION = "v1"
 
@@ -128,7 +129,7 @@ SCHEMA_VERSION = "v1"
 class Keys:
     prefix: str = "cg"
 
-    @property
+    @cached_property
     def base(self) -> str:
         return f"{self.prefix}:{SCHEMA_VERSION}"
 
