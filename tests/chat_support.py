@@ -12,6 +12,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
+from chatgate.coalesced_writes import install_coalesced_writes
 from chatgate.http_status import install_reason_phrases
 from core.accounts.registration import register_user
 from core.accounts.users import User
@@ -100,6 +101,7 @@ def free_port() -> int:
 async def serve_app(app: Quart) -> AsyncIterator[str]:
     """Serve `app` with Hypercorn on a loopback port (its startup/shutdown run as in production); yield its URL."""
     install_reason_phrases()  # as `chatgate serve` does
+    install_coalesced_writes()
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
