@@ -50,7 +50,7 @@ def configure(settings: Settings, tms: FakeTencentTMS, baidu: FakeBaiduCensor, *
         "BAIDU_APIKEY": baidu.api_key,
         "BAIDU_SECRETKEY": SecretStr(baidu.secret_key),
         "BAIDU_API_BASE": baidu.url,
-        "MODERATION_TIMEOUT_SECONDS": 0.5,
+        "MODERATION_TIMEOUT_SECONDS": 5.0,  # a loaded test machine can hold a loopback answer up for half a second
         **extra,
     }
     return settings.model_copy(update=update)
@@ -109,7 +109,8 @@ async def test_a_down_provider_fails_open_with_a_warning(
     failure: str,
 ) -> None:
     tms.fail = failure  # type: ignore[assignment]
-    moderation = build_moderation(configure(settings, tms, baidu, "tencent", "baidu"), store, http)
+    configured = configure(settings, tms, baidu, "tencent", "baidu", MODERATION_TIMEOUT_SECONDS=0.5)
+    moderation = build_moderation(configured, store, http)
     with caplog.at_level(logging.WARNING, logger="core.moderation"):
         assert await blocked_by(moderation, "hello there") is None
     assert "fail-open" in caplog.text and "tencent" in caplog.text
@@ -129,7 +130,9 @@ async def test_a_down_provider_fails_closed_when_configured(
     failure: str,
 ) -> None:
     baidu.fail = failure  # type: ignore[assignment]
-    configured = configure(settings, tms, baidu, "tencent", "baidu", MODERATION_FAIL_OPEN=False)
+    configured = configure(
+        settings, tms, baidu, "tencent", "baidu", MODERATION_FAIL_OPEN=False, MODERATION_TIMEOUT_SECONDS=0.5
+    )
     error = await blocked_by(build_moderation(configured, store, http), "hello there")
     assert error is not None
     assert error.data == {"provider": "baidu", "label": "provider_unavailable", "direction": "input"}
