@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import orjson
@@ -38,7 +38,7 @@ class _Delta(msgspec.Struct, gc=False):
 
 
 class _Choice(msgspec.Struct, gc=False):
-    index: Any = None
+    index: Literal[0] | None = None  # another answer's (`n` > 1): `_parse_each`
     delta: _Delta | None = None
     finish_reason: Any = None
 
@@ -48,7 +48,7 @@ class _Chunk(msgspec.Struct, gc=False):
 
     choices: list[_Choice] | None = None
     usage: Any = None
-    error: Any = msgspec.UNSET
+    error: None = None  # an error event fails to decode: `_parse_each` reports it
 
 
 _CHUNKS = msgspec.json.Decoder(list[_Chunk])
@@ -140,30 +140,30 @@ class SSEParser:
             return None  # a payload that is not one JSON object (`{},{}`)
         parts: list[str] = []
         append = parts.append
-        usage: dict[str, Any] | None = None
         finish: str | None = None
-        dropped: list[int] = []
-        for index, chunk in enumerate(chunks):
-            if chunk.error is not msgspec.UNSET:
-                return None
+        usage_seen = False
+        for chunk in chunks:
             choices = chunk.choices
             if choices:
                 if len(choices) != 1:
                     return None
                 first = choices[0]
-                if first.index:
-                    return None
                 delta = first.delta
                 if delta is not None:
                     content = delta.content
                     if content:
                         append(content)
                 finish = first.finish_reason or finish
-            chunk_usage = chunk.usage
-            if chunk_usage:
-                usage = chunk_usage
-                if not (self.forward_usage or choices):
-                    dropped.append(index)  # the usage-only chunk the caller did not ask for
+            if chunk.usage:
+                usage_seen = True
+        usage: dict[str, Any] | None = None
+        dropped: list[int] = []
+        if usage_seen:  # once per answer: the last usage, and the usage-only chunks the caller did not ask for
+            for index, chunk in enumerate(chunks):
+                if chunk.usage:
+                    usage = chunk.usage
+                    if not (self.forward_usage or chunk.choices):
+                        dropped.append(index)
         text = "".join(parts)
         raw = complete
         if dropped == [len(chunks) - 1]:  # the usual place of the usage chunk: last (before [DONE])

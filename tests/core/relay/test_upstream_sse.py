@@ -104,6 +104,10 @@ EVENTS = [
     b'data: {"choices":[{"finish_reason":"stop"}]}\n\n',
     b"data: []\n\n",
     b'data: {"choices":{"a":1}}\n\n',
+    b'data: {"choices":[{"index":0,"delta":{"content":"i0"}}],"error":null}\n\n',
+    b'data: {"choices":[{"index":null,"delta":{"content":"n"}}]}\n\n',
+    b'data: {"choices":[{"index":"0","delta":{"content":"s"}}]}\n\n',
+    b'data: {"error":{},"choices":[]}\n\n',
 ]
 
 
