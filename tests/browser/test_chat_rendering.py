@@ -198,6 +198,30 @@ def test_search_token_counts_and_a_written_title(
     expect(page.locator(".conv-title")).to_have_text(["Bread basics"])
 
 
+def test_a_written_title_survives_a_conversation_list_that_answers_late(
+    open_chat: Any, upstream: ScriptedUpstream, chat_server: LiveServer
+) -> None:
+    """The list asked for when an answer ends is read before the title is written; answering after the title, it
+    must not put the first words back (a busy server made this happen)."""
+    tab: ChatTab = open_chat("en", DESKTOP)
+    page = tab.page
+
+    def late(route: Any) -> None:
+        answer = route.fetch()  # the server's list now, then held while the title is written and shown
+        page.wait_for_timeout(800)
+        route.fulfill(response=answer)
+
+    with changed_settings(chat_server, AUTO_TITLES=True):
+        tab.sign_in("late-list@example.com")
+        page.route(re.compile(r".*/api/conversations(\?.*)?$"), late)
+        upstream.script = [Behaviour(chunks=3), Behaviour(pieces=("Rye", " loaves."))]
+        tab.send("what about rye bread?")
+        tab.wait_idle()
+        expect(page.locator(".conv-item.is-current .conv-title")).to_have_text("Rye loaves", timeout=10_000)
+        page.wait_for_timeout(2_000)  # every list still in flight has answered by now
+        expect(page.locator(".conv-item.is-current .conv-title")).to_have_text("Rye loaves")
+
+
 def test_the_theme_follows_the_account_and_voice_input_fills_the_box(
     open_chat: Any, upstream: ScriptedUpstream
 ) -> None:

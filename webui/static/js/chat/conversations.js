@@ -199,6 +199,7 @@
     if (state.current && state.current.id === conversation.id) Object.assign(state.current, { title: conversation.title, title_source: conversation.title_source });
     render();
     syncChrome(false);
+    load(); // a list asked for before the title was written would put the old title back: this one supersedes it
   }
 
   function startNew() {
