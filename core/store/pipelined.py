@@ -24,6 +24,7 @@ from typing import Any
 import hiredis
 from redis._parsers.base import BaseParser
 from redis._parsers.encoders import Encoder
+from redis.asyncio.connection import ConnectionPool, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse
 
@@ -112,9 +113,10 @@ class PipelinedLane:
         self._connecting: asyncio.Future[_Connection] | None = None
 
     @classmethod
-    def for_pool(cls, connection_class_name: str, kwargs: dict[str, Any], connect_timeout: float) -> PipelinedLane:
+    def for_pool(cls, pool: ConnectionPool, connect_timeout: float) -> PipelinedLane:
         """A lane to the store a redis-py pool connects to (its host and port or unix path, user, password, db)."""
-        path = kwargs.get("path", "") if connection_class_name.endswith("UnixDomainSocketConnection") else ""
+        kwargs = pool.connection_kwargs
+        path = kwargs.get("path", "") if issubclass(pool.connection_class, UnixDomainSocketConnection) else ""
         return cls(
             host=kwargs.get("host", "localhost"), port=kwargs.get("port", 6379), path=path,
             username=kwargs.get("username"), password=kwargs.get("password"), db=kwargs.get("db", 0),

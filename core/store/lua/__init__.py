@@ -110,6 +110,4 @@ def _lane_for(redis: Redis) -> PipelinedLane | None:
     pool = getattr(redis, "connection_pool", None)
     if pool is None or issubclass(pool.connection_class, SSLConnection):
         return None
-    kwargs = pool.connection_kwargs
-    timeout = kwargs.get("socket_connect_timeout") or 10.0
-    return PipelinedLane.for_pool(pool.connection_class.__name__, kwargs, timeout)
+    return PipelinedLane.for_pool(pool, pool.connection_kwargs.get("socket_connect_timeout") or 10.0)
