@@ -23,6 +23,7 @@ from channels import Channel, Runner, enabled_channels
 from chatgate.coalesced_writes import install_coalesced_writes
 from chatgate.http_status import install_reason_phrases
 from chatgate.jobs import background_jobs
+from chatgate.response_headers import install_response_headers
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store, connect
@@ -149,6 +150,7 @@ def _settle_heap() -> None:
 def _hypercorn_config(bind: str) -> Config:
     install_reason_phrases()  # "HTTP/1.1 429 Too Many Requests": the status line has its reason phrase
     install_coalesced_writes()  # the pieces of a response made in one loop turn go out in one send()
+    install_response_headers()  # each header checked once; the Date formatted once a second
     config = Config()
     config.bind = [bind]  # "host:port", or "fd://N" for a socket a supervisor opened (chatgate.workers)
     config.accesslog = None  # no per-request log line on the hot path

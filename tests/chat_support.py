@@ -14,6 +14,7 @@ from quart import Quart
 
 from chatgate.coalesced_writes import install_coalesced_writes
 from chatgate.http_status import install_reason_phrases
+from chatgate.response_headers import install_response_headers
 from core.accounts.registration import register_user
 from core.accounts.users import User
 from core.billing.plans import Limit, Plan, save_plan
@@ -102,6 +103,7 @@ async def serve_app(app: Quart) -> AsyncIterator[str]:
     """Serve `app` with Hypercorn on a loopback port (its startup/shutdown run as in production); yield its URL."""
     install_reason_phrases()  # as `chatgate serve` does
     install_coalesced_writes()
+    install_response_headers()
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 import orjson
@@ -20,9 +19,9 @@ import orjson
 DONE = b"data: [DONE]\n\n"
 
 
-@dataclass(frozen=True, slots=True)
-class RelayEvent:
-    """Complete SSE events from one read: bytes to forward as-is and the few fields the caller needs."""
+class RelayEvent(NamedTuple):
+    """Complete SSE events from one read: bytes to forward as-is and the few fields the caller needs (a named
+    tuple: made once per read, so made cheaply)."""
 
     raw: bytes
     content: str = ""  # the first answer's text (choice index 0)
@@ -110,14 +109,14 @@ class SSEParser:
         data = self._buffer + chunk if self._buffer else chunk
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")  # CRLF framing is legal SSE; normalise so one splitter works
-        end = data.rfind(b"\n\n")
-        if end < 0:
+        end = data.rfind(b"\n\n") + 2
+        if end < 2:
             self._buffer = data
             return None
-        complete, self._buffer = data[: end + 2], data[end + 2 :]
-        return self._parse(complete)
-
-    def _parse(self, complete: bytes) -> RelayEvent:
+        if end == len(data):  # the usual read: whole events (no copy)
+            complete, self._buffer = data, b""
+        else:
+            complete, self._buffer = data[:end], data[end:]
         event = self._parse_plain(complete)
         return event if event is not None else self._parse_each(complete)
 
@@ -127,16 +126,17 @@ class SSEParser:
         choices, errors, malformed JSON): `_parse_each` reads those event by event."""
         done = complete.endswith(DONE)
         body = complete[: -len(DONE)] if done else complete
-        if not body.startswith(b"data: {") or b"[DONE]" in body:
+        if not body.startswith(b"data: {"):
             return None
-        payloads = body[6:-2].replace(b"\n\ndata: ", b",")
+        inner = body[6:-2]
+        payloads = inner.replace(b"\n\ndata: ", b",")
         if b"\n" in payloads:
             return None
         try:
-            chunks = _CHUNKS.decode(b"[" + payloads + b"]")
+            chunks = _CHUNKS.decode(b"[" + payloads + b"]")  # a [DONE] before the end is not JSON: fails here
         except msgspec.MsgspecError:
             return None
-        if len(chunks) != body.count(b"\n\ndata: ") + 1:
+        if len(chunks) != (len(inner) - len(payloads)) // 7 + 1:  # each separator replaced took 7 bytes out
             return None  # a payload that is not one JSON object (`{},{}`)
         parts: list[str] = []
         append = parts.append
