@@ -15,6 +15,8 @@ from typing import Any
 import h11
 from hypercorn.protocol import h11 as hypercorn_h11
 
+from chatgate.response_headers import response
+
 
 @cache  # one per status code: a response's phrase is a dict lookup
 def reason_phrase(status: int) -> bytes:
@@ -39,6 +41,8 @@ class _PhrasedH11:
     @staticmethod
     def Response(**fields: Any) -> h11.Response:
         fields.setdefault("reason", reason_phrase(int(fields["status_code"])))
+        if fields.keys() == {"headers", "status_code", "reason"} and isinstance(fields["reason"], bytes):
+            return response(**fields)  # Hypercorn's way: each header checked once (chatgate.response_headers)
         return h11.Response(**fields)
 
     @staticmethod

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatgate.response_headers import _DateCache, install_response_headers, set_comma_header
+from chatgate import response_headers
+from chatgate.response_headers import _DateCache, install_response_headers, response, set_comma_header
 from tests.chat_support import serve_app
 
 ORIGINAL = h11_headers.set_comma_header
@@ -55,6 +56,42 @@ def test_a_bad_value_added_is_still_refused() -> None:
         set_comma_header(headers, b"connection", [b"close\r\nx-injected: 1"])
     with pytest.raises(h11.LocalProtocolError, match="Only Transfer-Encoding: chunked"):
         set_comma_header(headers, b"transfer-encoding", [b"gzip"])
+
+
+ODD_NAMES = [b"Content-Length", b"transfer-encoding", b"bad name", b""]
+RAW_NAME = st.one_of(TOKEN.map(str.encode), st.sampled_from(ODD_NAMES))
+RAW_VALUE = st.one_of(VALUE.map(str.encode), st.sampled_from([b"5", b"6", b"chunked", b"gzip", b"a\r\nb", b" x"]))
+
+
+def made(make: object, headers: list[tuple[bytes, bytes]], status: int) -> object:
+    try:
+        event = make(headers=headers, status_code=status, reason=b"OK")  # type: ignore[operator]
+    except h11.LocalProtocolError:
+        return "refused"
+    return (event.headers._full_items, event.status_code, event.reason, event.http_version)
+
+
+@given(st.lists(st.tuples(RAW_NAME, RAW_VALUE), max_size=8), st.sampled_from([200, 204, 404, 999, 1000, 99]),
+       st.booleans())  # fmt: skip
+def test_a_response_is_made_as_h11_makes_it_whether_its_headers_were_checked_before_or_not(
+    headers: list[tuple[bytes, bytes]], status: int, forget: bool
+) -> None:
+    if forget:
+        response_headers._checked.clear()
+    assert made(response, headers, status) == made(h11.Response, headers, status)
+    assert made(response, headers, status) == made(h11.Response, headers, status)  # now from memory
+
+
+def test_the_memory_of_checked_headers_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(response_headers, "CHECKED_KEPT", 3)
+    response_headers._checked.clear()
+    for number in range(10):
+        response([(b"x-request-id", b"req_%d" % number)], 200, b"OK")
+        assert len(response_headers._checked) <= 3
+    with pytest.raises(h11.LocalProtocolError, match="Illegal header value"):
+        response([(b"x-request-id", b"req_1\r\nx: y")], 200, b"OK")
+    listed = response([[b"x-list", b"1"]], 200, b"OK")  # type: ignore[list-item]  # a list pair: h11's own way
+    assert listed.headers._full_items == [(b"x-list", b"x-list", b"1")]
 
 
 def test_the_date_text_is_the_seconds_and_changes_with_it() -> None:
