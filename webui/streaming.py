@@ -22,14 +22,24 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no 
 
 
 class ChatBody:
-    """The bytes of a streamed answer, `render(event)` for each event (empty or None: nothing to send)."""
+    """The bytes of a streamed answer, `render(event)` for each event (empty or None: nothing to send).
 
-    __slots__ = ("_closed", "_events", "_render", "_stream")
+    With `held_to_end`, the pieces it matches (an OpenAI stream's last: it ends in [DONE]) wait for the end of the
+    answer, i.e. its settlement, and go out with the end of the body."""
 
-    def __init__(self, stream: ChatStream, render: Callable[[ChatEvent], bytes | None]) -> None:
+    __slots__ = ("_closed", "_events", "_held", "_held_to_end", "_render", "_stream")
+
+    def __init__(
+        self,
+        stream: ChatStream,
+        render: Callable[[ChatEvent], bytes | None],
+        held_to_end: Callable[[bytes], bool] | None = None,
+    ) -> None:
         self._stream = stream
         self._events = stream.__aiter__()
         self._render = render
+        self._held_to_end = held_to_end
+        self._held = b""
         self._closed = False
 
     def __aiter__(self) -> ChatBody:
@@ -38,8 +48,18 @@ class ChatBody:
     async def __anext__(self) -> bytes:
         events, render = self._events, self._render
         while True:
-            data = render(await events.__anext__())  # StopAsyncIteration ends the body
+            try:
+                event = await events.__anext__()
+            except StopAsyncIteration:
+                if not self._held:
+                    raise  # ends the body
+                held, self._held = self._held, b""
+                return held
+            data = render(event)
             if data:
+                if self._held_to_end is not None and self._held_to_end(data):
+                    self._held += data
+                    continue
                 return data
 
     async def aclose(self) -> None:
@@ -49,9 +69,14 @@ class ChatBody:
             await self._stream.aclose()
 
 
-def stream_response(stream: ChatStream, render: Callable[[ChatEvent], bytes | None]) -> Response:
+def stream_response(
+    stream: ChatStream,
+    render: Callable[[ChatEvent], bytes | None],
+    held_to_end: Callable[[bytes], bool] | None = None,
+) -> Response:
     """Return the text/event-stream response of a chat answer, without Quart's response timeout."""
-    response = Response(ChatBody(stream, render), content_type="text/event-stream", headers=STREAM_HEADERS)
+    body = ChatBody(stream, render, held_to_end)
+    response = Response(body, content_type="text/event-stream", headers=STREAM_HEADERS)
     response.timeout = None  # the answer streams as long as the model writes; idle timeouts are the relay's
     return response
 

@@ -22,6 +22,7 @@ from core.chat.events import ChatDelta, ChatError, ChatEvent, ChatStream
 from core.chat.pipeline import relay_chat
 from core.chat.request import ChatRequest
 from core.relay.catalogue import list_models
+from core.relay.upstream_sse import DONE
 from web.context import services
 from webui.auth import allow_api_keys, api_key_credential, remember_api_key_user
 from webui.streaming import stream_response
@@ -91,7 +92,7 @@ async def chat_completions() -> Response:
     chat, stream = await _fast_chat() or await _checked_chat()
     if not chat.stream:
         return rate_headers(Response(await completion_body(stream), content_type="application/json"), stream.rate)
-    return rate_headers(stream_response(stream, _raw), stream.rate)
+    return rate_headers(stream_response(stream, _raw, ends_answer), stream.rate)
 
 
 async def completion_body(stream: ChatStream) -> bytes:
@@ -109,6 +110,11 @@ async def completion_body(stream: ChatStream) -> bytes:
 def _raw(event: ChatEvent) -> bytes | None:
     """Return the upstream's SSE bytes of an event (and our error event if the answer is stopped)."""
     return event.raw if isinstance(event, ChatDelta | ChatError) else None
+
+
+def ends_answer(data: bytes) -> bool:
+    """The last piece of an OpenAI stream: it goes out once the answer is settled, with the end of the body."""
+    return data.endswith(DONE)
 
 
 @bp.get("/v1/models")

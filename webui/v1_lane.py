@@ -42,7 +42,7 @@ from web.tracing import count_request
 from web.validation import is_json_mimetype
 from webui.auth import bearer_api_key
 from webui.streaming import STREAM_HEADERS
-from webui.v1 import READ_CHAT, completion_body
+from webui.v1 import READ_CHAT, completion_body, ends_answer
 from webui.v1_http import HTTP_CODES, core_error_response, openai_error, rate_header_values
 
 log = logging.getLogger(__name__)
@@ -161,16 +161,28 @@ class V1Lane:
             task.uncancel()
 
     async def _send_stream(self, send: Send, stream: ChatStream, traced: str, started: float) -> None:
-        headers = {"content-type": "text/event-stream", **STREAM_HEADERS, **_rates(stream)}
-        await self._start(send, 200, headers, traced, started)
+        """Forward each piece as it comes; the last one (ending in [DONE]) goes with the end of the body, once the
+        answer is settled: the caller sees the end of an answer only when its usage is counted and its stream slot
+        free, and the last bytes leave in one write. The headers leave with the first piece (already read)."""
+        headers: dict[str, str] | None = {"content-type": "text/event-stream", **STREAM_HEADERS, **_rates(stream)}
+        last = b""
         try:
             async for event in stream:
                 raw = getattr(event, "raw", None)  # ChatDelta and ChatError carry the upstream's bytes
-                if raw:
+                if not raw:
+                    continue
+                if headers is not None:
+                    await self._start(send, 200, headers, traced, started)
+                    headers = None
+                if ends_answer(raw):
+                    last += raw
+                else:
                     await send({"type": "http.response.body", "body": raw, "more_body": True})
         except Exception:
-            log.exception("a /v1 stream failed after its headers were sent")
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            log.exception("a /v1 stream failed after its first piece")
+        if headers is not None:
+            await self._start(send, 200, headers, traced, started)
+        await send({"type": "http.response.body", "body": last, "more_body": False})
 
     async def _send_completion(
         self, send: Send, headers: dict[bytes, bytes], stream: ChatStream, traced: str, started: float

@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 import pytest
 
+import core.chat.charge
 import webui.v1_lane
 from core.accounts.api_keys import create_api_key
 from core.services import build_services
@@ -181,6 +182,62 @@ async def test_a_caller_hanging_up_mid_stream_in_the_lane_closes_the_upstream(
             assert await eventually(both_settled)
             assert fake.completed == 1  # only the first answer ran to its end
     finally:
+        await services.close()
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_a_streamed_answer_ends_for_the_caller_only_once_it_is_settled(
+    settings: Settings,
+    store: Store,
+    fake: FakeUpstream,
+    lane_calls: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    lane: bool,
+) -> None:
+    """The pieces flow as they come; the last one ([DONE]) and the end of the body wait for the call's usage and
+    stream slot to be settled, so a caller that starts its next call at [DONE] finds its slot free (on the lane
+    and on the Quart path alike)."""
+    services = await build_services(settings.model_copy(update=CHEAP_HASHING), store)
+    await add_model(store, [fake])
+    await set_plan(store, {MODEL: (10, "3h")})
+    user = await new_user(store, settings)
+    _, key = await create_api_key(store, user.id, "lane", time.time())
+    headers = {"Authorization": f"Bearer {key}"}
+    gate = asyncio.Event()
+    original = core.chat.charge.record_usage
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await original(*args, **kwargs)
+
+    try:
+        async with serve_app(create_app(services)) as url, aiohttp.ClientSession() as session:
+            body = {"model": MODEL, "messages": HELLO}
+            async with session.post(f"{url}{CHAT}", json=body, headers=headers) as first:
+                assert first.status == 200  # remembers the key
+            monkeypatch.setattr(core.chat.charge, "record_usage", held)
+            if not lane:
+                services.store.api_key_owners.clear()  # a key not remembered: the Quart path answers
+            fake.behaviour = Behaviour(chunks=4, chunk_delay=0.02)
+            async with session.post(f"{url}{CHAT}", json={**body, "stream": True}, headers=headers) as response:
+                assert response.status == 200 and lane_calls == ([True] if lane else [])
+                received = b""
+                while piece(0).encode() not in received:
+                    received += await response.content.readany()
+                with pytest.raises(TimeoutError):  # the upstream is done; its end waits for the settlement
+                    async with asyncio.timeout(0.5):
+                        while True:
+                            received += await response.content.readany()
+                assert piece(2).encode() in received and b"[DONE]" not in received
+                requests, _, _ = await usage_totals(store, user.id, services.clock())
+                assert requests == 1  # the second call is not counted yet
+                gate.set()
+                received += await response.content.read()
+            assert piece(3).encode() in received and received.endswith(b"data: [DONE]\n\n")
+            requests, _, _ = await usage_totals(store, user.id, services.clock())
+            assert requests == 2  # counted before the caller saw the end
+    finally:
+        gate.set()
         await services.close()
 
 
