@@ -163,7 +163,8 @@ class V1Lane:
     async def _send_stream(self, send: Send, stream: ChatStream, traced: str, started: float) -> None:
         """Forward each piece as it comes; the last one (ending in [DONE]) goes with the end of the body, once the
         answer is settled: the caller sees the end of an answer only when its usage is counted and its stream slot
-        free, and the last bytes leave in one write. The headers leave with the first piece (already read)."""
+        free, and the last bytes leave in one write. The headers leave with the first piece (already read), or with
+        the whole answer when it came in one read."""
         headers: dict[str, str] | None = {"content-type": "text/event-stream", **STREAM_HEADERS, **_rates(stream)}
         last = b""
         try:
@@ -171,13 +172,13 @@ class V1Lane:
                 raw = getattr(event, "raw", None)  # ChatDelta and ChatError carry the upstream's bytes
                 if not raw:
                     continue
+                if ends_answer(raw):
+                    last += raw
+                    continue
                 if headers is not None:
                     await self._start(send, 200, headers, traced, started)
                     headers = None
-                if ends_answer(raw):
-                    last += raw
-                else:
-                    await send({"type": "http.response.body", "body": raw, "more_body": True})
+                await send({"type": "http.response.body", "body": raw, "more_body": True})
         except Exception:
             log.exception("a /v1 stream failed after its first piece")
         if headers is not None:
