@@ -7,6 +7,7 @@ import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -99,8 +100,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Quart) -> AsyncIterator[str]:
-    """Serve `app` with Hypercorn on a loopback port (its startup/shutdown run as in production); yield its URL."""
+async def serve_app(app: Quart, **settings: Any) -> AsyncIterator[str]:
+    """Serve `app` with Hypercorn on a loopback port (its startup/shutdown run as in production); yield its URL.
+    `settings`: Hypercorn Config attributes to set (e.g. keep_alive_timeout)."""
     install_reason_phrases()  # as `chatgate serve` does
     install_coalesced_writes()
     install_response_headers()
@@ -109,6 +111,8 @@ async def serve_app(app: Quart) -> AsyncIterator[str]:
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
     config.graceful_timeout = 1.0
+    for name, value in settings.items():
+        setattr(config, name, value)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     try:

@@ -84,3 +84,95 @@ async def test_a_closed_connection_gets_what_was_queued_first() -> None:
                 while chunk := await loop.sock_recv(client, 65536):
                     seen += chunk
             assert seen.startswith(b"HTTP/1.1 200 OK") and seen.endswith(b"three\r\n0\r\n\r\n")
+
+
+class Slow:
+    """An ASGI app whose answer takes `seconds` (its body's second half comes then)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"wait,", "more_body": True})
+        await asyncio.sleep(self.seconds)
+        await send({"type": "http.response.body", "body": b"done", "more_body": False})
+
+
+async def closed_within(client: socket.socket, seconds: float) -> bool:
+    """Whether the server closes `client` within `seconds` (whatever it sends before is read and dropped)."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(seconds):
+            while await loop.sock_recv(client, 65536):
+                pass
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_a_connection_is_closed_after_the_keep_alive_timeout_idle_but_never_while_it_answers() -> None:
+    async with serve_app(Slow(0.6), keep_alive_timeout=0.3) as url:  # type: ignore[arg-type]
+        port = int(url.rsplit(":", 1)[1])
+        loop = asyncio.get_running_loop()
+        with socket.create_connection(("127.0.0.1", port)) as silent:
+            silent.setblocking(False)
+            started = loop.time()
+            assert await closed_within(silent, 3)  # never sent a request: idle from the start
+            assert loop.time() - started >= 0.25
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.setblocking(False)
+            for _ in range(2):  # the second request comes after an idle spell shorter than the timeout
+                await loop.sock_sendall(client, REQUEST)
+                answer = await read_until(client, b"0\r\n\r\n")  # 0.6 s busy: longer than the timeout
+                assert answer.startswith(b"HTTP/1.1 200 OK") and b"done" in answer
+                await asyncio.sleep(0.1)
+            started = loop.time()
+            assert await closed_within(client, 3)
+            assert loop.time() - started >= 0.15  # the timeout counts from the end of the last answer
+
+
+async def test_the_server_stopping_closes_an_idle_connection_at_once_and_a_busy_one_after_its_answer() -> None:
+    loop = asyncio.get_running_loop()
+    with socket.socket() as idle, socket.socket() as busy:
+        async with serve_app(Slow(0.5), graceful_timeout=10.0) as url:  # type: ignore[arg-type]
+            port = int(url.rsplit(":", 1)[1])
+            for client in (idle, busy):
+                client.setblocking(False)
+                await loop.sock_connect(client, ("127.0.0.1", port))
+                await loop.sock_sendall(client, REQUEST)
+            await read_until(idle, b"0\r\n\r\n")  # answered: idle now (keep-alive 5 s)
+            await loop.sock_sendall(busy, REQUEST)  # pipelined after the first: busy past the stop
+            await read_until(busy, b"0\r\n\r\n")
+            stopping = loop.time()
+        assert loop.time() - stopping < 3  # not the 10 s graceful timeout: nothing was left waiting
+        assert await closed_within(idle, 0.1)
+        seen = await read_until(busy, b"done\r\n0\r\n\r\n", b"")  # the pipelined request was answered in full
+        assert seen.count(b"HTTP/1.1 200 OK") >= 1
+
+
+async def test_marking_a_connection_busy_and_idle_starts_no_task_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypercorn.asyncio.worker_context import AsyncioSingleTask
+
+    restarts: list[object] = []
+    restart = AsyncioSingleTask.restart
+
+    async def counted(self: AsyncioSingleTask, *args: Any) -> None:
+        restarts.append(self)
+        await restart(self, *args)
+
+    monkeypatch.setattr(AsyncioSingleTask, "restart", counted)
+    app = App()
+    app.go.set()
+    async with serve_app(app) as url:  # type: ignore[arg-type]
+        port = int(url.rsplit(":", 1)[1])
+        loop = asyncio.get_running_loop()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.setblocking(False)
+            restarts.clear()  # serve_app's own probe connection
+            for _ in range(5):
+                await loop.sock_sendall(client, REQUEST)
+                await read_until(client, b"0\r\n\r\n")
+            assert len(restarts) == 1  # the connection's one watcher, not one per request
