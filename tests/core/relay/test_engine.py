@@ -278,3 +278,49 @@ async def test_an_upstream_without_the_model_is_skipped_but_not_benched(
     completion = await relay.complete(model_of(upstream(fake_a, "a", 10), upstream(fake_b, "b")), BODY)
     assert completion.upstream.id == "b"
     assert (await upstream_health(store, ["a"]))["a"].fails == 0
+
+
+async def test_a_buffered_stream_resumes_its_upstream_once_per_read_not_per_chunk(
+    relay: Relay, fake_a: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiohttp.client_proto import ResponseHandler
+
+    resumed: list[int] = []
+    original = ResponseHandler.resume_reading
+
+    def counted(self: ResponseHandler, *args: object) -> None:
+        resumed.append(1)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResponseHandler, "resume_reading", counted)
+    fake_a.behaviour = Behaviour(chunks=300)
+    stream = await relay.stream(model_of(upstream(fake_a, "a")), BODY)
+    await asyncio.sleep(0.2)  # the whole answer waits in aiohttp's buffer: ~300 HTTP chunks
+    events = await drain(stream)
+    assert stream.text == text_of(300) and events[-1].done
+    assert len(resumed) <= len(events) + 2  # once per read that emptied the buffer (it was once per chunk)
+
+
+async def test_a_burst_past_the_high_water_mark_pauses_the_upstream_and_arrives_whole(
+    relay: Relay, fake_a: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiohttp.client_proto import ResponseHandler
+
+    paused: list[int] = []
+    original = ResponseHandler.pause_reading
+
+    def counted(self: ResponseHandler) -> None:
+        paused.append(1)
+        original(self)
+
+    monkeypatch.setattr(ResponseHandler, "pause_reading", counted)
+    pieces = tuple(f" {index:05d}" + "x" * 400 for index in range(1500))  # ~650 KB: past the 128 KiB high water
+    fake_a.behaviour = Behaviour(pieces=pieces, chunks=len(pieces))
+    stream = await relay.stream(model_of(upstream(fake_a, "a")), BODY)
+    await asyncio.sleep(0.3)  # a slow reader: aiohttp's buffer fills and reading pauses
+    text = ""
+    async with asyncio.timeout(20), stream:  # a reader never resumed would wait forever (no idle timer runs paused)
+        async for event in stream:
+            text += event.content
+            await asyncio.sleep(0)
+    assert paused and text == "".join(pieces) and stream.finish_reason == "stop"
