@@ -180,7 +180,7 @@ class V1Lane:
                     headers = None
                 await send({"type": "http.response.body", "body": raw, "more_body": True})
         except Exception:
-            log.exception("a /v1 stream failed after its first piece")
+            log.exception("a /v1 stream failed before its end")
         if headers is not None:
             await self._start(send, 200, headers, traced, started)
         await send({"type": "http.response.body", "body": last, "more_body": False})
