@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,6 +47,14 @@ def sends(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return made
 
 
+@contextlib.contextmanager
+def connected(url: str) -> Iterator[socket.socket]:
+    """A non-blocking client socket connected to the server at `url`."""
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as client:
+        client.setblocking(False)
+        yield client
+
+
 async def read_until(client: socket.socket, marker: bytes, seen: bytes = b"") -> bytes:
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(5):
@@ -56,10 +66,8 @@ async def read_until(client: socket.socket, marker: bytes, seen: bytes = b"") ->
 async def test_the_pieces_of_one_turn_go_out_together_and_none_waits_for_a_later_turn(sends: list[bytes]) -> None:
     app = App()
     async with serve_app(app) as url:  # type: ignore[arg-type]  # any ASGI app
-        port = int(url.rsplit(":", 1)[1])
         loop = asyncio.get_running_loop()
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.setblocking(False)
+        with connected(url) as client:
             await loop.sock_sendall(client, REQUEST)
             first = await read_until(client, b"two,")  # arrives while the app still waits: not held back
             assert first.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -74,10 +82,8 @@ async def test_a_closed_connection_gets_what_was_queued_first() -> None:
     app = App()
     app.go.set()
     async with serve_app(app) as url:  # type: ignore[arg-type]
-        port = int(url.rsplit(":", 1)[1])
         loop = asyncio.get_running_loop()
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.setblocking(False)
+        with connected(url) as client:
             await loop.sock_sendall(client, REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
             seen = b""
             async with asyncio.timeout(5):
@@ -115,15 +121,12 @@ async def closed_within(client: socket.socket, seconds: float) -> bool:
 
 async def test_a_connection_is_closed_after_the_keep_alive_timeout_idle_but_never_while_it_answers() -> None:
     async with serve_app(Slow(0.6), keep_alive_timeout=0.3) as url:  # type: ignore[arg-type]
-        port = int(url.rsplit(":", 1)[1])
         loop = asyncio.get_running_loop()
-        with socket.create_connection(("127.0.0.1", port)) as silent:
-            silent.setblocking(False)
+        with connected(url) as silent:
             started = loop.time()
             assert await closed_within(silent, 3)  # never sent a request: idle from the start
             assert loop.time() - started >= 0.25
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.setblocking(False)
+        with connected(url) as client:
             for _ in range(2):  # the second request comes after an idle spell shorter than the timeout
                 await loop.sock_sendall(client, REQUEST)
                 answer = await read_until(client, b"0\r\n\r\n")  # 0.6 s busy: longer than the timeout
@@ -167,10 +170,8 @@ async def test_marking_a_connection_busy_and_idle_starts_no_task_per_request(mon
     app = App()
     app.go.set()
     async with serve_app(app) as url:  # type: ignore[arg-type]
-        port = int(url.rsplit(":", 1)[1])
         loop = asyncio.get_running_loop()
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.setblocking(False)
+        with connected(url) as client:
             restarts.clear()  # serve_app's own probe connection
             for _ in range(5):
                 await loop.sock_sendall(client, REQUEST)

@@ -16,7 +16,8 @@ import pytest
 import core.chat.charge
 import webui.v1_lane
 from core.accounts.api_keys import create_api_key
-from core.services import build_services
+from core.accounts.users import User
+from core.services import Services, build_services
 from core.settings import Settings
 from core.store.connection import Store
 from tests.chat_support import CHEAP_HASHING, MODEL, add_model, eventually, new_user, serve_app, set_plan, usage_totals
@@ -151,15 +152,20 @@ async def test_the_lanes_refusals_are_openai_errors_with_their_headers(
     assert any('route="/v1/chat/completions"' in series and 'status="429"' in series for series in counted)
 
 
-async def test_a_caller_hanging_up_mid_stream_in_the_lane_closes_the_upstream(
-    settings: Settings, store: Store, fake: FakeUpstream, lane_calls: list[bool]
-) -> None:
+async def lane_setup(settings: Settings, store: Store, fake: FakeUpstream) -> tuple[Services, User, dict[str, str]]:
+    """Services of their own (to serve with `serve_app`), the fake's model, a plan, a user and its key's headers."""
     services = await build_services(settings.model_copy(update=CHEAP_HASHING), store)
     await add_model(store, [fake])
     await set_plan(store, {MODEL: (10, "3h")})
     user = await new_user(store, settings)
     _, key = await create_api_key(store, user.id, "lane", time.time())
-    headers = {"Authorization": f"Bearer {key}"}
+    return services, user, {"Authorization": f"Bearer {key}"}
+
+
+async def test_a_caller_hanging_up_mid_stream_in_the_lane_closes_the_upstream(
+    settings: Settings, store: Store, fake: FakeUpstream, lane_calls: list[bool]
+) -> None:
+    services, user, headers = await lane_setup(settings, store, fake)
     try:
         async with serve_app(create_app(services)) as url, aiohttp.ClientSession() as session:
             body = {"model": MODEL, "messages": HELLO}
@@ -197,12 +203,7 @@ async def test_a_streamed_answer_ends_for_the_caller_only_once_it_is_settled(
     """The pieces flow as they come; the last one ([DONE]) and the end of the body wait for the call's usage and
     stream slot to be settled, so a caller that starts its next call at [DONE] finds its slot free (on the lane
     and on the Quart path alike)."""
-    services = await build_services(settings.model_copy(update=CHEAP_HASHING), store)
-    await add_model(store, [fake])
-    await set_plan(store, {MODEL: (10, "3h")})
-    user = await new_user(store, settings)
-    _, key = await create_api_key(store, user.id, "lane", time.time())
-    headers = {"Authorization": f"Bearer {key}"}
+    services, user, headers = await lane_setup(settings, store, fake)
     gate = asyncio.Event()
     original = core.chat.charge.record_usage
 
