@@ -1,16 +1,19 @@
 """Throughput with 1 vs N web processes (issue 16, item 6): `chatgate serve --only web --workers N` on one store.
 
 Usage (see benchmarks/README.md):
-    .venv/bin/python benchmarks/workers_scale.py                 # N = 1 and 2, c = 64, 3 alternating rounds
+    .venv/bin/python benchmarks/workers_scale.py                 # N = 1 and 2, c = 256, 3 alternating rounds
     .venv/bin/python benchmarks/workers_scale.py --quick         # a 30 s smoke run
-Starts the fake upstream and a store of its own (one user with an API key, a non-binding plan, keyword moderation:
-the full /v1 path, as benchmarks/relay_overhead.py), then, each round, `chatgate serve --workers N` for each N in
-turn, with its processes allowed on --worker-cpus (default: every CPU; `scale`: the first N CPUs for N workers, so
-that N workers are given N cores, one of them shared with the load), and keeps --concurrency /v1 calls in
-flight. The load generator (this process), the fake and the store are pinned to --load-cpu, so they take a share of
-that CPU from the workers: the report says how much (their "cores busy"), and the workers' own CPU is measured
-(supervisor + workers, user + system time from /proc). Figures: req/s; the workers' CPU ms per request; the cores
-the workers kept busy (CPU seconds per second) and each worker's share; the cores the load side used.
+Starts an upstream and a store of its own (one user with an API key, a non-binding plan, keyword moderation: the
+full /v1 path, as benchmarks/relay_overhead.py), then, each round, `chatgate serve --workers N` for each N in turn,
+with its processes allowed on --worker-cpus (default `scale`: the first N CPUs for N workers, so that N workers are
+given N cores, one of them shared with the load; or a taskset list for every N), and keeps --concurrency /v1 calls
+in flight. The load generator (this process), the upstream and the store are pinned to --load-cpu, so they take a
+share of that CPU from the workers: the report says how much (their "cores busy"), and the workers' own CPU is
+measured (supervisor + workers, user + system time from /proc). By default the load generator and the upstream are
+benchmarks/lean_http.py's (bare asyncio protocols, ~0.2 ms of CPU per call for both where the aiohttp pair took
+~0.5 ms, as much as a worker: on a 2-CPU machine it left the second worker a quarter of a core); `--load aiohttp`
+runs the earlier pair. Figures: req/s; the workers' CPU ms per request; the cores the workers kept busy (CPU seconds
+per second) and each worker's share; the cores the load side used.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.lean_http import run_lean_load  # noqa: E402
 from benchmarks.machine import (  # noqa: E402
     ForeignCpu,
     child_pids,
@@ -38,7 +42,7 @@ from benchmarks.machine import (  # noqa: E402
     process_cpu_seconds,
     wait_idle,
 )
-from benchmarks.relay_bench import free_port, start_fake, stop_all, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, spawn, start_fake, stop_all, wait_port  # noqa: E402
 from benchmarks.relay_full import prepare_account, start_server, start_store  # noqa: E402
 from benchmarks.relay_load import LoadResult, pooled_result, run_load  # noqa: E402
 
@@ -91,15 +95,33 @@ def ready(base: str, timeout: float = 60.0) -> None:
 
 def measure(args: argparse.Namespace, url: str, key: str, pids: list[int], load_pids: list[int]) -> Slice:
     """Warm up, then measure one slice: (supervisor + workers) CPU and the load side's CPU over the window only."""
-    asyncio.run(run_load(url, key, args.model, args.concurrency, args.warmup, 0.0, stream=args.stream))
+    load = run_lean_load if args.load == "lean" else run_load
+    asyncio.run(load(url, key, args.model, args.concurrency, args.warmup, 0.0, stream=args.stream))
     foreign = ForeignCpu([*pids, *load_pids]).start()
     before = [process_cpu_seconds(pid) for pid in pids]
     load_before = sum(process_cpu_seconds(pid) for pid in load_pids)
     seconds = args.seconds / args.rounds
-    result = asyncio.run(run_load(url, key, args.model, args.concurrency, seconds, 0.0, stream=args.stream))
+    result = asyncio.run(load(url, key, args.model, args.concurrency, seconds, 0.0, stream=args.stream))
     spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
     load_cpu = sum(process_cpu_seconds(pid) for pid in load_pids) - load_before
     return Slice(result, spent, load_cpu, seconds, foreign.stop().other)
+
+
+def start_upstream(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the upstream of --load on the load CPU: the lean one, or tests/fakes/openai_upstream (aiohttp)."""
+    if args.load != "lean":
+        return start_fake(args.chunks, args.load_cpu)
+    port = free_port()
+    upstream = spawn(
+        [sys.executable, "-m", "benchmarks.lean_http", "--port", str(port), "--chunks", str(args.chunks)],
+        args.load_cpu,
+    )
+    try:
+        wait_port(port)
+    except BaseException:
+        upstream.kill()
+        raise
+    return upstream, f"http://127.0.0.1:{port}"
 
 
 def worker_cpus(args: argparse.Namespace, workers: int) -> str:
@@ -126,7 +148,9 @@ def run_round(args: argparse.Namespace, env: dict[str, object], rows: dict[int, 
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
             part = measure(args, url, str(env["key"]), pids, list(env["load_pids"]))  # type: ignore[call-overload]
             rows[workers].slices.append(part)
-            print(f"  workers={workers}: {part.result.rps:.0f} req/s, {part.result.errors} errors", flush=True)
+            first_error = f" (first: {part.result.first_error})" if part.result.errors else ""
+            rate, errors = part.result.rps, part.result.errors
+            print(f"  workers={workers}: {rate:.0f} req/s, {errors} errors{first_error}", flush=True)
         finally:
             server.terminate()
             try:
@@ -139,7 +163,7 @@ def report(rows: dict[int, Row], args: argparse.Namespace) -> str:
     lines = [
         f"c={args.concurrency} {'streamed' if args.stream else 'not streamed'}, {args.seconds} s per N in "
         f"{args.rounds} alternating slices; workers on CPUs {args.worker_cpus}, load + fake + store on CPU "
-        f"{args.load_cpu}",
+        f"{args.load_cpu} ({args.load} load generator and upstream)",
         machine_line(args.load_before),
         "| workers | req/s | vs 1 worker | workers' CPU ms/req | workers' cores busy | each worker's share "
         "| load side's cores busy | errors | other CPU |",
@@ -170,7 +194,7 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake, fake_url = start_fake(args.chunks, args.load_cpu)
+    fake, fake_url = start_upstream(args)
     store = None
     try:
         with tempfile.TemporaryDirectory(prefix="workers-scale-") as workdir:
@@ -195,13 +219,20 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=lambda v: [int(n) for n in v.split(",")], default=[1, 2])
     parser.add_argument("--model", default="gpt-4o-mini")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--concurrency", type=int, default=256, help="calls in flight (default 256: enough to keep two workers busy)"
+    )
     parser.add_argument("--stream", action="store_true", help="streamed calls (default: not streamed, a lighter load)")
     parser.add_argument("--chunks", type=int, default=16, help="content chunks of a streamed answer")
     parser.add_argument(
-        "--worker-cpus", default=",".join(map(str, cpus)), help="taskset list for the workers, or scale"
+        "--worker-cpus", default="scale", help="scale (N workers on the first N CPUs), or a taskset list"
     )
     parser.set_defaults(all_cpus=cpus)
+    parser.add_argument(
+        "--load", choices=("lean", "aiohttp"), default="lean",
+        help="lean: benchmarks/lean_http.py's client and upstream (default); aiohttp: relay_load's client and "
+        "tests/fakes/openai_upstream, as in runs before 2026-12-03",
+    )  # fmt: skip
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
     return parse_timed(parser, default=(30.0, 3, 2.0), quick=(6.0, 1, 1.0))
 
