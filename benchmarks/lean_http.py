@@ -7,7 +7,8 @@ as much CPU per request as the worker itself, so the second worker got a quarter
 HTTP/1.1 with keep-alive (Content-Length and chunked bodies), checks every answer (status, and the end of a stream),
 and answers /v1/chat/completions with the same bytes as the fake upstream's `--answer words` (role chunk, one chunk
 per word, finish chunk, usage when asked for, [DONE]; each event written on its own, as a model streams), after
-checking the key and the request body like it.
+checking the key and the request body like it. `workers_scale.py` runs the upstream in the load generator's event
+loop (`LeanUpstream`): one process less to wake on the load CPU.
 
     python -m benchmarks.lean_http --port 8100 --chunks 16 --key sk-bench     # the upstream, until killed
 """
@@ -103,15 +104,21 @@ class Answers:
 class UpstreamProtocol(asyncio.Protocol):
     """One upstream connection: requests in, answers out, keep-alive."""
 
-    def __init__(self, answers: Answers, key: bytes) -> None:
+    def __init__(self, answers: Answers, key: bytes, open_connections: set[asyncio.Transport] | None = None) -> None:
         self.answers = answers
         self.authorization = b"authorization: bearer " + key.lower() + b"\r\n"
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.open_connections = set() if open_connections is None else open_connections
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.open_connections.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        assert self.transport is not None
+        self.open_connections.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -159,12 +166,37 @@ def _content_length(head: bytes) -> int | None:
     return int(head[start + 17 : head.index(b"\r\n", start + 17)])
 
 
+class LeanUpstream:
+    """The upstream in the running event loop (beside the load generator: one process less to wake on the load CPU)."""
+
+    def __init__(self, port: int, chunks: int, key: str = "sk-bench") -> None:
+        self.port, self.answers, self.key = port, Answers(chunks), key.encode()
+        self.connections: set[asyncio.Transport] = set()
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> LeanUpstream:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: UpstreamProtocol(self.answers, self.key, self.connections), "127.0.0.1", self.port, backlog=1024
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for transport in list(self.connections):  # the relay's pooled connections: asyncio leaves them open
+            transport.close()
+        await self.server.wait_closed()
+
+
 async def serve_upstream(port: int, chunks: int, key: str) -> None:
-    answers = Answers(chunks)
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: UpstreamProtocol(answers, key.encode()), "127.0.0.1", port, backlog=1024)
-    async with server:
-        await server.serve_forever()
+    async with LeanUpstream(port, chunks, key):
+        await asyncio.Event().wait()
 
 
 class ClientProtocol(asyncio.Protocol):

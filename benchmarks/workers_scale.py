@@ -10,7 +10,7 @@ given N cores, one of them shared with the load; or a taskset list for every N),
 in flight. The load generator (this process), the upstream and the store are pinned to --load-cpu, so they take a
 share of that CPU from the workers: the report says how much (their "cores busy"), and the workers' own CPU is
 measured (supervisor + workers, user + system time from /proc). By default the load generator and the upstream are
-benchmarks/lean_http.py's (bare asyncio protocols, ~0.2 ms of CPU per call for both where the aiohttp pair took
+benchmarks/lean_http.py's (bare asyncio protocols, in one process, ~0.2 ms of CPU per call where the aiohttp pair took
 ~0.5 ms, as much as a worker: on a 2-CPU machine it left the second worker a quarter of a core); `--load aiohttp`
 runs the earlier pair. Figures: req/s; the workers' CPU ms per request; the cores the workers kept busy (CPU seconds
 per second) and each worker's share; the cores the load side used.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.lean_http import run_lean_load  # noqa: E402
+from benchmarks.lean_http import LeanUpstream, run_lean_load  # noqa: E402
 from benchmarks.machine import (  # noqa: E402
     ForeignCpu,
     child_pids,
@@ -42,7 +43,7 @@ from benchmarks.machine import (  # noqa: E402
     process_cpu_seconds,
     wait_idle,
 )
-from benchmarks.relay_bench import free_port, spawn, start_fake, stop_all, wait_port  # noqa: E402
+from benchmarks.relay_bench import free_port, start_fake, stop_all, wait_port  # noqa: E402
 from benchmarks.relay_full import prepare_account, start_server, start_store  # noqa: E402
 from benchmarks.relay_load import LoadResult, pooled_result, run_load  # noqa: E402
 
@@ -95,33 +96,23 @@ def ready(base: str, timeout: float = 60.0) -> None:
 
 def measure(args: argparse.Namespace, url: str, key: str, pids: list[int], load_pids: list[int]) -> Slice:
     """Warm up, then measure one slice: (supervisor + workers) CPU and the load side's CPU over the window only."""
+    return asyncio.run(_measure(args, url, key, pids, load_pids))
+
+
+async def _measure(args: argparse.Namespace, url: str, key: str, pids: list[int], load_pids: list[int]) -> Slice:
     load = run_lean_load if args.load == "lean" else run_load
-    asyncio.run(load(url, key, args.model, args.concurrency, args.warmup, 0.0, stream=args.stream))
-    foreign = ForeignCpu([*pids, *load_pids]).start()
-    before = [process_cpu_seconds(pid) for pid in pids]
-    load_before = sum(process_cpu_seconds(pid) for pid in load_pids)
-    seconds = args.seconds / args.rounds
-    result = asyncio.run(load(url, key, args.model, args.concurrency, seconds, 0.0, stream=args.stream))
-    spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
-    load_cpu = sum(process_cpu_seconds(pid) for pid in load_pids) - load_before
+    async with contextlib.AsyncExitStack() as stack:
+        if args.load == "lean":  # the upstream of this slice, in this process's event loop
+            await stack.enter_async_context(LeanUpstream(args.upstream_port, args.chunks))
+        await load(url, key, args.model, args.concurrency, args.warmup, 0.0, stream=args.stream)
+        foreign = ForeignCpu([*pids, *load_pids]).start()
+        before = [process_cpu_seconds(pid) for pid in pids]
+        load_before = sum(process_cpu_seconds(pid) for pid in load_pids)
+        seconds = args.seconds / args.rounds
+        result = await load(url, key, args.model, args.concurrency, seconds, 0.0, stream=args.stream)
+        spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
+        load_cpu = sum(process_cpu_seconds(pid) for pid in load_pids) - load_before
     return Slice(result, spent, load_cpu, seconds, foreign.stop().other)
-
-
-def start_upstream(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the upstream of --load on the load CPU: the lean one, or tests/fakes/openai_upstream (aiohttp)."""
-    if args.load != "lean":
-        return start_fake(args.chunks, args.load_cpu)
-    port = free_port()
-    upstream = spawn(
-        [sys.executable, "-m", "benchmarks.lean_http", "--port", str(port), "--chunks", str(args.chunks)],
-        args.load_cpu,
-    )
-    try:
-        wait_port(port)
-    except BaseException:
-        upstream.kill()
-        raise
-    return upstream, f"http://127.0.0.1:{port}"
 
 
 def worker_cpus(args: argparse.Namespace, workers: int) -> str:
@@ -194,7 +185,10 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
-    fake, fake_url = start_upstream(args)
+    fake, fake_url = start_fake(args.chunks, args.load_cpu) if args.load == "aiohttp" else (None, "")
+    if fake is None:  # the lean upstream runs in this process, on this port, during each slice
+        args.upstream_port = free_port()
+        fake_url = f"http://127.0.0.1:{args.upstream_port}"
     store = None
     try:
         with tempfile.TemporaryDirectory(prefix="workers-scale-") as workdir:
@@ -204,7 +198,7 @@ def main() -> None:
             keys = asyncio.run(prepare_account(store.url, data_dir, args.model))
             env: dict[str, object] = {
                 "store_url": store.url, "fake_url": fake_url, "data_dir": data_dir,
-                "key": keys[0], "load_pids": [os.getpid(), fake.pid, store.process.pid],
+                "key": keys[0], "load_pids": [os.getpid(), store.process.pid, *([fake.pid] if fake else [])],
             }  # fmt: skip
             rows = {workers: Row(workers) for workers in args.workers}
             for _ in range(args.rounds):

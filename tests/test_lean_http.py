@@ -4,13 +4,12 @@ against the fake's."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from benchmarks.lean_http import Answers, UpstreamProtocol, run_lean_load
+from benchmarks.lean_http import LeanUpstream, run_lean_load
 from benchmarks.relay_load import chat_body, run_load
 from tests.fakes.openai_upstream import Behaviour, FakeUpstream
 
@@ -19,13 +18,8 @@ MODEL = "gpt-4o-mini"
 
 @pytest.fixture
 async def lean_url() -> AsyncIterator[str]:
-    answers = Answers(chunks=8)
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: UpstreamProtocol(answers, b"sk-bench"), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    await server.wait_closed()
+    async with LeanUpstream(0, chunks=8) as upstream:
+        yield upstream.url
 
 
 @pytest.fixture
