@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -274,14 +273,13 @@ async def run_lean_load(
     result = LoadResult()
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
-    connect: Callable[[], Any] = lambda: loop.create_connection(ClientProtocol, host, port)  # noqa: E731
 
     async def worker() -> None:
         connection: ClientProtocol | None = None
         while (now := time.perf_counter()) < stop_at:
             try:
                 if connection is None or connection.closed:
-                    connection = (await connect())[1]
+                    connection = (await loop.create_connection(ClientProtocol, host, port))[1]
                 response = await connection.request(request)
                 _check(response, stream, end)
             except Exception as exc:  # a failed request is counted, never fatal to the run
