@@ -1,14 +1,14 @@
 """A lean load side for benchmarks that share a small machine with it: an HTTP/1.1 load generator and an upstream on
 bare asyncio protocols, a few times cheaper per request than the aiohttp client and tests/fakes/openai_upstream.
 
-Why: `workers_scale.py` measures how throughput grows with the cores the web workers get; on a 2-CPU machine the
-load generator, the fake upstream and the store share a CPU with the second worker, and the aiohttp pair costs about
-as much CPU per request as the worker itself, so the second worker got a quarter of a core. This pair speaks plain
+Why: `workers_scale.py` measures how throughput grows with the cores the web workers get; on a 2-CPU machine the load
+generator, the fake upstream and the store share a CPU with the second worker, and the aiohttp pair costs about as
+much CPU per request as the worker itself, so the second worker got a quarter of a core. This pair speaks plain
 HTTP/1.1 with keep-alive (Content-Length and chunked bodies), checks every answer (status, and the end of a stream),
-and answers /v1/chat/completions with the same bytes as the fake upstream's `--answer words` (role chunk, one chunk
-per word, finish chunk, usage when asked for, [DONE]; each event written on its own, as a model streams), after
-checking the key and the request body like it. `workers_scale.py` runs the upstream in the load generator's event
-loop (`LeanUpstream`): one process less to wake on the load CPU.
+and answers /v1/chat/completions with the fake upstream's `--answer words` (built by its functions: role chunk, one
+chunk per word, finish chunk, usage when asked for, [DONE]; each event written on its own, as a model streams), after
+checking the key and the request body like it. `workers_scale.py` runs the upstream in the load generator's event loop
+(`LeanUpstream`): one process less to wake on the load CPU.
 
     python -m benchmarks.lean_http --port 8100 --chunks 16 --key sk-bench     # the upstream, until killed
 """
@@ -19,31 +19,23 @@ import argparse
 import asyncio
 import contextlib
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
 from benchmarks.relay_load import DONE, LoadResult, chat_body
+from tests.fakes.openai_upstream import (
+    Behaviour,
+    completion_answer,
+    error_body,
+    piece,
+    piece_events,
+    usage_counts,
+    usage_event,
+)
 
 HEAD_END = b"\r\n\r\n"
 LAST_CHUNK = b"0\r\n\r\n"
-
-
-def _event(model: str, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
-    chunk = {
-        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
-        "system_fingerprint": "fp_fake", "choices": choices, "usage": usage,
-    }  # fmt: skip
-    return b"data: " + orjson.dumps(chunk) + b"\n\n"
-
-
-def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-
-
-def _usage(completion: int) -> dict[str, int]:
-    return {"prompt_tokens": 10, "completion_tokens": completion, "total_tokens": 10 + completion}
 
 
 def _head(status: str, content_type: str, length: int | None) -> bytes:
@@ -51,18 +43,14 @@ def _head(status: str, content_type: str, length: int | None) -> bytes:
     return f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{framing}\r\n\r\n".encode()
 
 
-def _json(status: str, body: dict[str, Any]) -> bytes:
-    data = orjson.dumps(body)
-    return _head(status, "application/json", len(data)) + data
+def _json(status: str, body: bytes) -> bytes:
+    return _head(status, "application/json", len(body)) + body
 
 
-def _error(status: str, message: str, kind: str, code: str | None) -> bytes:
-    return _json(status, {"error": {"message": message, "type": kind, "param": None, "code": code}})
-
-
-UNAUTHORIZED = _error("401 Unauthorized", "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
-NOT_FOUND = _error("404 Not Found", "Unknown request URL.", "invalid_request_error", "unknown_url")
-BAD_BODY = _error("400 Bad Request", "'messages' is a required property", "invalid_request_error", None)
+UNAUTHORIZED = _json("401 Unauthorized", error_body(401))
+NOT_FOUND = _json("404 Not Found", error_body(404, "unknown_url", "Unknown request URL."))
+BAD_BODY = _json("400 Bad Request", error_body(400, message="'messages' is a required property"))
+LENGTH_REQUIRED = _json("411 Length Required", error_body(400, message="Content-Length required."))
 
 
 class Answers:
@@ -79,21 +67,11 @@ class Answers:
         return cached
 
     def _build(self, model: str, stream: bool, include_usage: bool) -> list[bytes]:
-        words = [f" word{index}" for index in range(self.chunks)]
+        events = piece_events(model, [piece(index) for index in range(self.chunks)])
+        usage = usage_counts(Behaviour.prompt_tokens, self.chunks)
         if not stream:
-            message = {"role": "assistant", "content": "".join(words), "refusal": None}
-            choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-            answer = {
-                "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000, "model": model,
-                "choices": [choice], "system_fingerprint": "fp_fake", "usage": _usage(self.chunks),
-            }  # fmt: skip
-            return [_json("200 OK", answer)]
-        events = [_event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])]
-        events += [_event(model, [_choice({"content": word})]) for word in words]
-        events.append(_event(model, [_choice({}, "stop")]))
-        if include_usage:
-            events.append(_event(model, [], _usage(self.chunks)))
-        events.append(DONE)
+            return [_json("200 OK", orjson.dumps(completion_answer(model, events, usage)))]
+        events += [usage_event(model, usage), DONE] if include_usage else [DONE]
         writes = [b"%x\r\n%s\r\n" % (len(event), event) for event in events]
         writes[0] = _head("200 OK", "text/event-stream", None) + writes[0]
         writes[-1] += LAST_CHUNK
@@ -125,7 +103,7 @@ class UpstreamProtocol(asyncio.Protocol):
             head = bytes(self.buffer[:end]).lower() + b"\r\n"
             length = _content_length(head)
             if length is None:  # no chunked request bodies here: refuse, and drop the connection
-                self._send([_error("411 Length Required", "Content-Length required.", "invalid_request_error", None)])
+                self._send([LENGTH_REQUIRED])
                 assert self.transport is not None
                 self.transport.close()
                 return

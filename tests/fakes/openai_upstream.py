@@ -271,19 +271,8 @@ class FakeUpstream:
         return [role, *content, _event(model, [_choice({}, "stop")])]
 
     def _completion(self, model: str, behaviour: Behaviour, events: list[bytes]) -> web.Response:
-        text = "".join(_content_of(event) for event in events[1:-1])
-        message = {"role": "assistant", "content": text, "refusal": None}
-        answer = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
-            "system_fingerprint": "fp_fake",
-        }
-        if behaviour.usage:
-            answer["usage"] = _usage(behaviour.prompt_tokens, len(events) - 2)
-        return web.Response(body=orjson.dumps(answer), content_type="application/json")
+        usage = usage_counts(behaviour.prompt_tokens, len(events) - 2) if behaviour.usage else None
+        return web.Response(body=orjson.dumps(completion_answer(model, events, usage)), content_type="application/json")
 
     async def _stream(
         self, request: web.Request, model: str, behaviour: Behaviour, include_usage: bool, events: list[bytes],
@@ -314,8 +303,8 @@ class FakeUpstream:
             await response.write(events[index + 1])
         await response.write(events[-1])  # the finish chunk
         if include_usage and behaviour.usage:
-            usage = _usage(behaviour.prompt_tokens, chunks if completion_tokens is None else completion_tokens)
-            await response.write(_event(model, [], usage=usage))
+            usage = usage_counts(behaviour.prompt_tokens, chunks if completion_tokens is None else completion_tokens)
+            await response.write(usage_event(model, usage))
         if behaviour.done:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -332,10 +321,36 @@ class FakeUpstream:
         return cached
 
     def _piece_events(self, model: str, texts: Sequence[str]) -> list[bytes]:
-        """Return [role chunk, a content chunk per text, finish chunk]."""
-        role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
-        content = [_event(model, [_choice({"content": text})]) for text in texts]
-        return [role, *content, _event(model, [_choice({}, "stop")])]
+        return piece_events(model, texts)
+
+
+def piece_events(model: str, texts: Sequence[str]) -> list[bytes]:
+    """Return a streamed answer's events: [role chunk, a content chunk per text, finish chunk]."""
+    role = _event(model, [_choice({"role": "assistant", "content": "", "refusal": None})])
+    content = [_event(model, [_choice({"content": text})]) for text in texts]
+    return [role, *content, _event(model, [_choice({}, "stop")])]
+
+
+def usage_event(model: str, usage: dict[str, int]) -> bytes:
+    """Return the last event of a stream asked for `stream_options.include_usage`."""
+    return _event(model, [], usage=usage)
+
+
+def completion_answer(model: str, events: list[bytes], usage: dict[str, int] | None) -> dict[str, Any]:
+    """Return the not-streamed answer whose text is that of `events` (as `piece_events` makes them)."""
+    text = "".join(_content_of(event) for event in events[1:-1])
+    message = {"role": "assistant", "content": text, "refusal": None}
+    answer: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "system_fingerprint": "fp_fake",
+    }
+    if usage is not None:
+        answer["usage"] = usage
+    return answer
 
 
 def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -360,7 +375,7 @@ def _content_of(event: bytes) -> str:
     return str(choices[0]["delta"].get("content") or "") if choices else ""
 
 
-def _usage(prompt: int, completion: int) -> dict[str, int]:
+def usage_counts(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
