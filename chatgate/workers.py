@@ -6,7 +6,8 @@ config, opens the web app's listening socket and starts the workers as fresh int
 one of them. Workers are stateless: sessions, quotas, runtime config, stream settlement, bot updates
 all go through the store, and background jobs run in whichever worker holds their lease (core.store.lease). The
 supervisor serves the dashboard, restarts a worker that dies, and on SIGINT/SIGTERM stops the workers gracefully
-(each finishes its open requests) before it stops the embedded store.
+(each finishes its open requests) before it stops the embedded store. With WORKER_CPU_AFFINITY=auto, worker i (and
+the one that replaces it) is kept on the i-th CPU the supervisor may use, modulo their count.
 """
 
 from __future__ import annotations
@@ -88,12 +89,24 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _start_worker(settings: Settings, listener: socket.socket) -> subprocess.Popen[bytes]:
-    """Start one web process on the shared socket, pointed at the supervisor's store."""
+def _start_worker(settings: Settings, listener: socket.socket, index: int) -> subprocess.Popen[bytes]:
+    """Start web process number `index` on the shared socket, pointed at the supervisor's store."""
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
     fd = listener.fileno()
     command = [sys.executable, "-m", "chatgate", "serve-worker", "--fd", str(fd)]
-    return subprocess.Popen(command, env=env, pass_fds=(fd,))
+    process = subprocess.Popen(command, env=env, pass_fds=(fd,))
+    if (cpu := worker_cpu(settings, index)) is not None:
+        with contextlib.suppress(ProcessLookupError):  # it died at once: the watcher starts another
+            os.sched_setaffinity(process.pid, {cpu})
+    return process
+
+
+def worker_cpu(settings: Settings, index: int) -> int | None:
+    """The CPU worker `index` is kept on (WORKER_CPU_AFFINITY=auto), None where it may run on any."""
+    if settings.WORKER_CPU_AFFINITY != "auto" or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[index % len(cpus)]
 
 
 def run_worker(settings: Settings, fd: int) -> None:
@@ -110,8 +123,10 @@ async def _supervise(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    processes = [_start_worker(settings, listener) for _ in range(workers)]
-    print(f"ChatGate web app   http://{host}:{port} ({workers} worker processes)", flush=True)
+    processes = [_start_worker(settings, listener, index) for index in range(workers)]
+    cpus = [worker_cpu(settings, index) for index in range(workers)]
+    kept = f", kept on CPUs {','.join(map(str, cpus))}" if None not in cpus else ""
+    print(f"ChatGate web app   http://{host}:{port} ({workers} worker processes{kept})", flush=True)
     tasks = [asyncio.ensure_future(_watch(settings, listener, processes, stop))]
     if only != "web":
         tasks.append(asyncio.ensure_future(serve_admin_until_stopped(settings, admin_port, stop)))
@@ -136,7 +151,7 @@ async def _watch(
             if process.poll() is not None:
                 print(f"worker {process.pid} exited ({process.returncode}); starting another", flush=True)
                 await asyncio.sleep(RESTART_PAUSE_SECONDS)
-                processes[index] = _start_worker(settings, listener)
+                processes[index] = _start_worker(settings, listener, index)
 
 
 def _stop_workers(processes: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     )
     EVENT_LOOP: Literal["auto", "asyncio", "uvloop"] = "auto"
     WEB_CONCURRENCY: int = 1
+    WORKER_CPU_AFFINITY: Literal["off", "auto"] = "off"
 
     # --- site ----------------------------------------------------------------------------------------------------
     NEXT_PUBLIC_TITLE: str = "ChatGate"

@@ -16,11 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatgate.workers import worker_cpu
+from core.settings import Settings
 from core.store.config_cache import CONFIG_CACHE_SECONDS
 from tests.test_cli import _cli, _env, _free_port
 
 MODEL = "gpt-4o-mini"
 PASSWORD = "correct horse battery"
+CPUS = sorted(os.sched_getaffinity(0))
+EXPECTED_CPUS = sorted(CPUS[index % len(CPUS)] for index in range(2))  # two workers, WORKER_CPU_AFFINITY=auto
 
 
 @contextmanager
@@ -57,6 +61,7 @@ def _upstream_env(upstream: str) -> dict[str, str]:
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_MODELS": MODEL,
         "MAX_STREAMS_PER_USER": "0",
+        "WORKER_CPU_AFFINITY": "auto",
     }
 
 
@@ -116,6 +121,12 @@ async def _chat_statuses(base: str, key: str, count: int) -> list[int]:
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
+def test_worker_cpu_is_the_ith_cpu_with_auto_and_none_by_default() -> None:
+    assert [worker_cpu(Settings(_env_file=None), index) for index in range(3)] == [None] * 3  # type: ignore[call-arg]
+    auto = Settings(_env_file=None, WORKER_CPU_AFFINITY="auto")  # type: ignore[call-arg]
+    assert [worker_cpu(auto, index) for index in range(len(CPUS) + 1)] == [*CPUS, CPUS[0]]
+
+
 def test_two_workers_share_one_store_with_exact_quotas_and_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with _upstream() as upstream:
@@ -135,12 +146,14 @@ def _serve_and_check(data_dir: Path, upstream: str) -> None:
     with _workers(data_dir, upstream, 2) as (base, process):
         pids = asyncio.run(_pids(base))
         assert len(pids) == 2, pids  # both processes serve the one socket
+        assert _kept_on(pids) == EXPECTED_CPUS  # WORKER_CPU_AFFINITY=auto: worker i on the i-th CPU
         key = _api_key(base)  # signed up through one worker, the session and key hold in the other
         statuses = asyncio.run(_chat_statuses(base, key, 200))
         assert statuses.count(200) == 10 and statuses.count(429) == 190  # one quota across processes
         victim = next(iter(pids))
         os.kill(victim, signal.SIGKILL)  # a worker dies: the supervisor starts another
         _wait(lambda: victim not in asyncio.run(_pids(base, rounds=1)) and len(asyncio.run(_pids(base))) == 2)
+        assert _kept_on(asyncio.run(_pids(base))) == EXPECTED_CPUS  # the new worker took the dead one's CPU
         assert asyncio.run(_chat_statuses(base, key, 5)) == [429] * 5  # the quota survived the worker
         _sessions_hold_across_workers(base)
         _plans(data_dir, upstream, limit=20)  # a runtime config change, made by another process (the CLI)
@@ -149,7 +162,18 @@ def _serve_and_check(data_dir: Path, upstream: str) -> None:
         statuses = asyncio.run(_chat_statuses(base, key, 30))
         assert statuses.count(200) == 9 and statuses.count(429) == 21  # 20 in all, whichever worker answered
     output = process.stdout.read() if process.stdout else ""
-    assert "2 worker processes" in output and "starting another" in output
+    assert f"2 worker processes, kept on CPUs {','.join(map(str, EXPECTED_CPUS))}" in output
+    assert "starting another" in output
+
+
+def _kept_on(pids: set[int]) -> list[int]:
+    """The CPU each worker may run on (each must be kept on one), in CPU order."""
+    kept = []
+    for pid in pids:
+        allowed = os.sched_getaffinity(pid)
+        assert len(allowed) == 1, (pid, allowed)
+        kept += allowed
+    return sorted(kept)
 
 
 def _sessions_hold_across_workers(base: str) -> None:
