@@ -3,17 +3,18 @@
 Usage (see benchmarks/README.md):
     .venv/bin/python benchmarks/workers_scale.py                 # N = 1 and 2, c = 256, 3 alternating rounds
     .venv/bin/python benchmarks/workers_scale.py --quick         # a 30 s smoke run
-Starts an upstream and a store of its own (one user with an API key, a non-binding plan, keyword moderation: the
-full /v1 path, as benchmarks/relay_overhead.py), then, each round, `chatgate serve --workers N` for each N in turn,
-with its processes allowed on --worker-cpus (default `scale`: the first N CPUs for N workers, so that N workers are
-given N cores, one of them shared with the load; or a taskset list for every N), and keeps --concurrency /v1 calls
-in flight. The load generator (this process), the upstream and the store are pinned to --load-cpu, so they take a
-share of that CPU from the workers: the report says how much (their "cores busy"), and the workers' own CPU is
-measured (supervisor + workers, user + system time from /proc). By default the load generator and the upstream are
-benchmarks/lean_http.py's (bare asyncio protocols, in one process, ~0.2 ms of CPU per call where the aiohttp pair took
-~0.5 ms, as much as a worker: on a 2-CPU machine it left the second worker a quarter of a core); `--load aiohttp`
-runs the earlier pair. Figures: req/s; the workers' CPU ms per request; the cores the workers kept busy (CPU seconds
-per second) and each worker's share; the cores the load side used.
+Starts an upstream and a store of its own (one user with an API key, a non-binding plan, keyword moderation: the full
+/v1 path, as benchmarks/relay_overhead.py), then, each round, `chatgate serve --workers N` for each N in turn, with
+its processes allowed on --worker-cpus (default `scale`: the first N CPUs for N workers, so that N workers are given N
+cores, one of them shared with the load; or a taskset list for every N; with --affinity auto, the default, each worker
+kept on one of them: WORKER_CPU_AFFINITY), and keeps --concurrency /v1 calls in flight. The load generator (this
+process), the upstream and the store are pinned to --load-cpu, so they take a share of that CPU from the workers: the
+report says how much (their "cores busy"), and the workers' own CPU is measured (supervisor + workers, user + system
+time from /proc). By default the load generator and the upstream are benchmarks/lean_http.py's (bare asyncio
+protocols, in one process, ~0.2 ms of CPU per call where the aiohttp pair took ~0.5 ms, as much as a worker: on a
+2-CPU machine it left the second worker a quarter of a core); `--load aiohttp` runs the earlier pair. Figures: req/s;
+the workers' CPU ms per request; the cores the workers kept busy (CPU seconds per second) and each worker's share; the
+cores the load side used.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def report(rows: dict[int, Row], args: argparse.Namespace) -> str:
     lines = [
         f"c={args.concurrency} {'streamed' if args.stream else 'not streamed'}, {args.seconds} s per N in "
         f"{args.rounds} alternating slices; workers on CPUs {args.worker_cpus}, load + fake + store on CPU "
-        f"{args.load_cpu} ({args.load} load generator and upstream)",
+        f"{args.load_cpu} ({args.load} load generator and upstream), WORKER_CPU_AFFINITY={args.affinity}",
         machine_line(args.load_before),
         "| workers | req/s | vs 1 worker | workers' CPU ms/req | workers' cores busy | each worker's share "
         "| load side's cores busy | errors | other CPU |",
@@ -185,6 +186,7 @@ def main() -> None:
     args = parse_args()
     args.load_before = load_average()
     os.sched_setaffinity(0, {args.load_cpu})
+    os.environ["WORKER_CPU_AFFINITY"] = args.affinity  # the servers under test inherit it
     fake, fake_url = start_fake(args.chunks, args.load_cpu) if args.load == "aiohttp" else (None, "")
     if fake is None:  # the lean upstream runs in this process, on this port, during each slice
         args.upstream_port = free_port()
@@ -226,6 +228,10 @@ def parse_args() -> argparse.Namespace:
         "--load", choices=("lean", "aiohttp"), default="lean",
         help="lean: benchmarks/lean_http.py's client and upstream (default); aiohttp: relay_load's client and "
         "tests/fakes/openai_upstream, as in runs before 2026-12-03",
+    )  # fmt: skip
+    parser.add_argument(
+        "--affinity", choices=("auto", "off"), default="auto",
+        help="WORKER_CPU_AFFINITY of the server under test (auto: worker i kept on the i-th of its CPUs)",
     )  # fmt: skip
     parser.add_argument("--load-cpu", type=int, default=cpus[-1])
     return parse_timed(parser, default=(30.0, 3, 2.0), quick=(6.0, 1, 1.0))
