@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("serve-worker", help="one web process of `serve --workers N` (started by it)")
     worker.add_argument("--fd", type=int, required=True, help="the listening socket inherited from the supervisor")
+    worker.add_argument("--cpu", type=int, default=None, help="the one CPU to run on (WORKER_CPU_AFFINITY=auto)")
 
     commands.add_parser("doctor", help="check settings, the store and every configured provider")
 
@@ -251,7 +252,7 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve-worker":
         from chatgate.workers import run_worker
 
-        run_worker(settings, args.fd)
+        run_worker(settings, args.fd, args.cpu)
         return 0
     if args.command == "doctor":
         return asyncio.run(run_doctor(settings))

@@ -94,11 +94,9 @@ def _start_worker(settings: Settings, listener: socket.socket, index: int) -> su
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
     fd = listener.fileno()
     command = [sys.executable, "-m", "chatgate", "serve-worker", "--fd", str(fd)]
-    process = subprocess.Popen(command, env=env, pass_fds=(fd,))
     if (cpu := worker_cpu(settings, index)) is not None:
-        with contextlib.suppress(ProcessLookupError):  # it died at once: the watcher starts another
-            os.sched_setaffinity(process.pid, {cpu})
-    return process
+        command += ["--cpu", str(cpu)]
+    return subprocess.Popen(command, env=env, pass_fds=(fd,))
 
 
 def worker_cpu(settings: Settings, index: int) -> int | None:
@@ -109,8 +107,11 @@ def worker_cpu(settings: Settings, index: int) -> int | None:
     return cpus[index % len(cpus)]
 
 
-def run_worker(settings: Settings, fd: int) -> None:
-    """The body of one worker process (`chatgate serve-worker`): its own event loop, store client and services."""
+def run_worker(settings: Settings, fd: int, cpu: int | None = None) -> None:
+    """The body of one worker process (`chatgate serve-worker`): its own event loop, store client and services, kept
+    on `cpu` if given (set before any thread starts: every thread inherits it)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     with asyncio.Runner(loop_factory=event_loop_factory(settings)) as runner:
         runner.run(serve_web_until_stopped(settings, fd))
 
