@@ -24,6 +24,16 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def preemptions(pid: int) -> int:
+    """Return how often the kernel has taken the CPU from a process's main thread while it could still run
+    (nonvoluntary_ctxt_switches in /proc/<pid>/status); 0 if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return 0
+    return int(status.split("nonvoluntary_ctxt_switches:", 1)[1].split()[0])
+
+
 def child_pids(pid: int) -> list[int]:
     """Return the pids of a process's children (every thread's list, from /proc)."""
     found: list[int] = []

@@ -13,8 +13,9 @@ report says how much (their "cores busy"), and the workers' own CPU is measured 
 time from /proc). By default the load generator and the upstream are benchmarks/lean_http.py's (bare asyncio
 protocols, in one process, ~0.2 ms of CPU per call where the aiohttp pair took ~0.5 ms, as much as a worker: on a
 2-CPU machine it left the second worker a quarter of a core); `--load aiohttp` runs the earlier pair. Figures: req/s;
-the workers' CPU ms per request; the cores the workers kept busy (CPU seconds per second) and each worker's share; the
-cores the load side used.
+the workers' CPU ms per request; the cores the workers kept busy (CPU seconds per second) and each worker's share; how
+often the kernel preempted each worker per call it served (a worker sharing its CPU with the load is preempted by it);
+the cores the load side used.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from benchmarks.machine import (  # noqa: E402
     load_average,
     machine_line,
     parse_timed,
+    preemptions,
     process_cpu_seconds,
     wait_idle,
 )
@@ -53,6 +55,7 @@ from benchmarks.relay_load import LoadResult, pooled_result, run_load  # noqa: E
 class Slice:
     result: LoadResult
     workers_cpu: list[float]  # CPU seconds of the supervisor (first) and each worker during the measured window
+    preempted: list[int]  # times each of them was preempted (nonvoluntary context switches) in the window
     load_cpu: float  # CPU seconds of the load generator, the fake and the store
     seconds: float
     other: float
@@ -82,6 +85,11 @@ class Row:
         per = [sum(values) for values in zip(*(part.workers_cpu[-self.workers :] for part in self.slices), strict=True)]
         return [value / max(sum(per), 1e-9) for value in per]
 
+    def preempted_per_call(self) -> list[float]:
+        """Each worker's preemptions per call it served (calls split by its share of the workers' CPU)."""
+        per = [sum(values) for values in zip(*(part.preempted[-self.workers :] for part in self.slices), strict=True)]
+        return [count / max(share * self.result.ok, 1) for count, share in zip(per, self.shares(), strict=True)]
+
 
 def ready(base: str, timeout: float = 60.0) -> None:
     """Wait until the web processes answer /healthz (a few times in a row: every worker up)."""
@@ -108,12 +116,14 @@ async def _measure(args: argparse.Namespace, url: str, key: str, pids: list[int]
         await load(url, key, args.model, args.concurrency, args.warmup, 0.0, stream=args.stream)
         foreign = ForeignCpu([*pids, *load_pids]).start()
         before = [process_cpu_seconds(pid) for pid in pids]
+        preempted_before = [preemptions(pid) for pid in pids]
         load_before = sum(process_cpu_seconds(pid) for pid in load_pids)
         seconds = args.seconds / args.rounds
         result = await load(url, key, args.model, args.concurrency, seconds, 0.0, stream=args.stream)
         spent = [process_cpu_seconds(pid) - start for pid, start in zip(pids, before, strict=True)]
+        preempted = [preemptions(pid) - start for pid, start in zip(pids, preempted_before, strict=True)]
         load_cpu = sum(process_cpu_seconds(pid) for pid in load_pids) - load_before
-    return Slice(result, spent, load_cpu, seconds, foreign.stop().other)
+    return Slice(result, spent, preempted, load_cpu, seconds, foreign.stop().other)
 
 
 def worker_cpus(args: argparse.Namespace, workers: int) -> str:
@@ -158,18 +168,19 @@ def report(rows: dict[int, Row], args: argparse.Namespace) -> str:
         f"{args.load_cpu} ({args.load} load generator and upstream), WORKER_CPU_AFFINITY={args.affinity}",
         machine_line(args.load_before),
         "| workers | req/s | vs 1 worker | workers' CPU ms/req | workers' cores busy | each worker's share "
-        "| load side's cores busy | errors | other CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| each worker preempted per call | load side's cores busy | errors | other CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     first = rows[args.workers[0]]
     for workers in args.workers:
         row = rows[workers]
         shares = " / ".join(f"{share:.0%}" for share in row.shares()) if workers > 1 else "-"
+        preempted = " / ".join(f"{count:.2f}" for count in row.preempted_per_call())
         load_cores = sum(part.load_cpu for part in row.slices) / row.seconds
         other = max(part.other for part in row.slices)
         lines.append(
             f"| {workers} | {row.result.rps:.0f} | {row.result.rps / first.result.rps:.2f}x | {row.cpu_ms():.2f} "
-            f"| {row.cores():.2f} | {shares} | {load_cores:.2f} | {row.result.errors} | {other:.0%} |"
+            f"| {row.cores():.2f} | {shares} | {preempted} | {load_cores:.2f} | {row.result.errors} | {other:.0%} |"
         )
     last = rows[args.workers[-1]]
     cpu_change = last.cpu_ms() / first.cpu_ms()
