@@ -9,15 +9,11 @@ and answers /v1/chat/completions with the fake upstream's `--answer words` (buil
 chunk per word, finish chunk, usage when asked for, [DONE]; each event written on its own, as a model streams), after
 checking the key and the request body like it. `workers_scale.py` runs the upstream in the load generator's event loop
 (`LeanUpstream`): one process less to wake on the load CPU.
-
-    python -m benchmarks.lean_http --port 8100 --chunks 16 --key sk-bench     # the upstream, until killed
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import time
 from urllib.parse import urlsplit
 
@@ -81,12 +77,12 @@ class Answers:
 class UpstreamProtocol(asyncio.Protocol):
     """One upstream connection: requests in, answers out, keep-alive."""
 
-    def __init__(self, answers: Answers, key: bytes, open_connections: set[asyncio.Transport] | None = None) -> None:
+    def __init__(self, answers: Answers, key: bytes, open_connections: set[asyncio.Transport]) -> None:
         self.answers = answers
         self.authorization = b"authorization: bearer " + key.lower() + b"\r\n"
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
-        self.open_connections = set() if open_connections is None else open_connections
+        self.open_connections = open_connections  # the upstream's, closed when it stops
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -169,11 +165,6 @@ class LeanUpstream:
         for transport in list(self.connections):  # the relay's pooled connections: asyncio leaves them open
             transport.close()
         await self.server.wait_closed()
-
-
-async def serve_upstream(port: int, chunks: int, key: str) -> None:
-    async with LeanUpstream(port, chunks, key):
-        await asyncio.Event().wait()
 
 
 class ClientProtocol(asyncio.Protocol):
@@ -277,17 +268,3 @@ async def run_lean_load(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.elapsed = seconds
     return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the lean upstream (see the module's docstring).")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--chunks", type=int, default=16)
-    parser.add_argument("--key", default="sk-bench")
-    args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_upstream(args.port, args.chunks, args.key))
-
-
-if __name__ == "__main__":
-    main()

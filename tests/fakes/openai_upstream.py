@@ -238,7 +238,7 @@ class FakeUpstream:
         self, request: web.Request, model: str, body: dict[str, Any], behaviour: Behaviour
     ) -> web.StreamResponse:
         demo = self._demo_events(model, body) if self.demo else None
-        plain = self._piece_events(model, behaviour.pieces) if behaviour.pieces else None
+        plain = piece_events(model, behaviour.pieces) if behaviour.pieces else None
         events = demo or plain or self._events(model, behaviour.chunks)
         if not body.get("stream"):
             return self._completion(model, behaviour, events)
@@ -314,14 +314,11 @@ class FakeUpstream:
         """Return [role chunk, content chunks..., finish chunk]: `pieces` as given, else `chunks` numbered words
         (built once per model and length)."""
         if pieces:
-            return self._piece_events(model, pieces)
+            return piece_events(model, pieces)
         cached = self._cache.get((model, chunks))
         if cached is None:
-            cached = self._cache[(model, chunks)] = self._piece_events(model, [piece(i) for i in range(chunks)])
+            cached = self._cache[(model, chunks)] = piece_events(model, [piece(i) for i in range(chunks)])
         return cached
-
-    def _piece_events(self, model: str, texts: Sequence[str]) -> list[bytes]:
-        return piece_events(model, texts)
 
 
 def piece_events(model: str, texts: Sequence[str]) -> list[bytes]:
